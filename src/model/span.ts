@@ -1,0 +1,55 @@
+/**
+ * An agent's span after decoding, with chainsight's attributes lifted out.
+ * Both OTLP encodings (protobuf and JSON) decode into this one shape, so the
+ * rest of the pipeline never sees wire formats.
+ */
+export interface AgentSpan {
+  traceId: string; // 32 lowercase hex chars
+  spanId: string; // 16 lowercase hex chars
+  parentSpanId: string; // '' for a root span
+  name: string;
+  kind: number; // OTLP SpanKind enum value
+  /** Unix nanoseconds as a decimal string: exact, and what ClickHouse DateTime64(9) takes. */
+  startNs: string;
+  endNs: string;
+  /** Milliseconds since the epoch (rounded), for time checks. */
+  startMs: number;
+  endMs: number;
+  statusCode: number; // 0 unset, 1 ok, 2 error
+  serviceName: string;
+
+  /** chainsight.task.id (span attribute, else baggage copied by the SDK). */
+  taskId: string;
+  /** chainsight.delegation.chain: compact JWS links, root first. null when absent. */
+  chain: string[] | null;
+  /** Set when the chain attribute exists but is not a string array. */
+  chainError?: string;
+  /** gen_ai.agent.id (span attribute, else resource attribute): the acting agent's SPIFFE ID. */
+  agentId: string;
+  agentName: string;
+  operation: string; // gen_ai.operation.name
+  toolName: string; // gen_ai.tool.name
+  /** chainsight.scope.used: the permissions this action exercised. */
+  scopesUsed: string[];
+  /** chainsight.resource: what the action touched (ARN, URL, table, ...). */
+  resource: string;
+  /** Remaining span attributes, stringified, for analysts. */
+  attributes: Record<string, string>;
+}
+
+/** Attribute keys chainsight reads. Documented in schemas/span-attributes.md. */
+export const ATTR = {
+  taskId: 'chainsight.task.id',
+  chain: 'chainsight.delegation.chain',
+  scopeUsed: 'chainsight.scope.used',
+  resource: 'chainsight.resource',
+  delegationTarget: 'chainsight.delegation.target',
+  operation: 'gen_ai.operation.name',
+  agentId: 'gen_ai.agent.id',
+  agentName: 'gen_ai.agent.name',
+  toolName: 'gen_ai.tool.name',
+  serviceName: 'service.name',
+} as const;
+
+/** W3C baggage key that carries the task ID across agent boundaries. */
+export const BAGGAGE_TASK_ID = 'chainsight.task.id';

@@ -1,0 +1,63 @@
+/**
+ * The outcome of verifying one action's delegation chain. A Verdict is never a
+ * bare boolean: every failure names the rule it broke and, where it applies,
+ * the link (0 = root) that broke it.
+ */
+export type ReasonCode =
+  // the chain as carried on the span
+  | 'chain.missing'
+  | 'chain.malformed'
+  | 'chain.too_deep'
+  // one token
+  | 'token.too_large'
+  | 'token.malformed'
+  | 'token.claims_invalid'
+  // signatures and keys (verifiable provenance)
+  | 'signature.algorithm_forbidden'
+  | 'signature.unknown_trust_domain'
+  | 'signature.unknown_key'
+  | 'signature.key_not_bound'
+  | 'signature.invalid'
+  // how links fit together
+  | 'chain.root_invalid'
+  | 'chain.parent_mismatch'
+  | 'chain.principal_misaligned'
+  | 'chain.task_mismatch'
+  // permission diminishment
+  | 'scope.escalated'
+  | 'scope.exceeded'
+  | 'scope.undeclared'
+  // temporal boundaries
+  | 'time.not_yet_valid'
+  | 'time.expired'
+  | 'time.outlives_parent'
+  | 'time.lifetime_exceeded'
+  // the span against its chain
+  | 'agent.missing'
+  | 'agent.mismatch'
+  | 'task.missing'
+  | 'task.mismatch';
+
+export interface Reason {
+  code: ReasonCode;
+  /** Index of the offending link, root = 0; absent for span-level reasons. */
+  link?: number;
+  message: string;
+}
+
+export type VerdictStatus = 'verified' | 'failed';
+
+export interface Verdict {
+  status: VerdictStatus;
+  reasons: Reason[];
+}
+
+export const VERIFIED: Verdict = Object.freeze({ status: 'verified', reasons: Object.freeze([]) as unknown as Reason[] });
+
+export function failed(reasons: Reason[]): Verdict {
+  return { status: 'failed', reasons };
+}
+
+export function verdictOf(reasons: Reason[]): Verdict {
+  return reasons.length === 0 ? VERIFIED : failed(reasons);
+}
