@@ -1,0 +1,163 @@
+import type { ActionView } from '../store/queries.js';
+
+/** One action, nested under the action (span) that caused it within the same agent. */
+export interface ActionNode {
+  traceId: string;
+  spanId: string;
+  name: string;
+  operation: string;
+  tool: string;
+  ts: string;
+  resource: string;
+  scopesUsed: string[];
+  verdict: string;
+  reasons: string[];
+  details: string[];
+  children: ActionNode[];
+}
+
+/** One agent in the delegation tree, with its own actions and the agents it delegated to. */
+export interface AgentNode {
+  agentId: string;
+  agentName: string;
+  delegatedBy: string;
+  scopesGranted: string[];
+  actions: number;
+  verified: number;
+  failed: number;
+  firstTs: string;
+  lastTs: string;
+  /** Top-level actions of this agent; their children hang below. */
+  actionTree: ActionNode[];
+  delegates: AgentNode[];
+}
+
+export interface TaskTree {
+  taskId: string;
+  purpose: string;
+  rootHuman: string;
+  /** When the human authorized the task (the root link's iat), ISO time; '' when no chain verified far enough. */
+  requestedAt: string;
+  total: number;
+  verified: number;
+  failed: number;
+  agentCount: number;
+  actionsByAgent: Record<string, number>;
+  failuresByReason: Record<string, number>;
+  /** Agents directly authorized by the human, with everything below them. */
+  agents: AgentNode[];
+  /** Actions whose chain names no path (missing or undecodable chain), grouped by the agent that reported them. */
+  unattributed: AgentNode[];
+}
+
+function shortName(agentId: string): string {
+  const parts = agentId.split('/').filter(Boolean);
+  return parts.length >= 2 ? parts[parts.length - 2]! : (parts[parts.length - 1] ?? agentId);
+}
+
+function newAgent(agentId: string, agentName: string, delegatedBy: string): AgentNode {
+  return { agentId, agentName: agentName || shortName(agentId), delegatedBy, scopesGranted: [], actions: 0, verified: 0, failed: 0, firstTs: '', lastTs: '', actionTree: [], delegates: [] };
+}
+
+/**
+ * Builds a task's tree from its actions (deduplicated, any order). Agents nest
+ * by the delegation path in each action's chain; actions nest by parent span
+ * within an agent. Spans arriving out of order (children first) land right
+ * because nesting happens only after every action is read.
+ */
+export function buildTaskTree(taskId: string, actions: ActionView[]): TaskTree {
+  const tree: TaskTree = {
+    taskId, purpose: '', rootHuman: '', requestedAt: '', total: actions.length, verified: 0, failed: 0,
+    agentCount: 0, actionsByAgent: {}, failuresByReason: {}, agents: [], unattributed: [],
+  };
+  const nodesByPath = new Map<string, AgentNode>();
+  const unattributed = new Map<string, AgentNode>();
+  const actionNode = new Map<string, { node: ActionNode; owner: AgentNode; parent: string }>();
+  let requestedMs = Infinity;
+
+  for (const a of actions) {
+    if (!tree.purpose && a.purpose) tree.purpose = a.purpose;
+    if (!tree.rootHuman && a.root_human) tree.rootHuman = a.root_human;
+    const issued = Date.parse(a.root_issued_at);
+    const issuedMs = Number.isNaN(issued) ? Number(a.root_issued_at) : issued;
+    if (issuedMs > 0 && issuedMs < requestedMs) requestedMs = issuedMs;
+    if (a.verdict === 'verified') tree.verified++;
+    else {
+      tree.failed++;
+      for (const r of a.reasons) tree.failuresByReason[r] = (tree.failuresByReason[r] ?? 0) + 1;
+    }
+    tree.actionsByAgent[a.agent_id] = (tree.actionsByAgent[a.agent_id] ?? 0) + 1;
+
+    const owner = placeAgent(tree, nodesByPath, unattributed, a);
+    owner.actions++;
+    if (a.verdict === 'verified') owner.verified++;
+    else owner.failed++;
+    if (!owner.firstTs || a.ts < owner.firstTs) owner.firstTs = a.ts;
+    const end = a.end_ts || a.ts;
+    if (!owner.lastTs || end > owner.lastTs) owner.lastTs = end;
+    if (owner.scopesGranted.length === 0 && a.agent_id === owner.agentId) owner.scopesGranted = a.scopes_granted;
+
+    actionNode.set(`${a.trace_id}/${a.span_id}`, {
+      owner,
+      parent: a.parent_span_id ? `${a.trace_id}/${a.parent_span_id}` : '',
+      node: {
+        traceId: a.trace_id, spanId: a.span_id, name: a.name, operation: a.operation, tool: a.tool_name, ts: a.ts,
+        resource: a.resource, scopesUsed: a.scopes_used, verdict: a.verdict, reasons: a.reasons, details: a.reason_details, children: [],
+      },
+    });
+  }
+
+  for (const { node, owner, parent } of actionNode.values()) {
+    const up = parent ? actionNode.get(parent) : undefined;
+    if (up && up.owner === owner) up.node.children.push(node);
+    else owner.actionTree.push(node);
+  }
+  tree.agentCount = Object.keys(tree.actionsByAgent).length;
+  tree.requestedAt = Number.isFinite(requestedMs) ? new Date(requestedMs).toISOString() : '';
+  tree.unattributed = [...unattributed.values()];
+  sortTree(tree.agents);
+  sortTree(tree.unattributed);
+  return tree;
+}
+
+/** Finds or creates the agent node for an action along its delegation path. */
+function placeAgent(tree: TaskTree, byPath: Map<string, AgentNode>, unattributed: Map<string, AgentNode>, a: ActionView): AgentNode {
+  const path = a.chain_path.slice(1); // drop the human
+  if (path.length === 0) {
+    let n = unattributed.get(a.agent_id);
+    if (!n) unattributed.set(a.agent_id, (n = newAgent(a.agent_id, a.agent_name, '')));
+    return n;
+  }
+  if (a.agent_id && path[path.length - 1] !== a.agent_id) path.push(a.agent_id);
+  let siblings = tree.agents;
+  let key = '';
+  let node: AgentNode | undefined;
+  let delegatedBy = a.chain_path[0] ?? '';
+  for (const id of path) {
+    key += '\u0000' + id;
+    node = byPath.get(key);
+    if (!node) {
+      node = newAgent(id, id === a.agent_id ? a.agent_name : '', delegatedBy);
+      byPath.set(key, node);
+      siblings.push(node);
+    } else if (id === a.agent_id && a.agent_name && node.agentName === shortName(id)) {
+      node.agentName = a.agent_name;
+    }
+    siblings = node.delegates;
+    delegatedBy = id;
+  }
+  return node!;
+}
+
+function sortTree(nodes: AgentNode[]): void {
+  nodes.sort((x, y) => (x.firstTs < y.firstTs ? -1 : x.firstTs > y.firstTs ? 1 : 0));
+  for (const n of nodes) {
+    sortActions(n.actionTree);
+    sortTree(n.delegates);
+  }
+}
+
+function sortActions(nodes: ActionNode[]): void {
+  nodes.sort((x, y) => (x.ts < y.ts ? -1 : x.ts > y.ts ? 1 : 0));
+  for (const n of nodes) sortActions(n.children);
+}

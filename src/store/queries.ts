@@ -1,0 +1,168 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { assertIdentifier } from './client.js';
+
+/** Filters of the task list; every value travels as a query parameter. */
+export interface TaskFilter {
+  fromMs?: number;
+  toMs?: number;
+  human?: string;
+  agent?: string;
+  verdict?: 'verified' | 'failed';
+  limit?: number;
+}
+
+export interface TaskSummary {
+  task_id: string;
+  purpose: string;
+  root_human: string;
+  requested_at: string;
+  first_action: string;
+  last_action: string;
+  actions: number;
+  agents: number;
+  failed: number;
+}
+
+/** An action as the tree builder needs it. */
+export interface ActionView {
+  trace_id: string;
+  span_id: string;
+  parent_span_id: string;
+  ts: string;
+  end_ts: string;
+  name: string;
+  operation: string;
+  agent_id: string;
+  agent_name: string;
+  tool_name: string;
+  root_human: string;
+  root_issued_at: string;
+  purpose: string;
+  delegator: string;
+  chain_depth: number;
+  chain_path: string[];
+  scopes_granted: string[];
+  scopes_used: string[];
+  resource: string;
+  verdict: string;
+  reasons: string[];
+  reason_details: string[];
+}
+
+export interface DelegationView {
+  link_hash: string;
+  jti: string;
+  task_id: string;
+  delegator: string;
+  delegatee: string;
+  delegator_kind: string;
+  scopes: string[];
+  issued_at: string;
+  not_before: string;
+  expires_at: string;
+  depth: number;
+  valid: boolean;
+}
+
+const MAX_LIMIT = 1000;
+/** Bound on rows one tree may load, so one request cannot exhaust memory. */
+export const MAX_TREE_ACTIONS = 200_000;
+
+/** Analyst-facing reads. SQL text holds only trusted identifiers; every value is a query parameter. */
+export class Queries {
+  private readonly db: string;
+
+  constructor(private readonly client: ClickHouseClient, database: string) {
+    this.db = assertIdentifier(database);
+  }
+
+  async listTasks(f: TaskFilter): Promise<TaskSummary[]> {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: Math.min(Math.max(f.limit ?? 100, 1), MAX_LIMIT) };
+    if (f.fromMs !== undefined) {
+      where.push('ts >= fromUnixTimestamp64Milli({from:Int64})');
+      params.from = f.fromMs;
+    }
+    if (f.toMs !== undefined) {
+      where.push('ts < fromUnixTimestamp64Milli({to:Int64})');
+      params.to = f.toMs;
+    }
+    const having: string[] = [];
+    if (f.human !== undefined) {
+      having.push('has(humans, {human:String})');
+      params.human = f.human;
+    }
+    if (f.agent !== undefined) {
+      having.push('has(agent_ids, {agent:String})');
+      params.agent = f.agent;
+    }
+    if (f.verdict === 'failed') having.push('failed > 0');
+    if (f.verdict === 'verified') having.push('failed = 0');
+    // The inner query renames its columns so the outer aliases cannot shadow them.
+    const query = `
+      SELECT task_id,
+             anyIf(a_purpose, a_purpose != '') AS purpose,
+             anyIf(a_human, a_human != '') AS root_human,
+             minIf(a_issued, a_issued > 0) AS requested_at,
+             min(a_ts) AS first_action,
+             max(a_end) AS last_action,
+             count() AS actions,
+             uniqExact(a_agent) AS agents,
+             countIf(a_verdict = 'failed') AS failed,
+             groupUniqArray(a_human) AS humans,
+             groupUniqArray(a_agent) AS agent_ids
+      FROM (
+        SELECT task_id, purpose AS a_purpose, root_human AS a_human, root_issued_at AS a_issued, ts AS a_ts,
+               end_ts AS a_end, agent_id AS a_agent, verdict AS a_verdict
+        FROM ${this.db}.actions
+        ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+        LIMIT 1 BY task_id, trace_id, span_id
+      )
+      GROUP BY task_id
+      ${having.length ? 'HAVING ' + having.join(' AND ') : ''}
+      ORDER BY first_action DESC
+      LIMIT {limit:UInt32}`;
+    const rows = await this.rows<TaskSummary & { humans?: unknown; agent_ids?: unknown }>(query, params);
+    return rows.map(({ humans: _h, agent_ids: _a, ...t }) => ({ ...t, actions: Number(t.actions), agents: Number(t.agents), failed: Number(t.failed) }));
+  }
+
+  /** Every action of one task, once each, in time order. */
+  async taskActions(taskId: string): Promise<ActionView[]> {
+    const query = `
+      SELECT trace_id, span_id, parent_span_id, ts, end_ts, name, operation, agent_id, agent_name, tool_name,
+             root_human, root_issued_at, purpose, delegator, chain_depth, chain_path, scopes_granted, scopes_used,
+             resource, verdict, reasons, reason_details
+      FROM ${this.db}.actions
+      WHERE task_id = {task:String}
+      ORDER BY ts
+      LIMIT 1 BY trace_id, span_id
+      LIMIT {max:UInt32}`;
+    return this.rows<ActionView>(query, { task: taskId, max: MAX_TREE_ACTIONS });
+  }
+
+  /** Links an agent issued or received, newest first. */
+  async agentDelegations(agentId: string, limit = 500): Promise<DelegationView[]> {
+    const query = `
+      SELECT link_hash, jti, task_id, delegator, delegatee, delegator_kind, scopes,
+             issued_at, not_before, expires_at, depth, valid
+      FROM ${this.db}.delegations
+      WHERE delegator = {agent:String} OR delegatee = {agent:String}
+      ORDER BY issued_at DESC
+      LIMIT 1 BY link_hash
+      LIMIT {limit:UInt32}`;
+    return this.rows<DelegationView>(query, { agent: agentId, limit: Math.min(Math.max(limit, 1), MAX_LIMIT) });
+  }
+
+  async countActions(): Promise<number> {
+    const rows = await this.rows<{ n: string }>(
+      `SELECT count() AS n FROM (SELECT 1 FROM ${this.db}.actions LIMIT 1 BY task_id, trace_id, span_id)`,
+      {},
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  private async rows<T>(query: string, query_params: Record<string, unknown>): Promise<T[]> {
+    const rs = await this.client.query({ query, query_params, format: 'JSONEachRow' });
+    return rs.json<T>();
+  }
+}
