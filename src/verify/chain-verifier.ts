@@ -1,0 +1,198 @@
+/**
+ * ChainVerifier: time-independent chain checks behind two LRU caches, and
+ * per-span checks on top.
+ *
+ *  - chain cache: one hash of the whole token list → frozen ChainCheck. A chain
+ *    seen again costs a hash and a lookup, never a signature check. Failures
+ *    are cached too: they are deterministic for a given trust store and policy.
+ *  - link cache: (root or not, token hash) → LinkResult, so a link shared by
+ *    several chains (a planner's link under many sub-agents) is verified once.
+ *
+ * Both caches are dropped when the trust store's generation changes (reload).
+ * Verification uses only synchronous node:crypto, so `check` and `verifySpan`
+ * in fact always return synchronously; their types admit a Promise so that a
+ * future trust store can fetch remote bundles without changing callers.
+ */
+import { hash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { ChainCheck, ChainSummary } from '../model/delegation.js';
+import type { AgentSpan } from '../model/span.js';
+import { VERIFIED, verdictOf, type Reason, type Verdict } from '../model/verdict.js';
+import { assembleChain } from './chain-rules.js';
+import { checkLink, type LinkCheckContext, type LinkResult } from './link-check.js';
+import type { VerifyPolicy } from './policy.js';
+import { ScopeMatcher } from './scope.js';
+import { spanReasons } from './span-rules.js';
+import { summarize } from './summary.js';
+import type { TrustStore } from './trust-store.js';
+
+export interface ChainVerifierOptions {
+  /** Chains kept (default 20,000). */
+  chainCacheSize?: number;
+  /** Links kept (default 50,000). */
+  linkCacheSize?: number;
+}
+
+/** Counters, for metrics and for tests that must observe the caches. */
+export interface VerifierStats {
+  chainHits: number;
+  chainMisses: number;
+  linkHits: number;
+  linkMisses: number;
+  /** Signatures actually verified with a public key. */
+  signatureChecks: number;
+  /** Times the caches were dropped because the trust store reloaded. */
+  cacheResets: number;
+}
+
+interface CachedChain {
+  check: ChainCheck;
+  depth: number;
+  key: string;
+  /** Built on first request, then shared by every span of the chain. */
+  summary?: ChainSummary;
+}
+
+/** Everything the pipeline stores about one span's verification. */
+export interface SpanDetail {
+  verdict: Verdict;
+  /** Null when the span carries no usable chain. */
+  summary: ChainSummary | null;
+  /** The chain's cache key ('' without a chain): stable for a given token list, for grouping. */
+  chainHash: string;
+  check: ChainCheck | null;
+}
+
+/**
+ * Cache key of a token list. Lengths go first so that different splits of the
+ * same characters (['a.b', 'c'] vs ['a', 'b.c']) never share a key.
+ */
+export function chainKey(tokens: readonly string[]): string {
+  let lengths = '';
+  for (const t of tokens) lengths += t.length + ',';
+  return hash('sha256', lengths + '|' + tokens.join(''), 'base64');
+}
+
+function freezeCheck(c: ChainCheck): ChainCheck {
+  for (const r of c.reasons) Object.freeze(r);
+  Object.freeze(c.reasons);
+  Object.freeze(c.links);
+  return Object.freeze(c);
+}
+
+export class ChainVerifier {
+  readonly stats: VerifierStats = { chainHits: 0, chainMisses: 0, linkHits: 0, linkMisses: 0, signatureChecks: 0, cacheResets: 0 };
+  readonly scopes: ScopeMatcher;
+  private readonly chains: LRUCache<string, CachedChain>;
+  private readonly links: LRUCache<string, LinkResult>;
+  private readonly ctx: LinkCheckContext;
+  private generation: number;
+
+  constructor(
+    readonly trust: TrustStore,
+    readonly policy: VerifyPolicy,
+    options: ChainVerifierOptions = {},
+  ) {
+    this.scopes = new ScopeMatcher(policy.implications);
+    this.chains = new LRUCache({ max: options.chainCacheSize ?? 20_000 });
+    this.links = new LRUCache({ max: options.linkCacheSize ?? 50_000 });
+    this.generation = trust.generation;
+    this.ctx = {
+      trust,
+      policy,
+      allowedAlgorithms: new Set(policy.algorithms),
+      onSignatureCheck: () => {
+        this.stats.signatureChecks++;
+      },
+    };
+  }
+
+  /** Time-independent check of a chain (root first). */
+  check(tokens: readonly string[]): ChainCheck | Promise<ChainCheck> {
+    return this.lookup(tokens).check;
+  }
+
+  /** Full verdict for one span: cached chain reasons plus this span's time, agent, task and scope checks. */
+  verifySpan(span: AgentSpan): Verdict | Promise<Verdict> {
+    if (span.chainError !== undefined) return verdictOf([{ code: 'chain.malformed', message: span.chainError }]);
+    if (span.chain === null) return verdictOf([{ code: 'chain.missing', message: 'span carries no chainsight.delegation.chain' }]);
+    return this.spanVerdict(this.lookup(span.chain), span);
+  }
+
+  private spanVerdict({ check, depth }: CachedChain, span: AgentSpan): Verdict {
+    const own = spanReasons(check, depth, span, this.policy.clockSkewSec, this.scopes);
+    if (check.reasons.length === 0 && own.length === 0) return VERIFIED;
+    const all: Reason[] = check.reasons.concat(own);
+    return verdictOf(all);
+  }
+
+  /**
+   * Verdict plus the chain's check, summary and key, for storage. Synchronous
+   * (verification uses only sync node:crypto); the summary is computed once per
+   * cached chain.
+   */
+  verifyDetailed(span: AgentSpan): SpanDetail {
+    if (span.chainError !== undefined || span.chain === null) {
+      return { verdict: this.verifySpan(span) as Verdict, summary: null, chainHash: '', check: null };
+    }
+    const entry = this.lookup(span.chain);
+    entry.summary ??= Object.freeze(summarize(entry.check));
+    return { verdict: this.spanVerdict(entry, span), summary: entry.summary, chainHash: entry.key, check: entry.check };
+  }
+
+  summarize(check: ChainCheck): ChainSummary {
+    return summarize(check);
+  }
+
+  /** Drop both caches (also happens by itself when the trust store reloads). */
+  clear(): void {
+    this.chains.clear();
+    this.links.clear();
+  }
+
+  private lookup(tokens: readonly string[]): CachedChain {
+    if (this.trust.generation !== this.generation) {
+      this.generation = this.trust.generation;
+      this.clear();
+      this.stats.cacheResets++;
+    }
+    const key = chainKey(tokens);
+    const hit = this.chains.get(key);
+    if (hit !== undefined) {
+      this.stats.chainHits++;
+      return hit;
+    }
+    this.stats.chainMisses++;
+    const entry: CachedChain = { check: freezeCheck(this.verifyChain(tokens)), depth: tokens.length, key };
+    this.chains.set(key, entry);
+    return entry;
+  }
+
+  private verifyChain(tokens: readonly string[]): ChainCheck {
+    const n = Math.min(tokens.length, this.policy.maxDepth);
+    const results: LinkResult[] = [];
+    for (let i = 0; i < n; i++) results.push(this.linkResult(tokens[i] as string, i === 0));
+    return assembleChain(results, tokens.length, this.policy.maxDepth, this.scopes);
+  }
+
+  private linkResult(token: string, isRoot: boolean): LinkResult {
+    const h = hash('sha256', token, 'base64url');
+    // Root and non-root links bind keys differently, so position is part of the key.
+    const key = (isRoot ? 'r' : 'c') + h;
+    const hit = this.links.get(key);
+    if (hit !== undefined) {
+      this.stats.linkHits++;
+      return hit;
+    }
+    this.stats.linkMisses++;
+    const r = checkLink(token, isRoot, h, this.ctx);
+    // Shared by every chain holding this link: nobody may mutate it.
+    if (r.link) {
+      Object.freeze(r.link.claims.scope);
+      Object.freeze(r.link.claims);
+      Object.freeze(r.link);
+    }
+    this.links.set(key, r);
+    return r;
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Time-independent checks of one link on its own: size, parse, algorithm,
+ * claims, lifetime, root shape, key resolution and binding, signature.
+ * The result depends only on the token text, whether it sits at the root,
+ * the trust store and the policy, so it is cached per (position kind, hash).
+ */
+import type { LinkClaims, VerifiedLink } from '../model/delegation.js';
+import type { ReasonCode } from '../model/verdict.js';
+import { claimRuleErrors, validateClaimsSchema } from './claims.js';
+import type { SignatureAlgorithm, VerifyPolicy } from './policy.js';
+import { verifySignature } from './signature.js';
+import { isSpiffeId, trustDomainOf } from './spiffe.js';
+import { parseToken, tokenHash } from './token.js';
+import { AUTHORIZATION_ROLE, type TrustStore } from './trust-store.js';
+
+/** A reason before it is placed at a link index. */
+export interface LinkReason {
+  code: ReasonCode;
+  message: string;
+}
+
+export interface LinkResult {
+  /** base64url(SHA-256(token)). */
+  hash: string;
+  /** Present when the claims decoded and passed the schema (even if other checks failed). */
+  link?: VerifiedLink;
+  reasons: LinkReason[];
+}
+
+export interface LinkCheckContext {
+  trust: TrustStore;
+  policy: VerifyPolicy;
+  allowedAlgorithms: ReadonlySet<string>;
+  /** Called once per signature actually verified (observability, tests). */
+  onSignatureCheck: () => void;
+}
+
+export function checkLink(token: string, isRoot: boolean, hash: string | undefined, ctx: LinkCheckContext): LinkResult {
+  const reasons: LinkReason[] = [];
+  const h = hash ?? tokenHash(token);
+  const bytes = Buffer.byteLength(token, 'utf8');
+  if (bytes > ctx.policy.maxTokenBytes) {
+    reasons.push({ code: 'token.too_large', message: `token is ${bytes} bytes, limit ${ctx.policy.maxTokenBytes}` });
+    return { hash: h, reasons };
+  }
+  const parsed = parseToken(token);
+  if (!parsed.ok) {
+    reasons.push({ code: 'token.malformed', message: parsed.error });
+    return { hash: h, reasons };
+  }
+  const { header, payload, signingInput, signature } = parsed.token;
+  const alg = header.alg;
+  const algAllowed = ctx.allowedAlgorithms.has(alg);
+  if (!algAllowed) reasons.push({ code: 'signature.algorithm_forbidden', message: `alg ${JSON.stringify(alg)} is not allowed` });
+
+  const schema = validateClaimsSchema(payload);
+  if (!schema.ok) {
+    reasons.push({ code: 'token.claims_invalid', message: schema.error });
+    return { hash: h, reasons };
+  }
+  const c: LinkClaims = schema.claims;
+  for (const e of claimRuleErrors(c, isRoot, ctx.policy.clockSkewSec)) reasons.push({ code: 'token.claims_invalid', message: e });
+  if (c.exp - c.iat > ctx.policy.maxLifetimeSec) {
+    reasons.push({ code: 'time.lifetime_exceeded', message: `lifetime ${c.exp - c.iat}s exceeds ${ctx.policy.maxLifetimeSec}s` });
+  }
+
+  // Which bundle may hold the signer's key.
+  let trustDomain: string | undefined;
+  if (isRoot) {
+    if (isSpiffeId(c.iss) || /^spiffe:/i.test(c.iss)) reasons.push({ code: 'chain.root_invalid', message: `root issuer must be a human account, not ${c.iss}` });
+    if (c.prf !== undefined) reasons.push({ code: 'chain.root_invalid', message: 'root link must not carry prf' });
+    trustDomain = trustDomainOf(c.sub);
+  } else {
+    trustDomain = trustDomainOf(c.iss);
+  }
+  const link: VerifiedLink = { hash: h, claims: c, kid: header.kid, alg, trustDomain: trustDomain ?? '' };
+
+  if (algAllowed) {
+    if (trustDomain === undefined) {
+      reasons.push({ code: 'signature.unknown_trust_domain', message: `issuer ${c.iss} is not an agent SPIFFE ID, so no trust domain holds its key` });
+    } else if (!ctx.trust.hasTrustDomain(trustDomain)) {
+      reasons.push({ code: 'signature.unknown_trust_domain', message: `no trust bundle for ${trustDomain}` });
+    } else {
+      const key = ctx.trust.resolve(trustDomain, header.kid);
+      if (key === undefined) {
+        reasons.push({ code: 'signature.unknown_key', message: `no key ${header.kid} in trust domain ${trustDomain}` });
+      } else if (isRoot ? key.role !== AUTHORIZATION_ROLE : key.principal !== c.iss) {
+        reasons.push({
+          code: 'signature.key_not_bound',
+          message: isRoot
+            ? `key ${header.kid} is not ${trustDomain}'s authorization key, so it cannot sign a root link`
+            : `key ${header.kid} is bound to ${key.principal ?? (key.role ? `role ${key.role}` : 'no principal')}, not to issuer ${c.iss}`,
+        });
+      } else if (!key.algorithms.has(alg as SignatureAlgorithm)) {
+        reasons.push({ code: 'signature.invalid', message: `key ${header.kid} cannot verify ${alg}` });
+      } else {
+        ctx.onSignatureCheck();
+        if (!verifySignature(alg as SignatureAlgorithm, key.key, signingInput, signature)) {
+          reasons.push({ code: 'signature.invalid', message: `signature does not verify with key ${header.kid}` });
+        }
+      }
+    }
+  }
+  return { hash: h, link, reasons };
+}
