@@ -1,0 +1,228 @@
+/**
+ * OTLP/HTTP trace receiver: POST /v1/traces in protobuf or JSON, gzip or
+ * identity (deflate too). Answers only after the sink (the pipeline) has
+ * stored the spans, so an OTel exporter's 200 means "stored"; a store outage
+ * answers 503 + Retry-After, which OTLP exporters retry.
+ *
+ * Mount it before any body-parsing middleware: it reads the raw body itself
+ * (a Buffer left in req.body by express.raw is used as is).
+ */
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import express, { type Request, type Response } from 'express';
+import type { SpanSink } from '../pipeline/types.js';
+import { type IngestLimits, LimitError } from './limits.js';
+import { type OtlpFormat, decodeOtlp } from './otlp/decode.js';
+import { OtlpDecodeError } from './otlp/errors.js';
+import { RPC_CODE, contentTypeOf, encodeExportResponse, encodeRpcStatus } from './otlp/responses.js';
+
+/** Hooks for counters; the caller wires them to prom-client. All optional. */
+export interface ReceiverMetrics {
+  /**
+   * One per answered request. encoding is 'unknown' when the Content-Type was
+   * refused; bytes is the body size as received (0 when it was not read).
+   */
+  request?(status: number, encoding: OtlpFormat | 'unknown', bytes: number): void;
+  /** Spans in a decoded request, and how many of them were rejected (by decoding or by the sink). */
+  spans?(received: number, rejected: number, encoding: OtlpFormat): void;
+  decodeError?(encoding: OtlpFormat): void;
+  /** Body size after decompression (equal to the wire size for identity). */
+  decompressedBytes?(bytes: number, encoding: OtlpFormat): void;
+}
+
+/** The subset of a pino logger the receiver uses. */
+export interface ReceiverLogger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface OtlpRouterOptions {
+  sink: SpanSink;
+  limits: IngestLimits;
+  metrics?: ReceiverMetrics;
+  logger?: ReceiverLogger;
+  /** Retry-After on 503 (store unavailable). Default 5 seconds. */
+  retryAfterSeconds?: number;
+}
+
+const gunzip = promisify(zlib.gunzip);
+const inflate = promisify(zlib.inflate);
+/** Cap on the partial-success error_message we send back. */
+const MAX_ERROR_MESSAGE = 1024;
+
+/** Why a request failed, with the HTTP status and the google.rpc code to answer with. */
+class RequestFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly rpcCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function createOtlpRouter(opts: OtlpRouterOptions): express.Router {
+  const router = express.Router();
+  const { sink, limits, metrics = {}, logger } = opts;
+  const retryAfter = String(opts.retryAfterSeconds ?? 5);
+
+  router.post('/v1/traces', async (req: Request, res: Response) => {
+    const format = formatOf(req.headers['content-type']);
+    let wireBytes = 0;
+    try {
+      if (format === null) {
+        throw new RequestFailure(
+          415,
+          RPC_CODE.invalidArgument,
+          `unsupported Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')}: use application/x-protobuf or application/json`,
+        );
+      }
+      const contentEncoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+      if (!['identity', 'gzip', 'x-gzip', 'deflate', ''].includes(contentEncoding)) {
+        throw new RequestFailure(
+          415,
+          RPC_CODE.invalidArgument,
+          `unsupported Content-Encoding ${JSON.stringify(contentEncoding)}: use gzip, deflate or identity`,
+        );
+      }
+      const declared = Number(req.headers['content-length']);
+      if (Number.isFinite(declared) && declared > limits.maxBodyBytes) throw tooLarge(limits.maxBodyBytes, 'body');
+
+      const wire = await readBody(req, limits.maxBodyBytes);
+      wireBytes = wire.length;
+      const body = await decompress(wire, contentEncoding, limits.maxDecompressedBytes);
+      metrics.decompressedBytes?.(body.length, format);
+
+      let decoded;
+      try {
+        decoded = decodeOtlp(body, format, limits);
+      } catch (err) {
+        if (err instanceof OtlpDecodeError) {
+          metrics.decodeError?.(format);
+          throw new RequestFailure(400, RPC_CODE.invalidArgument, err.message);
+        }
+        if (err instanceof LimitError) throw new RequestFailure(413, RPC_CODE.invalidArgument, err.message);
+        throw err;
+      }
+
+      let rejected = decoded.rejected;
+      const errors = [...decoded.errors];
+      if (decoded.spans.length > 0) {
+        try {
+          const result = await sink.ingest(decoded.spans);
+          rejected += result.rejected;
+          errors.push(...result.errors);
+        } catch (err) {
+          logger?.error({ err }, 'span sink failed; answering 503 so the exporter retries');
+          res.setHeader('Retry-After', retryAfter);
+          throw new RequestFailure(503, RPC_CODE.unavailable, 'span store unavailable, retry later');
+        }
+      }
+      metrics.spans?.(decoded.spans.length + decoded.rejected, rejected, format);
+      const message = errors.join('; ');
+      reply(
+        res,
+        200,
+        format,
+        encodeExportResponse(
+          format,
+          rejected > 0 || message !== ''
+            ? { rejectedSpans: rejected, errorMessage: message.slice(0, MAX_ERROR_MESSAGE) }
+            : undefined,
+        ),
+      );
+      metrics.request?.(200, format, wireBytes);
+    } catch (err) {
+      const failure =
+        err instanceof RequestFailure
+          ? err
+          : err instanceof LimitError
+            ? new RequestFailure(413, RPC_CODE.invalidArgument, err.message)
+            : null;
+      if (failure === null) logger?.error({ err }, 'OTLP receiver failed unexpectedly');
+      else if (failure.status !== 503) logger?.warn({ status: failure.status, reason: failure.message }, 'OTLP request refused');
+      const status = failure?.status ?? 500;
+      const errorFormat = format ?? 'json';
+      if (!res.headersSent) {
+        reply(
+          res,
+          status,
+          errorFormat,
+          encodeRpcStatus(errorFormat, failure?.rpcCode ?? RPC_CODE.internal, failure?.message ?? 'internal error'),
+        );
+      }
+      metrics.request?.(status, format ?? 'unknown', wireBytes);
+    }
+  });
+  return router;
+}
+
+function reply(res: Response, status: number, format: OtlpFormat, body: Buffer): void {
+  res.status(status);
+  res.setHeader('Content-Type', contentTypeOf(format));
+  res.end(body);
+}
+
+/** application/x-protobuf or application/json, parameters (charset) ignored. */
+export function formatOf(contentType: string | undefined): OtlpFormat | null {
+  if (contentType === undefined) return null;
+  const semi = contentType.indexOf(';');
+  const type = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+  if (type === 'application/x-protobuf') return 'protobuf';
+  if (type === 'application/json') return 'json';
+  return null;
+}
+
+function tooLarge(limit: number, what: string): RequestFailure {
+  return new RequestFailure(413, RPC_CODE.invalidArgument, `${what} exceeds the limit of ${limit} bytes`);
+}
+
+/** Reads the raw body, refusing (413) as soon as it passes limit bytes. */
+function readBody(req: Request, limit: number): Promise<Buffer> {
+  if (Buffer.isBuffer(req.body)) {
+    return req.body.length > limit ? Promise.reject(tooLarge(limit, 'body')) : Promise.resolve(req.body);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+      fn();
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      // Past the limit: stop buffering; Node discards the rest of the body.
+      if (size > limit) settle(() => reject(tooLarge(limit, 'body')));
+      else chunks.push(chunk);
+    };
+    const onEnd = () => settle(() => resolve(Buffer.concat(chunks, size)));
+    const onError = (err: Error) => settle(() => reject(err));
+    const onClose = () => settle(() => reject(new Error('request closed before its body was read')));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
+/** Inflates with an output cap (the gzip-bomb guard): 413 beyond it, 400 for a corrupt stream. */
+async function decompress(wire: Buffer, encoding: string, maxOutput: number): Promise<Buffer> {
+  if (encoding === 'identity' || encoding === '') {
+    if (wire.length > maxOutput) throw tooLarge(maxOutput, 'decompressed body');
+    return wire;
+  }
+  try {
+    return encoding === 'deflate'
+      ? await inflate(wire, { maxOutputLength: maxOutput })
+      : await gunzip(wire, { maxOutputLength: maxOutput });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(maxOutput, 'decompressed body');
+    throw new RequestFailure(400, RPC_CODE.invalidArgument, `body is not valid ${encoding} data: ${(err as Error).message}`);
+  }
+}
