@@ -1,0 +1,110 @@
+import type { IHeaders, KafkaMessage } from 'kafkajs';
+import type { AgentSpan } from '../model/span.js';
+
+/** The two OTLP encodings the OTel Collector's kafka exporter writes (otlp_proto, otlp_json). */
+export type OtlpFormat = 'protobuf' | 'json';
+
+export type SpanDecoder = (
+  value: Uint8Array,
+  format: OtlpFormat,
+) => { spans: AgentSpan[]; rejected: number; errors: string[] };
+
+/** Headers chainsight adds to a dead-lettered message, beside the original ones. */
+export const DLQ_HEADER = {
+  error: 'x-chainsight-error',
+  sourceTopic: 'x-chainsight-source-topic',
+  sourcePartition: 'x-chainsight-source-partition',
+  sourceOffset: 'x-chainsight-source-offset',
+} as const;
+
+/** Error text is attacker-influenced and unbounded; keep DLQ headers small. */
+const MAX_ERROR_HEADER_CHARS = 1000;
+
+/** A header's first value as text; Kafka header names are compared case-insensitively here. */
+export function headerText(headers: IHeaders | undefined, name: string): string | undefined {
+  if (!headers) return undefined;
+  const wanted = name.toLowerCase();
+  for (const [key, raw] of Object.entries(headers)) {
+    if (key.toLowerCase() !== wanted || raw === undefined) continue;
+    const first = Array.isArray(raw) ? raw[0] : raw;
+    if (first === undefined) return undefined;
+    return typeof first === 'string' ? first : first.toString('utf8');
+  }
+  return undefined;
+}
+
+/**
+ * The encoding of one message: the content-type header when it names one we
+ * know, else a sniff (OTLP JSON is an object, so its first non-blank byte is
+ * `{`; protobuf ExportTraceServiceRequest starts with field tag 0x0a).
+ */
+export function detectFormat(headers: IHeaders | undefined, value: Uint8Array): OtlpFormat {
+  const contentType = headerText(headers, 'content-type')?.split(';')[0]?.trim().toLowerCase();
+  if (contentType === 'application/json') return 'json';
+  if (contentType === 'application/x-protobuf' || contentType === 'application/protobuf') return 'protobuf';
+  for (const byte of value) {
+    // space, tab, LF, CR: JSON whitespace
+    if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
+    return byte === 0x7b ? 'json' : 'protobuf';
+  }
+  return 'protobuf';
+}
+
+/** A message that could not be decoded, kept whole for the dead-letter topic. */
+export interface PoisonMessage {
+  offset: string;
+  message: KafkaMessage;
+  error: string;
+}
+
+/** What one fetched batch amounts to once every message is decoded. */
+export interface DecodedBatch {
+  spans: AgentSpan[];
+  /** Spans the decoder refused inside otherwise valid messages. */
+  rejected: number;
+  errors: string[];
+  poison: PoisonMessage[];
+}
+
+/** Decodes every message of a batch; a throwing decode marks that message poison, never the batch. */
+export function decodeBatch(messages: KafkaMessage[], decode: SpanDecoder): DecodedBatch {
+  const out: DecodedBatch = { spans: [], rejected: 0, errors: [], poison: [] };
+  for (const message of messages) {
+    if (message.value === null) {
+      out.poison.push({ offset: message.offset, message, error: 'message has no value' });
+      continue;
+    }
+    try {
+      const result = decode(message.value, detectFormat(message.headers, message.value));
+      for (const span of result.spans) out.spans.push(span);
+      out.rejected += result.rejected;
+      for (const error of result.errors) out.errors.push(error);
+    } catch (err) {
+      out.poison.push({ offset: message.offset, message, error: errorText(err) });
+    }
+  }
+  return out;
+}
+
+/** The DLQ copy of a poison message: original key, value and headers, plus where it came from and why. */
+export function deadLetterOf(
+  poison: PoisonMessage,
+  source: { topic: string; partition: number },
+): { key: Buffer | null; value: Buffer | null; headers: IHeaders; timestamp?: string } {
+  const headers: IHeaders = { ...(poison.message.headers ?? {}) };
+  headers[DLQ_HEADER.error] = poison.error.slice(0, MAX_ERROR_HEADER_CHARS);
+  headers[DLQ_HEADER.sourceTopic] = source.topic;
+  headers[DLQ_HEADER.sourcePartition] = String(source.partition);
+  headers[DLQ_HEADER.sourceOffset] = poison.offset;
+  return {
+    key: poison.message.key,
+    value: poison.message.value,
+    headers,
+    timestamp: poison.message.timestamp,
+  };
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}
