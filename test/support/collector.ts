@@ -1,0 +1,173 @@
+// Test helper: run a real otelcol-chainsight gateway (collectors/gateway.yaml)
+// in front of a Kafka broker, on loopback ports of the caller's choosing.
+// The binary is built by scripts/build-collector.sh on first use (minutes,
+// once per manifest) and reused from its cache afterwards.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const host = '127.0.0.1';
+
+export interface CollectorOptions {
+  /** host:port list of the Kafka cluster the gateway exports to. */
+  kafkaBrokers: string | readonly string[];
+  /** Traces topic (gateway default otlp_spans). It must exist unless the broker auto-creates topics. */
+  topic?: string;
+  /** Ports on 127.0.0.1; omitted or 0 picks a free one. */
+  httpPort?: number;
+  grpcPort?: number;
+  healthPort?: number;
+  metricsPort?: number;
+  /** Config file; default collectors/gateway.yaml. */
+  configPath?: string;
+  /** Extra environment for the collector (e.g. KAFKA_QUEUE_SPANS). */
+  env?: Record<string, string>;
+  /** Time allowed for the health check once the binary exists (default 30 s). */
+  startTimeoutMs?: number;
+}
+
+export interface RunningCollector {
+  /** OTLP/HTTP base URL, e.g. http://127.0.0.1:43181 (traces go to `${endpoint}/v1/traces`). */
+  readonly endpoint: string;
+  readonly tracesUrl: string;
+  /** OTLP/gRPC host:port. */
+  readonly grpcEndpoint: string;
+  readonly healthUrl: string;
+  /** The collector's own Prometheus metrics (exporter queue size, sent/failed spans). */
+  readonly metricsUrl: string;
+  readonly pid: number;
+  /** Everything the collector wrote to stdout/stderr so far. */
+  logs(): string;
+  /** SIGTERM, then SIGKILL if it has not exited after `graceMs` (default 10 s). Idempotent. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Build (or find cached) otelcol-chainsight and return its path. */
+export async function collectorBinary(): Promise<string> {
+  const { stdout } = await execFileAsync('bash', [resolve(repoRoot, 'scripts/build-collector.sh')], {
+    cwd: repoRoot,
+    maxBuffer: 16 * 1024 * 1024,
+    timeout: 30 * 60 * 1000,
+  });
+  const path = stdout.trim().split('\n').pop();
+  if (!path) throw new Error('build-collector.sh printed no binary path');
+  return path;
+}
+
+/** A TCP port that was free on 127.0.0.1 a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, host);
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  await once(server, 'close');
+  if (address === null || typeof address === 'string') throw new Error('no port assigned');
+  return address.port;
+}
+
+async function pickPort(requested: number | undefined): Promise<number> {
+  return requested && requested > 0 ? requested : freePort();
+}
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+async function waitHealthy(healthUrl: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exited(child)) {
+      throw new Error(`collector exited (code ${child.exitCode}, signal ${child.signalCode}) before it was healthy:\n${output()}`);
+    }
+    try {
+      const res = await fetch(healthUrl, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`collector health check ${healthUrl} not ready after ${timeoutMs} ms:\n${output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function startCollector(options: CollectorOptions): Promise<RunningCollector> {
+  const brokers = typeof options.kafkaBrokers === 'string' ? options.kafkaBrokers : options.kafkaBrokers.join(',');
+  if (brokers.trim() === '') throw new Error('startCollector: kafkaBrokers is empty');
+  const binary = await collectorBinary();
+  const [httpPort, grpcPort, healthPort, metricsPort] = [
+    await pickPort(options.httpPort),
+    await pickPort(options.grpcPort),
+    await pickPort(options.healthPort),
+    await pickPort(options.metricsPort),
+  ];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...options.env,
+    KAFKA_BROKERS: brokers,
+    OTLP_HTTP_ENDPOINT: `${host}:${httpPort}`,
+    OTLP_GRPC_ENDPOINT: `${host}:${grpcPort}`,
+    HEALTH_CHECK_ENDPOINT: `${host}:${healthPort}`,
+    TELEMETRY_HOST: host,
+    TELEMETRY_PORT: String(metricsPort),
+  };
+  if (options.topic !== undefined) env.KAFKA_TRACES_TOPIC = options.topic;
+  const configPath = options.configPath ?? resolve(repoRoot, 'collectors/gateway.yaml');
+
+  const child = spawn(binary, ['--config', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const append = (chunk: Buffer): void => {
+    output += chunk.toString('utf8');
+    // Keep the tail only: a collector retrying against a dead broker logs a lot.
+    if (output.length > 1_000_000) output = output.slice(-500_000);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  // Never leave a gateway behind when the test process ends abruptly.
+  const killOnExit = (): void => {
+    if (!exited(child)) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+
+  const stop = async (graceMs = 10_000): Promise<void> => {
+    process.removeListener('exit', killOnExit);
+    if (exited(child)) return;
+    const done = once(child, 'exit');
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      if (!exited(child)) child.kill('SIGKILL');
+    }, graceMs);
+    try {
+      await done;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  const healthUrl = `http://${host}:${healthPort}/`;
+  try {
+    await waitHealthy(healthUrl, child, () => output, options.startTimeoutMs ?? 30_000);
+  } catch (err) {
+    await stop(2_000);
+    throw err;
+  }
+
+  const endpoint = `http://${host}:${httpPort}`;
+  return {
+    endpoint,
+    tracesUrl: `${endpoint}/v1/traces`,
+    grpcEndpoint: `${host}:${grpcPort}`,
+    healthUrl,
+    metricsUrl: `http://${host}:${metricsPort}/metrics`,
+    pid: child.pid ?? -1,
+    logs: () => output,
+    stop,
+  };
+}
