@@ -76,11 +76,14 @@ export function buildTaskTree(taskId: string, actions: ActionView[]): TaskTree {
   let requestedMs = Infinity;
 
   for (const a of actions) {
-    if (!tree.purpose && a.purpose) tree.purpose = a.purpose;
-    if (!tree.rootHuman && a.root_human) tree.rootHuman = a.root_human;
-    const issued = Date.parse(a.root_issued_at);
-    const issuedMs = Number.isNaN(issued) ? Number(a.root_issued_at) : issued;
-    if (issuedMs > 0 && issuedMs < requestedMs) requestedMs = issuedMs;
+    // The task's origin comes from verified chains; a failing one (say, a replayed old grant) says nothing about it.
+    if (a.verdict === 'verified') {
+      if (!tree.purpose && a.purpose) tree.purpose = a.purpose;
+      if (!tree.rootHuman && a.root_human) tree.rootHuman = a.root_human;
+      const issued = Date.parse(a.root_issued_at);
+      const issuedMs = Number.isNaN(issued) ? Number(a.root_issued_at) : issued;
+      if (issuedMs > 0 && issuedMs < requestedMs) requestedMs = issuedMs;
+    }
     if (a.verdict === 'verified') tree.verified++;
     else {
       tree.failed++;

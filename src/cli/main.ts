@@ -1,0 +1,105 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig, type ConfigFlags } from '../config/config.js';
+import { createLogger } from '../runtime/logger.js';
+import { registerTokenCommands } from './token-commands.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  return n;
+}
+
+interface ServeOptions extends ConfigFlags {
+  receiver: boolean;
+}
+
+const program = new Command();
+program
+  .name('chainsight')
+  .description('Zero-trust visibility into multi-agent AI systems: verified delegation chains, per-task action trees.');
+
+function storeFlags(cmd: Command): Command {
+  return cmd
+    .option('--data <dir>', 'data directory for the embedded store and trust bundles (env CHAINSIGHT_DATA_DIR)', undefined)
+    .option('--trust-dir <dir>', 'directory of <trust-domain>.jwks.json bundles (env CHAINSIGHT_TRUST_DIR)')
+    .option('--policy <file>', 'verification policy JSON (env CHAINSIGHT_POLICY)');
+}
+
+storeFlags(program.command('serve'))
+  .description('run the OTLP/HTTP receiver, the processor and the query API (embedded ClickHouse unless CLICKHOUSE_URL is set)')
+  .option('--host <host>', 'address to bind (env CHAINSIGHT_HOST)')
+  .option('--otlp-port <port>', 'OTLP/HTTP port (env CHAINSIGHT_OTLP_PORT, default 4318)', port)
+  .option('--api-port <port>', 'query API port (env CHAINSIGHT_API_PORT, default 8480)', port)
+  .option('--no-receiver', 'serve only the query API (e.g. beside Kafka consumers)')
+  .action(async (opts: ServeOptions) => {
+    const { startServer } = await import('../runtime/server.js');
+    const logger = createLogger();
+    const server = await startServer(loadConfig(process.env, opts), logger, { receiver: opts.receiver });
+    stopOnSignal(() => server.stop(), logger);
+  });
+
+storeFlags(program.command('consume'))
+  .description('run the processor as a Kafka consumer group member (KAFKA_BROKERS) writing to ClickHouse')
+  .option('--host <host>', 'address for the metrics endpoint (env CHAINSIGHT_HOST)')
+  .option('--api-port <port>', 'port for /metrics and /healthz (env CHAINSIGHT_API_PORT)', port)
+  .action(async (opts: ConfigFlags) => {
+    const { startConsumer } = await import('../runtime/consumer.js');
+    const logger = createLogger();
+    const consumer = await startConsumer(loadConfig(process.env, opts), logger);
+    stopOnSignal(() => consumer.stop(), logger);
+  });
+
+program
+  .command('demo')
+  .description("run the quarterly infrastructure review: Alice's agents report through the real OTel SDK, chainsight verifies and prints the task tree")
+  .option('--data <dir>', 'demo data directory (wiped at start)', './data/demo')
+  .option('--actions', 'list every action in the tree, not only per-agent counts')
+  .action(async (opts: { data: string; actions?: boolean }) => {
+    const { runDemo } = await import('../demo/run.js');
+    const ok = await runDemo({ dataDir: opts.data, listActions: opts.actions ?? false });
+    process.exit(ok ? 0 : 1);
+  });
+
+program
+  .command('tree <task-id>')
+  .description("print a task's action tree from a running chainsight (its query API)")
+  .option('--api <url>', 'query API base URL (env CHAINSIGHT_API_URL)', process.env.CHAINSIGHT_API_URL ?? 'http://127.0.0.1:8480')
+  .option('--actions', 'list every action, not only per-agent counts')
+  .option('--json', 'print the tree as JSON')
+  .action(async (taskId: string, opts: { api: string; actions?: boolean; json?: boolean }) => {
+    const url = new URL(`/api/tasks/${encodeURIComponent(taskId)}/tree`, opts.api);
+    if (!opts.json) url.searchParams.set('format', 'text');
+    if (opts.actions) url.searchParams.set('actions', 'true');
+    const res = await fetch(url).catch((err: unknown) => {
+      console.error(`chainsight: cannot reach ${opts.api}: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(2);
+    });
+    const body = await res.text();
+    if (!res.ok) {
+      console.error(`chainsight: ${res.status} ${body.trim()}`);
+      process.exit(1);
+    }
+    process.stdout.write(body.endsWith('\n') ? body : body + '\n');
+  });
+
+registerTokenCommands(program);
+
+function stopOnSignal(stop: () => Promise<void>, logger: ReturnType<typeof createLogger>): void {
+  let stopping = false;
+  const handler = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    stop().then(() => process.exit(0), (err: unknown) => {
+      logger.error({ err }, 'error while stopping');
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`chainsight: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

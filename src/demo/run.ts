@@ -1,0 +1,217 @@
+/**
+ * `chainsight demo`: the seed's quarterly infrastructure review, end to end on
+ * the embedded store. Alice authorizes a planning agent, which delegates to
+ * four sub-agents with narrowing scopes; every agent is a real OTel SDK user
+ * exporting over HTTP to a chainsight server started here. A few actions are
+ * deliberately bad. The demo prints the task tree and checks it against what
+ * the agents emitted.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { SpanKind, trace, context, type Context, type Span } from '@opentelemetry/api';
+import { loadConfig } from '../config/config.js';
+import { createLogger } from '../runtime/logger.js';
+import { startServer } from '../runtime/server.js';
+import { generateKey, type SigningKey } from '../sdk/keys.js';
+import { mintChild, mintRoot } from '../sdk/mint.js';
+import {
+  OPERATION, agentSpanAttributes, currentTaskId, propagationHeaders, spanName, startAgentTelemetry, withIncomingHeaders, withTask,
+  type AgentTelemetry,
+} from '../sdk/telemetry.js';
+import type { ActionView } from '../store/queries.js';
+import type { TaskTree } from '../serve/tree.js';
+import { AGENTS, BAD_ACTIONS, HUMAN, IMPLICATIONS, PURPOSE, TRUST_DOMAIN, expectedCounts, spread, type AgentKey, type AgentPlan } from './scenario.js';
+
+export interface DemoOptions {
+  dataDir: string;
+  listActions: boolean;
+  /** Where to print (default stdout). */
+  out?: (line: string) => void;
+}
+
+interface LiveAgent {
+  plan: AgentPlan;
+  key: SigningKey;
+  telemetry: AgentTelemetry;
+  chain: string[];
+}
+
+const MIN = 60_000;
+
+/** Re-encodes a link's payload with an extra scope, keeping the old signature: a forgery. */
+function tamper(token: string, extraScope: string): string {
+  const [h, p, s] = token.split('.');
+  const claims = JSON.parse(Buffer.from(p!, 'base64url').toString('utf8')) as { scope: string[] };
+  claims.scope = [...claims.scope, extraScope];
+  return `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${s}`;
+}
+
+export async function runDemo(opts: DemoOptions): Promise<boolean> {
+  const print = opts.out ?? ((line: string) => process.stdout.write(line + '\n'));
+  const dataDir = resolve(opts.dataDir);
+  await rm(dataDir, { recursive: true, force: true });
+  await mkdir(dataDir, { recursive: true });
+  const trustDir = join(dataDir, 'trust');
+
+  // Keys: the trust domain's authorization key (signs Alice's grant) and one key per agent.
+  const authz = (await generateKey({ dir: trustDir, trustDomain: TRUST_DOMAIN, authorization: true })).signingKey;
+  const keys = new Map<AgentKey, SigningKey>();
+  for (const a of AGENTS) keys.set(a.key, (await generateKey({ dir: trustDir, trustDomain: TRUST_DOMAIN, principal: a.spiffeId })).signingKey);
+  const policyPath = join(dataDir, 'policy.json');
+  await writeFile(policyPath, JSON.stringify({ maxDepth: 5, maxLifetimeSec: 4 * 3600, implications: IMPLICATIONS }, null, 2) + '\n');
+
+  const logger = createLogger(process.env.CHAINSIGHT_LOG_LEVEL ?? 'warn');
+  const config = loadConfig(process.env, { data: dataDir, trustDir, policy: policyPath, otlpPort: 0, apiPort: 0 });
+  const server = await startServer(config, logger);
+  print(`chainsight is listening: OTLP/HTTP ${server.otlpUrl}/v1/traces, query API ${server.apiUrl} (store: ${config.store.target.kind})`);
+
+  const agents: LiveAgent[] = [];
+  try {
+    // Alice's request, an hour ago on a minute boundary, so the tree reads like the seed's.
+    const t0 = Math.floor(Date.now() / MIN) * MIN - 60 * MIN;
+    const taskId = `task-${randomUUID().slice(0, 8)}`;
+    const planning = AGENTS.find((a) => a.key === 'planning')!;
+    const rootChain = await mintRoot({ authzKey: authz, human: HUMAN, agent: planning.spiffeId, scope: planning.scope, task: taskId, purpose: PURPOSE, ttlSec: 2 * 3600, now: t0 });
+    for (const plan of AGENTS) {
+      const chain = plan.key === 'planning'
+        ? rootChain
+        : await mintChild({ parentChain: rootChain, signerKey: keys.get('planning')!, delegatee: plan.spiffeId, scope: plan.scope, ttlSec: 3600, now: t0 + 5_000, implications: IMPLICATIONS });
+      const telemetry = startAgentTelemetry({
+        serviceName: plan.name, agentId: plan.spiffeId, url: `${server.otlpUrl}/v1/traces`, encoding: plan.encoding,
+        compression: plan.encoding === 'json' ? 'gzip' : 'none',
+      });
+      agents.push({ plan, key: keys.get(plan.key)!, telemetry, chain });
+    }
+    print(`\n${HUMAN} asks for the "${PURPOSE}" (task ${taskId}); the planning agent delegates to ${AGENTS.length - 1} agents.`);
+
+    const bad = await badChains(agents, authz, taskId, t0);
+    const badSpans: BadSpans = new Map();
+    const emitted = new Map<string, number>();
+    const count = (a: AgentPlan) => emitted.set(a.spiffeId, (emitted.get(a.spiffeId) ?? 0) + 1);
+
+    const planner = agents[0]!;
+    withTask(taskId, () => {
+      const tracer = planner.telemetry.tracer;
+      const attrs = (extra: Partial<Parameters<typeof agentSpanAttributes>[0]>) =>
+        agentSpanAttributes({ chain: planner.chain, taskId: currentTaskId()!, agentId: planner.plan.spiffeId, agentName: planner.plan.name, operation: OPERATION.invokeAgent, ...extra });
+      const root = tracer.startSpan(spanName.invokeAgent(planner.plan.name), { kind: SpanKind.SERVER, startTime: t0 + 5_000, attributes: attrs({}) });
+      count(planner.plan);
+      const rootCtx = trace.setSpan(context.active(), root);
+      // The planner's own reasoning steps (model calls: no cloud scope exercised).
+      for (const ts of spread(t0, 10, [0, 45])) {
+        tracer.startSpan('chat planning-model', { startTime: ts, attributes: attrs({ operation: 'chat' }) }, rootCtx).end(ts + 1500);
+        count(planner.plan);
+      }
+      for (const sub of agents.slice(1)) {
+        const start = t0 + sub.plan.window[0] * MIN;
+        const invoke = tracer.startSpan(spanName.invokeAgent(sub.plan.name), { kind: SpanKind.CLIENT, startTime: start, attributes: attrs({ delegationTarget: sub.plan.spiffeId }) }, rootCtx);
+        count(planner.plan);
+        // The sub-agent receives the task over "the wire": trace context and baggage headers only.
+        const headers = propagationHeaders(trace.setSpan(context.active(), invoke));
+        withIncomingHeaders(headers, () => runSubAgent(sub, bad, badSpans, t0, () => count(sub.plan)));
+        invoke.end(t0 + sub.plan.window[1] * MIN);
+      }
+      root.end(t0 + 45 * MIN);
+    });
+
+    // Every exporter flushes; the receiver answers only once ClickHouse has the rows.
+    await Promise.all(agents.map((a) => a.telemetry.forceFlush()));
+    const total = [...emitted.values()].reduce((a, b) => a + b, 0);
+    print(`The agents emitted ${total} spans over OTLP/HTTP (protobuf and JSON, gzip and plain).\n`);
+
+    const treeText = await get(`${server.apiUrl}/api/tasks/${taskId}/tree?format=text${opts.listActions ? '&actions=true' : ''}`, 'text');
+    print(treeText.trimEnd());
+    const tree = JSON.parse(await get(`${server.apiUrl}/api/tasks/${taskId}/tree`, 'text')) as TaskTree;
+    const { actions } = JSON.parse(await get(`${server.apiUrl}/api/tasks/${taskId}/actions`, 'text')) as { actions: ActionView[] };
+    const ok = selfCheck(tree, actions, emitted, badSpans, print);
+    print(`\nTry it yourself: chainsight serve --data ${opts.dataDir} (then GET ${'/api/tasks'} and /api/tasks/${taskId}/tree?format=text on port 8480).`);
+    return ok;
+  } finally {
+    await Promise.allSettled(agents.map((a) => a.telemetry.shutdown()));
+    await server.stop();
+  }
+}
+
+interface BadChains {
+  stale: string[];
+  tampered: string[];
+  stolen: string[];
+}
+
+/** The chains behind the deliberately bad actions. */
+async function badChains(agents: LiveAgent[], authz: SigningKey, taskId: string, t0: number): Promise<BadChains> {
+  const planning = agents[0]!;
+  const cost = agents.find((a) => a.plan.key === 'cost')!;
+  const report = agents.find((a) => a.plan.key === 'report')!;
+  // Last quarter's grant, long expired, replayed for this task.
+  const oldRoot = await mintRoot({ authzKey: authz, human: HUMAN, agent: planning.plan.spiffeId, scope: planning.plan.scope, task: taskId, purpose: PURPOSE, ttlSec: 2 * 3600, now: t0 - 3 * 3600_000 });
+  const stale = await mintChild({ parentChain: oldRoot, signerKey: planning.key, delegatee: cost.plan.spiffeId, scope: cost.plan.scope, ttlSec: 3600, now: t0 - 3 * 3600_000 + 10_000, implications: IMPLICATIONS });
+  const last = report.chain[report.chain.length - 1]!;
+  const tampered = [...report.chain.slice(0, -1), tamper(last, 'email:SendExternal')];
+  const stolen = agents.find((a) => a.plan.key === 'inventory')!.chain;
+  return { stale, tampered, stolen };
+}
+
+/** Span ids of the deliberately bad actions, with the reason each must be flagged for. */
+type BadSpans = Map<string, (typeof BAD_ACTIONS)[number]>;
+
+function runSubAgent(agent: LiveAgent, bad: BadChains, badSpans: BadSpans, t0: number, count: () => void): void {
+  const tracer = agent.telemetry.tracer;
+  const taskId = currentTaskId()!; // arrived as W3C baggage
+  const plan = agent.plan;
+  const attrs = (chain: string[], extra: Partial<Parameters<typeof agentSpanAttributes>[0]>) =>
+    agentSpanAttributes({ chain, taskId, agentId: plan.spiffeId, agentName: plan.name, operation: OPERATION.executeTool, ...extra });
+  const start = t0 + plan.window[0] * MIN + 2_000;
+  const root = tracer.startSpan(spanName.invokeAgent(plan.name), { kind: SpanKind.SERVER, startTime: start, attributes: attrs(agent.chain, { operation: OPERATION.invokeAgent }) });
+  count();
+  const ctx: Context = trace.setSpan(context.active(), root);
+  const emit = (chain: string[], ts: number, tool: { tool: string; scope: string; resource: string }): Span => {
+    const span = tracer.startSpan(spanName.executeTool(tool.tool), { kind: SpanKind.CLIENT, startTime: ts, attributes: attrs(chain, { toolName: tool.tool, scopesUsed: [tool.scope], resource: tool.resource }) }, ctx);
+    span.end(ts + 800);
+    count();
+    return span;
+  };
+  spread(t0, plan.actions - 1, plan.window).forEach((ts, i) => emit(agent.chain, ts, plan.tools[i % plan.tools.length]!));
+  for (const b of BAD_ACTIONS.filter((x) => x.agent === plan.key)) {
+    const chain = b.kind === 'expired' ? bad.stale : b.kind === 'tampered' ? bad.tampered : b.kind === 'stolen' ? bad.stolen : agent.chain;
+    badSpans.set(emit(chain, t0 + b.minute * MIN, b).spanContext().spanId, b);
+  }
+  root.end(t0 + plan.window[1] * MIN);
+}
+
+async function get(url: string, as: 'text'): Promise<string> {
+  const res = await fetch(url);
+  const body = await res.text();
+  if (!res.ok) throw new Error(`GET ${url}: ${res.status} ${body}`);
+  void as;
+  return body;
+}
+
+/** Compares what chainsight stored with what the agents emitted; prints each check. */
+function selfCheck(tree: TaskTree, actions: ActionView[], emitted: Map<string, number>, badSpans: BadSpans, print: (l: string) => void): boolean {
+  const lines: string[] = [];
+  let ok = true;
+  const check = (pass: boolean, text: string) => {
+    ok &&= pass;
+    lines.push(`  ${pass ? '✓' : '✗'} ${text}`);
+  };
+  const expected = expectedCounts();
+  const emittedTotal = [...emitted.values()].reduce((a, b) => a + b, 0);
+  check(tree.total === emittedTotal && actions.length === emittedTotal, `${tree.total} actions stored, ${emittedTotal} emitted by the agents`);
+  for (const [agentId, n] of emitted) {
+    const stored = tree.actionsByAgent[agentId] ?? 0;
+    check(stored === n && n === expected.get(agentId), `${AGENTS.find((a) => a.spiffeId === agentId)?.name}: ${stored} stored = ${n} emitted`);
+  }
+  const legit = actions.filter((a) => !badSpans.has(a.span_id));
+  const legitFailed = legit.filter((a) => a.verdict !== 'verified');
+  check(legitFailed.length === 0, `all ${legit.length} legitimate actions verified${legitFailed.length ? ` (${legitFailed.length} were not: ${legitFailed.slice(0, 3).map((a) => a.reasons.join('+')).join(', ')})` : ''}`);
+  for (const [spanId, b] of badSpans) {
+    const hit = actions.find((a) => a.span_id === spanId);
+    check(!!hit && hit.verdict === 'failed' && hit.reasons.includes(b.expect), `flagged ${b.expect}: ${b.story}${hit ? ` → [${hit.reasons.join(', ')}]` : ' (not stored)'}`);
+  }
+  check(badSpans.size === BAD_ACTIONS.length, `${badSpans.size} of ${BAD_ACTIONS.length} bad actions sent`);
+  print('\nChecks against what the agents emitted:');
+  for (const l of lines) print(l);
+  return ok;
+}

@@ -1,0 +1,85 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type { ChainsightConfig } from '../config/config.js';
+import { KafkaSpanSource, ensureTopics, type KafkaSourceMetrics } from '../ingest/kafka-source.js';
+import { decodeOtlp } from '../ingest/otlp/decode.js';
+import { createApiRouter } from '../serve/api.js';
+import type { Metrics } from '../serve/metrics.js';
+import { openPipeline, type Pipeline } from './pipeline.js';
+import type { Logger } from './logger.js';
+
+export interface RunningConsumer {
+  pipeline: Pipeline;
+  source: KafkaSpanSource;
+  /** Base URL of /metrics and /healthz ('' when not served). */
+  apiUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Kafka source metrics into the process's Prometheus registry. */
+export function kafkaMetrics(m: Metrics): KafkaSourceMetrics {
+  return {
+    messagesConsumed: (_t, _p, n) => m.kafkaMessages.inc(n),
+    spansIngested: (n) => m.spansReceived.inc({ source: 'kafka' }, n),
+    spansRejected: (n) => m.spansRejected.inc({ source: 'kafka' }, n),
+    deadLettered: (_t, _p, n) => m.kafkaDeadLettered.inc(n),
+    retry: () => m.kafkaRetries.inc(),
+    lag: (topic, partition, lag) => m.kafkaLag.set({ topic, partition: String(partition) }, lag),
+    offsetsCommitted: () => m.kafkaCommits.inc(),
+  };
+}
+
+/**
+ * `chainsight consume`: one member of the processor consumer group. Any
+ * number run side by side; Kafka spreads the topic's partitions among them.
+ */
+export async function startConsumer(
+  config: ChainsightConfig,
+  logger: Logger,
+  opts: { serveApi?: boolean; retry?: { initialMs: number; maxMs: number }; sessionTimeoutMs?: number; heartbeatIntervalMs?: number } = {},
+): Promise<RunningConsumer> {
+  if (config.kafka.brokers.length === 0) throw new Error('KAFKA_BROKERS is not set');
+  const pipeline = await openPipeline(config, logger, { source: 'kafka' });
+  await ensureTopics(config.kafka.brokers, [
+    { topic: config.kafka.topic, partitions: config.kafka.partitions },
+    { topic: config.kafka.dlqTopic, partitions: 1 },
+  ]);
+  const source = new KafkaSpanSource({
+    brokers: config.kafka.brokers,
+    groupId: config.kafka.groupId,
+    topic: config.kafka.topic,
+    dlqTopic: config.kafka.dlqTopic,
+    sink: pipeline.processor,
+    decode: (value, format) => decodeOtlp(value, format, config.limits),
+    metrics: kafkaMetrics(pipeline.metrics),
+    logger,
+    ...(opts.retry ? { retry: opts.retry } : {}),
+    ...(opts.sessionTimeoutMs ? { sessionTimeoutMs: opts.sessionTimeoutMs } : {}),
+    ...(opts.heartbeatIntervalMs ? { heartbeatIntervalMs: opts.heartbeatIntervalMs } : {}),
+  });
+  await source.start();
+  let apiUrl = '';
+  let close = async () => undefined as void;
+  if (opts.serveApi !== false) {
+    const app = express();
+    app.use(createApiRouter(pipeline.queries, pipeline.metrics));
+    const server = app.listen(config.api.port, config.api.host);
+    await once(server, 'listening');
+    const a = server.address() as AddressInfo;
+    apiUrl = `http://${a.address}:${a.port}`;
+    close = async () => {
+      server.closeAllConnections();
+      server.close();
+    };
+  }
+  logger.info({ brokers: config.kafka.brokers, topic: config.kafka.topic, group: config.kafka.groupId, api: apiUrl }, 'consumer started');
+  return {
+    pipeline, source, apiUrl,
+    async stop() {
+      await source.stop();
+      await close();
+      await pipeline.close();
+    },
+  };
+}
