@@ -1,0 +1,82 @@
+/**
+ * `npm run bench`: runs each benchmark in child processes (pinned to one core
+ * where taskset exists), several times where the notes warn of per-process
+ * modes, and writes bench/results/<time>.json plus a table on stdout.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { median } from './stats.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const haveTaskset = spawnSync('taskset', ['--version']).status === 0;
+const only = process.argv.slice(2);
+
+function child(script: string, pin: boolean): Record<string, unknown> {
+  const node = [process.execPath, '--import', 'tsx', `bench/${script}`];
+  const cmd = pin && haveTaskset ? ['taskset', '-c', '1', ...node] : node;
+  const r = spawnSync(cmd[0]!, cmd.slice(1), { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, CHAINSIGHT_LOG_LEVEL: 'warn' } });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
+  if (r.status !== 0 || !line) throw new Error(`bench/${script} failed (${r.status}):\n${r.stderr.slice(-3000)}`);
+  return JSON.parse(line.slice('BENCH_RESULT '.length)) as Record<string, unknown>;
+}
+
+function repeated(script: string, runs: number, pin: boolean) {
+  const results = Array.from({ length: runs }, () => child(script, pin));
+  const keys = Object.keys(results[0]!).filter((k) => typeof results[0]![k] === 'number');
+  const summary: Record<string, { median: number; min: number; max: number }> = {};
+  for (const k of keys) {
+    const xs = results.map((r) => r[k] as number);
+    summary[k] = { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
+  }
+  return { runs: results, summary };
+}
+
+const want = (name: string) => only.length === 0 || only.includes(name);
+const out: Record<string, unknown> = { started: new Date().toISOString(), node: process.version, taskset: haveTaskset };
+const rows: Array<[string, string, string]> = [];
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+if (want('processing')) {
+  const p = repeated('processing.ts', 3, true);
+  out.processing = p;
+  const s = p.summary;
+  rows.push(['processing (decode→verify→correlate), protobuf, spans/s/core', `${fmt(s.pipeline_protobuf!.median)} (${fmt(s.pipeline_protobuf!.min)}–${fmt(s.pipeline_protobuf!.max)})`, '≥ 90,000']);
+  rows.push(['  decode only, protobuf, spans/s', fmt(s.decode_only_protobuf!.median), '']);
+  rows.push(['processing, OTLP/JSON, spans/s/core', fmt(s.pipeline_json!.median), '']);
+  rows.push(['  decode only, JSON, spans/s', fmt(s.decode_only_json!.median), '']);
+}
+if (want('verify')) {
+  const v = repeated('verify.ts', 3, true);
+  out.verify = v;
+  const s = v.summary;
+  rows.push(['raw node:crypto, 3 Ed25519 checks, chains/s', fmt(s.raw_crypto_chain_per_sec!.median), '']);
+  rows.push(['chain verification uncached, chains/s', fmt(s.uncached_chain_per_sec!.median), '']);
+  rows.push(['  uncached cost ÷ raw crypto cost', fmt(s.uncached_over_raw!.median, 2) + '×', '≤ 1.25×']);
+  rows.push(['chain verification cached, spans/s', `${fmt(s.cached_span_per_sec!.median)} (${fmt(s.cached_us_per_span!.median, 2)} µs)`, '']);
+}
+if (want('store')) {
+  const st = child('store.ts', false);
+  out.store = st;
+  const base = median(st.baseline_decode_write_per_sec as number[]);
+  const full = median(st.full_path_per_sec as number[]);
+  rows.push([`baseline decode+write into ${st.store}, spans/s`, fmt(base), '']);
+  rows.push([`full path into ${st.store}, spans/s`, fmt(full), '']);
+  rows.push(['  full ÷ baseline', fmt(full / base * 100, 1) + ' %', '≥ 80 %']);
+  rows.push([`tree query, ${fmt(st.tree_task_actions as number)} actions among ${fmt(st.tree_stored_actions as number)}`, `p50 ${fmt(st.tree_query_ms_p50 as number, 1)} ms, p99 ${fmt(st.tree_query_ms_p99 as number, 1)} ms`, 'p99 < 100 ms']);
+}
+if (want('kafka') && process.env.KAFKA_BROKERS) {
+  const k = child('kafka.ts', false);
+  out.kafka = k;
+  for (const [name, value] of Object.entries(k)) if (typeof value === 'number') rows.push([`kafka: ${name}`, fmt(value, 1), '']);
+}
+
+out.finished = new Date().toISOString();
+mkdirSync(`${root}bench/results`, { recursive: true });
+const file = `${root}bench/results/bench-${out.started as string}.json`.replaceAll(':', '-');
+writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+const w0 = Math.max(...rows.map((r) => r[0].length));
+const w1 = Math.max(...rows.map((r) => r[1].length));
+console.log(`${'benchmark'.padEnd(w0)}  ${'measured'.padEnd(w1)}  target`);
+for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`);
+console.log(`\nfull results: ${file}`);
