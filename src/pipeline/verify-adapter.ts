@@ -4,9 +4,5 @@ import type { SpanVerification, VerifyFn } from './processor.js';
 
 /** Binds the chain verifier to the processor's VerifyFn shape. */
 export function verifyWith(verifier: ChainVerifier): VerifyFn {
-  return (span: AgentSpan): SpanVerification => {
-    const before = verifier.stats.chainHits;
-    const r = verifier.verifyDetailed(span);
-    return { ...r, cacheHit: verifier.stats.chainHits > before };
-  };
+  return (span: AgentSpan): SpanVerification => verifier.verifyDetailed(span);
 }

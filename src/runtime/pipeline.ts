@@ -30,7 +30,7 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
   // Separate connections: analyst queries must never queue behind inserts (chdb runs one query per connection).
   const writerClient = openClient(config.store);
   const readerClient = openClient(config.store);
-  await migrate(writerClient, config.store.database);
+  await migrate(writerClient, config.store.database, config.store.layout ?? 'single');
   const writerOpts = (table: string) => ({
     maxRows: config.batch.maxRows,
     maxDelayMs: config.batch.maxDelayMs,

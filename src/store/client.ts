@@ -13,6 +13,8 @@ export interface StoreConfig {
   target: StoreTarget;
   /** Database that holds chainsight's tables. Trusted configuration, validated as an identifier. */
   database: string;
+  /** Table layout on a server: `replicated` for a ClickHouse cluster (see schemas/clickhouse/replicated). */
+  layout?: 'single' | 'replicated';
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -64,8 +66,11 @@ export function openClient(config: StoreConfig): ClickHouseClient {
 export function storeConfigFromEnv(env: NodeJS.ProcessEnv, dataDir: string): StoreConfig {
   const database = assertIdentifier(env.CHAINSIGHT_DATABASE ?? 'chainsight');
   if (env.CLICKHOUSE_URL) {
+    const layout = env.CHAINSIGHT_CLICKHOUSE_LAYOUT ?? 'single';
+    if (layout !== 'single' && layout !== 'replicated') throw new Error(`CHAINSIGHT_CLICKHOUSE_LAYOUT must be single or replicated, got ${JSON.stringify(layout)}`);
     return {
       database,
+      layout,
       target: { kind: 'server', url: env.CLICKHOUSE_URL, username: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD },
     };
   }

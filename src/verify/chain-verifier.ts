@@ -2,8 +2,9 @@
  * ChainVerifier: time-independent chain checks behind two LRU caches, and
  * per-span checks on top.
  *
- *  - chain cache: one hash of the whole token list → frozen ChainCheck. A chain
- *    seen again costs a hash and a lookup, never a signature check. Failures
+ *  - chain cache: the token list (found by its last link, confirmed link by
+ *    link) → frozen ChainCheck. A chain seen again costs a lookup and a string
+ *    comparison, never a signature check. Failures
  *    are cached too: they are deterministic for a given trust store and policy.
  *  - link cache: (root or not, token hash) → LinkResult, so a link shared by
  *    several chains (a planner's link under many sub-agents) is verified once.
@@ -49,6 +50,8 @@ interface CachedChain {
   check: ChainCheck;
   depth: number;
   key: string;
+  /** The exact chain this entry is for (the cache is keyed by its last link). */
+  tokens: readonly string[];
   /** Built on first request, then shared by every span of the chain. */
   summary?: ChainSummary;
 }
@@ -61,6 +64,8 @@ export interface SpanDetail {
   /** The chain's cache key ('' without a chain): stable for a given token list, for grouping. */
   chainHash: string;
   check: ChainCheck | null;
+  /** Whether the chain came from the cache (no signature was checked for this span). */
+  cacheHit: boolean;
 }
 
 /**
@@ -71,6 +76,12 @@ export function chainKey(tokens: readonly string[]): string {
   let lengths = '';
   for (const t of tokens) lengths += t.length + ',';
   return hash('sha256', lengths + '|' + tokens.join(''), 'base64');
+}
+
+function sameTokens(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function freezeCheck(c: ChainCheck): ChainCheck {
@@ -133,11 +144,12 @@ export class ChainVerifier {
    */
   verifyDetailed(span: AgentSpan): SpanDetail {
     if (span.chainError !== undefined || span.chain === null) {
-      return { verdict: this.verifySpan(span) as Verdict, summary: null, chainHash: '', check: null };
+      return { verdict: this.verifySpan(span) as Verdict, summary: null, chainHash: '', check: null, cacheHit: false };
     }
+    const misses = this.stats.chainMisses;
     const entry = this.lookup(span.chain);
     entry.summary ??= Object.freeze(summarize(entry.check));
-    return { verdict: this.spanVerdict(entry, span), summary: entry.summary, chainHash: entry.key, check: entry.check };
+    return { verdict: this.spanVerdict(entry, span), summary: entry.summary, chainHash: entry.key, check: entry.check, cacheHit: this.stats.chainMisses === misses };
   }
 
   summarize(check: ChainCheck): ChainSummary {
@@ -156,15 +168,17 @@ export class ChainVerifier {
       this.clear();
       this.stats.cacheResets++;
     }
-    const key = chainKey(tokens);
-    const hit = this.chains.get(key);
-    if (hit !== undefined) {
+    // Looked up by the last link's text, then confirmed by comparing every
+    // link: as exact as a digest of the whole chain, without hashing ~2 KB per span.
+    const last = tokens[tokens.length - 1] ?? '';
+    const hit = this.chains.get(last);
+    if (hit !== undefined && sameTokens(hit.tokens, tokens)) {
       this.stats.chainHits++;
       return hit;
     }
     this.stats.chainMisses++;
-    const entry: CachedChain = { check: freezeCheck(this.verifyChain(tokens)), depth: tokens.length, key };
-    this.chains.set(key, entry);
+    const entry: CachedChain = { check: freezeCheck(this.verifyChain(tokens)), depth: tokens.length, key: chainKey(tokens), tokens: [...tokens] };
+    this.chains.set(last, entry);
     return entry;
   }
 

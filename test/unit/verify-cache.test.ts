@@ -106,3 +106,19 @@ test('the cache is bounded', async () => {
   for (const t of ['a', 'b', 'c', 'a']) v.check([t]);
   assert.equal(v.stats.chainMisses, 4, 'the oldest entry was evicted');
 });
+
+test('a cached chain is never reused for another chain ending in the same link', async () => {
+  const v = new ChainVerifier(await d.trust(), defaultPolicy());
+  const good = await standardChain(d, { now: NOW });
+  const otherRoot = await standardChain(d, { now: NOW + 1000, depth: 1 });
+  // Splice: a different root in front of the same later links.
+  const spliced = [otherRoot[0]!, ...good.slice(1)];
+  const span = spanFor(good, { startMs: NOW + 5000 });
+  assert.equal((v.verifySpan(span) as Verdict).status, 'verified');
+  const verdict = v.verifySpan({ ...span, chain: spliced }) as Verdict;
+  assert.equal(verdict.status, 'failed');
+  assert.ok(verdict.reasons.some((r) => r.code === 'chain.parent_mismatch' && r.link === 1));
+  assert.equal(v.stats.chainMisses, 2);
+  // And the original is still answered correctly afterwards.
+  assert.equal((v.verifySpan(span) as Verdict).status, 'verified');
+});
