@@ -13,6 +13,12 @@ interface ServeOptions extends ConfigFlags {
   receiver: boolean;
 }
 
+// Output piped into `head` and the like: a closed pipe ends the command quietly.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const program = new Command();
 program
   .name('chainsight')
@@ -80,6 +86,17 @@ program
       process.exit(1);
     }
     process.stdout.write(body.endsWith('\n') ? body : body + '\n');
+  });
+
+program
+  .command('ddl')
+  .description('print the ClickHouse DDL that start-up applies (for review, or to apply by hand on a cluster)')
+  .option('--layout <layout>', 'single (one server, chdb) or replicated (cluster: replicated local tables + Distributed by task)', 'single')
+  .option('--database <name>', 'database name', process.env.CHAINSIGHT_DATABASE ?? 'chainsight')
+  .action(async (opts: { layout: string; database: string }) => {
+    if (opts.layout !== 'single' && opts.layout !== 'replicated') throw new InvalidArgumentError('--layout must be single or replicated');
+    const { allStatements } = await import('../store/migrate.js');
+    for (const s of await allStatements(opts.database, opts.layout)) process.stdout.write(s + ';\n\n');
   });
 
 registerTokenCommands(program);

@@ -125,7 +125,8 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     const tree = JSON.parse(await get(`${server.apiUrl}/api/tasks/${taskId}/tree`, 'text')) as TaskTree;
     const { actions } = JSON.parse(await get(`${server.apiUrl}/api/tasks/${taskId}/actions`, 'text')) as { actions: ActionView[] };
     const ok = selfCheck(tree, actions, emitted, badSpans, print);
-    print(`\nTry it yourself: chainsight serve --data ${opts.dataDir} (then GET ${'/api/tasks'} and /api/tasks/${taskId}/tree?format=text on port 8480).`);
+    print(`\nExplore it: npx chainsight serve --data ${opts.dataDir} --policy ${join(opts.dataDir, 'policy.json')}`);
+    print(`  then: npx chainsight tree ${taskId} --actions   or   curl 'http://127.0.0.1:8480/api/tasks/${taskId}/tree?format=text'`);
     return ok;
   } finally {
     await Promise.allSettled(agents.map((a) => a.telemetry.shutdown()));

@@ -7,28 +7,56 @@ import { assertIdentifier } from './client.js';
 export const DDL_DIR = fileURLToPath(new URL('../../schemas/clickhouse/', import.meta.url));
 
 /**
- * `single`: plain ReplacingMergeTree tables (chdb, one server).
- * `replicated`: replicated local tables plus Distributed tables sharded by
- * task on the cluster named by the servers' {cluster} macro.
+ * `single`: the DDL as written, plain ReplacingMergeTree tables (chdb, one server).
+ * `replicated`: the same columns as replicated `<table>_local` tables on every
+ * node of the {cluster} macro's cluster, behind Distributed tables of the
+ * original names sharded by task — one task's rows, and every re-delivered
+ * copy of a span, land on one shard, where merges and LIMIT 1 BY fold them.
  */
 export type TableLayout = 'single' | 'replicated';
 
-export function ddlDir(layout: TableLayout): string {
-  return layout === 'replicated' ? DDL_DIR + 'replicated/' : DDL_DIR;
+const CREATE = /^CREATE TABLE IF NOT EXISTS (\w+)\.(\w+)\s*\n/;
+const ENGINE = /ENGINE = ReplacingMergeTree(?:\(([^)]*)\))?/;
+
+/** One CREATE TABLE of the single layout as its cluster pair: replicated local table, then Distributed. */
+export function toClusterLayout(statement: string): string[] {
+  const m = CREATE.exec(statement);
+  const e = ENGINE.exec(statement);
+  if (!m || !e) throw new Error(`cannot derive a cluster layout from: ${statement.slice(0, 80)}`);
+  const [, db, table] = m;
+  const local = `${table}_local`;
+  const version = e[1] ? `, ${e[1]}` : '';
+  const replicated = statement
+    .replace(CREATE, `CREATE TABLE IF NOT EXISTS ${db}.${local} ON CLUSTER '{cluster}'\n`)
+    .replace(ENGINE, `ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/${local}', '{replica}'${version})`);
+  const distributed = `CREATE TABLE IF NOT EXISTS ${db}.${table} ON CLUSTER '{cluster}' AS ${db}.${local}\nENGINE = Distributed('{cluster}', ${db}, ${local}, cityHash64(task_id))`;
+  return [replicated, distributed];
 }
 
-/** Statements of one DDL file, with the database substituted. */
-export function renderDdl(sql: string, database: string): string[] {
+/** Statements of one DDL file for a database and layout. */
+export function renderDdl(sql: string, database: string, layout: TableLayout = 'single'): string[] {
   const db = assertIdentifier(database);
-  const withoutComments = sql
+  const statements = sql
     .split('\n')
     .filter((line) => !line.trimStart().startsWith('--'))
-    .join('\n');
-  return withoutComments
+    .join('\n')
     .split(';')
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
     .map((s) => s.replaceAll('${db}', db));
+  return layout === 'replicated' ? statements.flatMap(toClusterLayout) : statements;
+}
+
+async function ddlFiles(): Promise<string[]> {
+  return (await readdir(DDL_DIR)).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
+}
+
+/** Every statement migrate() would run, in order: for review or for applying by hand. */
+export async function allStatements(database: string, layout: TableLayout = 'single'): Promise<string[]> {
+  const onCluster = layout === 'replicated' ? " ON CLUSTER '{cluster}'" : '';
+  const out = [`CREATE DATABASE IF NOT EXISTS ${assertIdentifier(database)}${onCluster}`];
+  for (const file of await ddlFiles()) out.push(...renderDdl(await readFile(DDL_DIR + file, 'utf8'), database, layout));
+  return out;
 }
 
 /**
@@ -36,14 +64,6 @@ export function renderDdl(sql: string, database: string): string[] {
  * EXISTS, so running it at every start is safe.
  */
 export async function migrate(client: ClickHouseClient, database: string, layout: TableLayout = 'single'): Promise<string[]> {
-  const dir = ddlDir(layout);
-  const files = (await readdir(dir)).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
-  const onCluster = layout === 'replicated' ? " ON CLUSTER '{cluster}'" : '';
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${assertIdentifier(database)}${onCluster}` });
-  for (const file of files) {
-    for (const statement of renderDdl(await readFile(dir + file, 'utf8'), database)) {
-      await client.command({ query: statement });
-    }
-  }
-  return files;
+  for (const statement of await allStatements(database, layout)) await client.command({ query: statement });
+  return ddlFiles();
 }

@@ -10,6 +10,7 @@ import { generateKey, type SigningKey } from '../../src/sdk/keys.js';
 import { mintChild, mintRoot, type Instant } from '../../src/sdk/mint.js';
 import { TrustStore } from '../../src/verify/trust-store.js';
 import type { AgentSpan } from '../../src/model/span.js';
+import { makeSpan } from './spans.js';
 
 export const TASK = 'task-12345';
 export const HUMAN = 'alice@company.com';
@@ -70,28 +71,20 @@ export async function standardChain(d: TestDomain, opts: { depth?: number; now?:
 
 /** A span acting under `chain`, valid by default for the standard 3-link chain. */
 export function spanFor(chain: string[] | null, over: Partial<AgentSpan> = {}): AgentSpan {
-  const startMs = over.startMs ?? Date.now();
-  return {
+  return makeSpan({
     traceId: '0af7651916cd43dd8448eb211c80319c',
     spanId: 'b7ad6b7169203331',
-    parentSpanId: '',
     name: 'execute_tool describe_instances',
-    kind: 1,
-    startNs: `${startMs}000000`,
-    endNs: `${startMs + 5}000000`,
-    startMs,
-    endMs: startMs + 5,
     statusCode: 1,
     serviceName: 'scanner',
     taskId: TASK,
     chain,
     agentId: 'spiffe://co.com/agent/scanner',
     agentName: 'scanner',
-    operation: 'execute_tool',
     toolName: 'describe_instances',
     scopesUsed: ['cloud:read'],
     resource: 'arn:aws:ec2:eu-west-1:123456789012:instance/*',
-    attributes: {},
+    startMs: Date.now(),
     ...over,
-  };
+  });
 }
