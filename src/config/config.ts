@@ -15,7 +15,16 @@ export interface ChainsightConfig {
   otlp: { host: string; port: number };
   api: { host: string; port: number };
   batch: { maxRows: number; maxDelayMs: number };
-  kafka: { brokers: string[]; topic: string; dlqTopic: string; groupId: string; partitions: number };
+  kafka: {
+    brokers: string[];
+    topic: string;
+    dlqTopic: string;
+    groupId: string;
+    partitions: number;
+    /** Group session timeout and heartbeat interval: how fast the group notices a dead member. */
+    sessionTimeoutMs: number;
+    heartbeatIntervalMs: number;
+  };
   logLevel: string;
 }
 
@@ -60,6 +69,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       dlqTopic: env.CHAINSIGHT_KAFKA_DLQ_TOPIC ?? 'otlp_spans.dlq',
       groupId: env.CHAINSIGHT_KAFKA_GROUP ?? 'chainsight-processor',
       partitions: intEnv(env, 'CHAINSIGHT_KAFKA_PARTITIONS', 8),
+      // kafkajs's production defaults; the broker refuses sessions under group.min.session.timeout.ms (6 s by default).
+      sessionTimeoutMs: intEnv(env, 'CHAINSIGHT_KAFKA_SESSION_TIMEOUT_MS', 30_000),
+      heartbeatIntervalMs: intEnv(env, 'CHAINSIGHT_KAFKA_HEARTBEAT_MS', 3_000),
     },
     logLevel: env.CHAINSIGHT_LOG_LEVEL ?? 'info',
   };

@@ -13,6 +13,8 @@ export interface KafkaSourceMetrics {
   /** Messages after the last one processed on this partition (high watermark - 1 - last offset). */
   lag(topic: string, partition: number, lag: number): void;
   offsetsCommitted(topic: string, partition: number): void;
+  /** A partition paused for backpressure (true) or resumed (false). */
+  paused?(topic: string, partition: number, paused: boolean): void;
 }
 
 /** In-memory counters: the default when no metrics are wired, and what tests read. */

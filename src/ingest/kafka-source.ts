@@ -162,7 +162,9 @@ export class KafkaSpanSource {
 
     let resume: (() => void) | undefined;
     const pauseOnce = (): void => {
-      resume ??= payload.pause();
+      if (resume) return;
+      resume = payload.pause();
+      this.metrics.paused?.(topic, partition, true);
     };
     try {
       // Dead letters first: past this point the poison messages are safe in the DLQ.
@@ -187,7 +189,10 @@ export class KafkaSpanSource {
       if (err instanceof Abandoned) return; // not committed: whoever owns the partition next rereads it
       throw err;
     } finally {
-      resume?.();
+      if (resume) {
+        resume();
+        this.metrics.paused?.(topic, partition, false);
+      }
     }
 
     // Everything up to lastOffset is stored (or dead-lettered): move past it and commit.

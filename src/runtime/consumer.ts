@@ -27,6 +27,7 @@ export function kafkaMetrics(m: Metrics): KafkaSourceMetrics {
     retry: () => m.kafkaRetries.inc(),
     lag: (topic, partition, lag) => m.kafkaLag.set({ topic, partition: String(partition) }, lag),
     offsetsCommitted: () => m.kafkaCommits.inc(),
+    paused: (topic, partition, paused) => m.kafkaPaused.set({ topic, partition: String(partition) }, paused ? 1 : 0),
   };
 }
 
@@ -41,10 +42,6 @@ export async function startConsumer(
 ): Promise<RunningConsumer> {
   if (config.kafka.brokers.length === 0) throw new Error('KAFKA_BROKERS is not set');
   const pipeline = await openPipeline(config, logger, { source: 'kafka' });
-  await ensureTopics(config.kafka.brokers, [
-    { topic: config.kafka.topic, partitions: config.kafka.partitions },
-    { topic: config.kafka.dlqTopic, partitions: 1 },
-  ]);
   const source = new KafkaSpanSource({
     brokers: config.kafka.brokers,
     groupId: config.kafka.groupId,
@@ -55,31 +52,47 @@ export async function startConsumer(
     metrics: kafkaMetrics(pipeline.metrics),
     logger,
     ...(opts.retry ? { retry: opts.retry } : {}),
-    ...(opts.sessionTimeoutMs ? { sessionTimeoutMs: opts.sessionTimeoutMs } : {}),
-    ...(opts.heartbeatIntervalMs ? { heartbeatIntervalMs: opts.heartbeatIntervalMs } : {}),
+    sessionTimeoutMs: opts.sessionTimeoutMs ?? config.kafka.sessionTimeoutMs,
+    heartbeatIntervalMs: opts.heartbeatIntervalMs ?? config.kafka.heartbeatIntervalMs,
   });
-  await source.start();
   let apiUrl = '';
   let close = async () => undefined as void;
-  if (opts.serveApi !== false) {
-    const app = express();
-    app.use(createApiRouter(pipeline.queries, pipeline.metrics));
-    const server = app.listen(config.api.port, config.api.host);
-    await once(server, 'listening');
-    const a = server.address() as AddressInfo;
-    apiUrl = `http://${a.address}:${a.port}`;
-    close = async () => {
-      server.closeAllConnections();
-      server.close();
-    };
+  try {
+    await ensureTopics(config.kafka.brokers, [
+      { topic: config.kafka.topic, partitions: config.kafka.partitions },
+      { topic: config.kafka.dlqTopic, partitions: 1 },
+    ]);
+    await source.start();
+    if (opts.serveApi !== false) {
+      const app = express();
+      app.use(createApiRouter(pipeline.queries, pipeline.metrics));
+      const server = app.listen(config.api.port, config.api.host);
+      await once(server, 'listening');
+      const a = server.address() as AddressInfo;
+      apiUrl = `http://${a.address}:${a.port}`;
+      close = async () => {
+        server.closeAllConnections();
+        server.close();
+      };
+    }
+  } catch (err) {
+    // A member that failed to start must not stay in the group or hold the store open.
+    await source.stop().catch(() => undefined);
+    await pipeline.close();
+    throw err;
   }
   logger.info({ brokers: config.kafka.brokers, topic: config.kafka.topic, group: config.kafka.groupId, api: apiUrl }, 'consumer started');
+  // Idempotent: a signal handler and a caller's cleanup may both stop the member.
+  let stopped: Promise<void> | undefined;
   return {
     pipeline, source, apiUrl,
-    async stop() {
-      await source.stop();
-      await close();
-      await pipeline.close();
+    stop() {
+      stopped ??= (async () => {
+        await source.stop();
+        await close();
+        await pipeline.close();
+      })();
+      return stopped;
     },
   };
 }

@@ -27,8 +27,10 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
   const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
   const trust = await TrustStore.fromDirectory(config.trustDir);
   const verifier = new ChainVerifier(trust, config.policy);
-  // Separate connections: analyst queries must never queue behind inserts (chdb runs one query per connection).
+  // One connection per purpose: chdb runs one query at a time per connection, so
+  // analyst queries must not queue behind inserts, nor delegation rows behind action rows.
   const writerClient = openClient(config.store);
+  const linkClient = openClient(config.store);
   const readerClient = openClient(config.store);
   await migrate(writerClient, config.store.database, config.store.layout ?? 'single');
   const writerOpts = (table: string) => ({
@@ -45,7 +47,7 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
   });
   const db = config.store.database;
   const actions = new BatchWriter<ActionRow>(writerClient, `${db}.actions`, writerOpts('actions'));
-  const delegations = new BatchWriter<DelegationRow>(writerClient, `${db}.delegations`, writerOpts('delegations'));
+  const delegations = new BatchWriter<DelegationRow>(linkClient, `${db}.delegations`, writerOpts('delegations'));
   const observer = {
     onBatch(source: string, b: ProcessedBatch) {
       if (b.verified) metrics.verdicts.inc({ status: 'verified' }, b.verified);
@@ -62,7 +64,7 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
     queries: new Queries(readerClient, db),
     async close() {
       await Promise.allSettled([actions.close(), delegations.close()]);
-      await Promise.allSettled([writerClient.close(), readerClient.close()]);
+      await Promise.allSettled([writerClient.close(), linkClient.close(), readerClient.close()]);
     },
   };
 }

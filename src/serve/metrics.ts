@@ -22,7 +22,7 @@ export class Metrics {
   readonly kafkaRetries = new Counter({ name: 'chainsight_kafka_retries_total', help: 'Retries of a batch after the store refused it', registers: [this.registry] });
   readonly kafkaCommits = new Counter({ name: 'chainsight_kafka_commits_total', help: 'Offset commits after stored batches', registers: [this.registry] });
   readonly kafkaLag = new Gauge({ name: 'chainsight_kafka_lag', help: 'Consumer lag in messages per partition', labelNames: ['topic', 'partition'], registers: [this.registry] });
-  readonly kafkaPaused = new Gauge({ name: 'chainsight_kafka_paused', help: '1 while consumption is paused for backpressure', registers: [this.registry] });
+  readonly kafkaPaused = new Gauge({ name: 'chainsight_kafka_paused', help: '1 while a partition is paused for backpressure', labelNames: ['topic', 'partition'], registers: [this.registry] });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'chainsight_' });
