@@ -68,7 +68,15 @@ if (want('store')) {
 if (want('kafka') && process.env.KAFKA_BROKERS) {
   const k = child('kafka.ts', false);
   out.kafka = k;
-  for (const [name, value] of Object.entries(k)) if (typeof value === 'number') rows.push([`kafka: ${name}`, fmt(value, 1), '']);
+  const n = (key: string) => k[key] as number;
+  const store = k.store === 'embedded' ? 'chdb' : 'ClickHouse';
+  const range = (key: string) => `${fmt(n(key))} (${fmt(n(`${key}_min`))}–${fmt(n(`${key}_max`))})`;
+  rows.push([`kafka→${store}, one instance, spans/s (${fmt(n('round_spans'))} spans × ${n('rounds')})`, `${range('kafka_spans_per_sec')} vs in-process ${range('inproc_spans_per_sec')}: ${fmt(n('kafka_over_inproc'), 2)}×`, '']);
+  rows.push(['  in-process without the store (decode→verify→correlate), spans/s', fmt(n('inproc_no_store_spans_per_sec')), '']);
+  rows.push(['  spans per CPU-second of the process (all threads)', `${fmt(n('kafka_spans_per_cpu_sec'))} vs in-process ${fmt(n('inproc_spans_per_cpu_sec'))}: ${fmt(n('kafka_over_inproc_per_cpu'), 2)}×`, '']);
+  rows.push([`kafka backlog of ${fmt(n('backlog_spans'))} spans, drain time`, `${fmt(n('backlog_drain_seconds'), 1)} s (${fmt(n('backlog_drain_spans_per_sec'))} spans/s; produced in ${fmt(n('backlog_produce_seconds'), 1)} s)`, '']);
+  rows.push([`kafka steady load, ${fmt(n('steady_produced_spans_per_sec'))} spans/s for ${fmt(n('steady_seconds'))} s, lag`, `max ${fmt(n('steady_lag_max_messages'))} msgs (${fmt(n('steady_lag_max_spans'))} spans), p95 ${fmt(n('steady_lag_p95_messages'))} msgs (${fmt(n('steady_lag_p95_spans'))} spans)`, '']);
+  rows.push(['  end-to-end delay, send → offset committed', `p50 ${fmt(n('steady_delay_ms_p50'))} ms, p95 ${fmt(n('steady_delay_ms_p95'))} ms, max ${fmt(n('steady_delay_ms_max'))} ms (±${fmt(n('steady_sample_interval_ms'))} ms)`, '']);
 }
 
 out.finished = new Date().toISOString();

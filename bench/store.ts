@@ -9,15 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeOtlp } from '../src/ingest/otlp/index.js';
 import { resolveIngestLimits } from '../src/ingest/limits.js';
-import { Processor } from '../src/pipeline/processor.js';
-import { verifyWith } from '../src/pipeline/verify-adapter.js';
+import { loadConfig } from '../src/config/config.js';
+import { openPipeline } from '../src/runtime/pipeline.js';
+import { createLogger } from '../src/runtime/logger.js';
 import { ChainVerifier, TrustStore, defaultPolicy } from '../src/verify/index.js';
 import { openClient, type StoreConfig } from '../src/store/client.js';
 import { migrate } from '../src/store/migrate.js';
 import { BatchWriter } from '../src/store/writer.js';
 import { Queries } from '../src/store/queries.js';
 import { toActionRow } from '../src/correlate/correlate.js';
-import type { ActionRow, DelegationRow } from '../src/correlate/rows.js';
+import type { ActionRow } from '../src/correlate/rows.js';
 import { VERIFIED } from '../src/model/verdict.js';
 import { buildTaskTree } from '../src/serve/tree.js';
 import { makeWorkload } from './workload.js';
@@ -27,6 +28,7 @@ import { makeSpanFor } from './spans.js';
 const dataDir = await mkdtemp(join(tmpdir(), 'chainsight-bench-store-'));
 const limits = resolveIngestLimits();
 const BATCH = { maxRows: 10_000, maxDelayMs: 20 };
+const logger = createLogger('warn');
 const totalActions = Number(process.env.BENCH_TREE_ACTIONS ?? 1_000_000);
 
 async function store(db: string) {
@@ -44,21 +46,22 @@ const w = await makeWorkload({ chains: 1000, spansPerChain: 50, spansPerRequest:
 const trust = await TrustStore.fromDirectory(w.trustDir);
 const policy = { ...defaultPolicy(), implications: w.implications };
 
+/** The product's own wiring (openPipeline): verifier, processor, writers on their own connections. */
 async function fullPath(round: number): Promise<number> {
-  const { client } = await store(`bench_full_${round}`);
-  const actions = new BatchWriter<ActionRow>(client, `bench_full_${round}.actions`, BATCH);
-  const delegations = new BatchWriter<DelegationRow>(client, `bench_full_${round}.delegations`, BATCH);
-  const processor = new Processor(verifyWith(new ChainVerifier(trust, policy)), actions, delegations);
+  const config = loadConfig({ ...process.env, CHAINSIGHT_DATABASE: `bench_full_${round}`, CHAINSIGHT_BATCH_ROWS: String(BATCH.maxRows), CHAINSIGHT_BATCH_DELAY_MS: String(BATCH.maxDelayMs) }, { data: dataDir, trustDir: w.trustDir });
+  config.store = process.env.CLICKHOUSE_URL ? config.store : { ...config.store, target: { kind: 'embedded', dataDir } };
+  config.policy = policy;
+  const pipeline = await openPipeline(config, logger, { defaultMetrics: false });
   const start = performance.now();
   // Requests arrive concurrently, as from many exporters: keep several in flight.
   const inflight: Promise<unknown>[] = [];
   for (const body of w.protobuf) {
-    inflight.push(processor.ingest(decodeOtlp(body, 'protobuf', limits).spans));
+    inflight.push(pipeline.processor.ingest(decodeOtlp(body, 'protobuf', limits).spans));
     if (inflight.length >= 8) await inflight.shift();
   }
   await Promise.all(inflight);
   const rate = (w.spans * 1000) / (performance.now() - start);
-  await client.close();
+  await pipeline.close();
   return rate;
 }
 
