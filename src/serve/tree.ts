@@ -72,18 +72,28 @@ export function buildTaskTree(taskId: string, actions: ActionView[]): TaskTree {
   };
   const nodesByPath = new Map<string, AgentNode>();
   const unattributed = new Map<string, AgentNode>();
+  // Owner per (agent, presented path): thousands of actions share a handful of these.
+  const ownerOf = new Map<string, AgentNode>();
   const actionNode = new Map<string, { node: ActionNode; owner: AgentNode; parent: string }>();
   let requestedMs = Infinity;
+  let lastIssued = '';
+  let sorted = true;
+  let prevTs = '';
 
   for (const a of actions) {
     // The task's origin comes from verified chains; a failing one (say, a replayed old grant) says nothing about it.
     if (a.verdict === 'verified') {
       if (!tree.purpose && a.purpose) tree.purpose = a.purpose;
       if (!tree.rootHuman && a.root_human) tree.rootHuman = a.root_human;
-      const issued = Date.parse(a.root_issued_at);
-      const issuedMs = Number.isNaN(issued) ? Number(a.root_issued_at) : issued;
-      if (issuedMs > 0 && issuedMs < requestedMs) requestedMs = issuedMs;
+      if (a.root_issued_at !== lastIssued) {
+        lastIssued = a.root_issued_at;
+        const issued = Date.parse(a.root_issued_at);
+        const issuedMs = Number.isNaN(issued) ? Number(a.root_issued_at) : issued;
+        if (issuedMs > 0 && issuedMs < requestedMs) requestedMs = issuedMs;
+      }
     }
+    if (a.ts < prevTs) sorted = false;
+    prevTs = a.ts;
     if (a.verdict === 'verified') tree.verified++;
     else {
       tree.failed++;
@@ -91,7 +101,9 @@ export function buildTaskTree(taskId: string, actions: ActionView[]): TaskTree {
     }
     tree.actionsByAgent[a.agent_id] = (tree.actionsByAgent[a.agent_id] ?? 0) + 1;
 
-    const owner = placeAgent(tree, nodesByPath, unattributed, a);
+    const ownerKey = a.agent_id + '\u0001' + a.chain_path.join('\u0000');
+    let owner = ownerOf.get(ownerKey);
+    if (!owner) ownerOf.set(ownerKey, (owner = placeAgent(tree, nodesByPath, unattributed, a)));
     owner.actions++;
     if (a.verdict === 'verified') owner.verified++;
     else owner.failed++;
@@ -118,8 +130,12 @@ export function buildTaskTree(taskId: string, actions: ActionView[]): TaskTree {
   tree.agentCount = Object.keys(tree.actionsByAgent).length;
   tree.requestedAt = Number.isFinite(requestedMs) ? new Date(requestedMs).toISOString() : '';
   tree.unattributed = [...unattributed.values()];
-  sortTree(tree.agents);
-  sortTree(tree.unattributed);
+  // Input in time order (as the store returns it) already yields every list in
+  // time order; only out-of-order input needs sorting.
+  if (!sorted) {
+    sortTree(tree.agents);
+    sortTree(tree.unattributed);
+  }
   return tree;
 }
 
