@@ -14,6 +14,11 @@ const NONE: readonly Reason[] = Object.freeze([]);
 /** Operation names whose spans must declare the scopes they used. */
 export const SCOPED_OPERATIONS: ReadonlySet<string> = new Set(['execute_tool']);
 
+function push(out: Reason[] | undefined, r: Reason): Reason[] {
+  (out ??= []).push(r);
+  return out;
+}
+
 function iso(sec: number): string {
   return new Date(sec * 1000).toISOString();
 }
@@ -23,35 +28,32 @@ function iso(sec: number): string {
  *   trusted for agent and scope checks when every token decoded.
  */
 export function spanReasons(check: ChainCheck, depth: number, span: AgentSpan, clockSkewSec: number, scopes: ScopeMatcher): readonly Reason[] {
+  // Made lazily: the passing path allocates nothing.
   let out: Reason[] | undefined;
-  // Plain function over a lazily made array: the passing path allocates nothing.
-  function add(r: Reason): void {
-    (out ??= []).push(r);
-  }
   const links = check.links;
   const t = span.startMs / 1000;
   // NaN would pass every comparison below: fail closed instead.
-  if (!Number.isFinite(t)) add({ code: 'time.not_yet_valid', message: 'span has no usable start time, so no link can be shown valid' });
+  if (!Number.isFinite(t)) out = push(out, { code: 'time.not_yet_valid', message: 'span has no usable start time, so no link can be shown valid' });
   else for (let i = 0; i < links.length; i++) {
     const c = (links[i] as (typeof links)[number]).claims;
-    if (t < c.nbf - clockSkewSec) add({ code: 'time.not_yet_valid', link: i, message: `span starts ${new Date(span.startMs).toISOString()}, link valid from ${iso(c.nbf)}` });
-    if (t >= c.exp + clockSkewSec) add({ code: 'time.expired', link: i, message: `span starts ${new Date(span.startMs).toISOString()}, link expired ${iso(c.exp)}` });
+    if (t < c.nbf - clockSkewSec) out = push(out, { code: 'time.not_yet_valid', link: i, message: `span starts ${new Date(span.startMs).toISOString()}, link valid from ${iso(c.nbf)}` });
+    if (t >= c.exp + clockSkewSec) out = push(out, { code: 'time.expired', link: i, message: `span starts ${new Date(span.startMs).toISOString()}, link expired ${iso(c.exp)}` });
   }
   const last = links.length === depth && depth > 0 ? links[depth - 1]?.claims : undefined;
   const root = links[0]?.claims;
 
-  if (span.agentId === '') add({ code: 'agent.missing', message: 'span has no gen_ai.agent.id' });
-  else if (last !== undefined && span.agentId !== last.sub) add({ code: 'agent.mismatch', message: `span agent ${span.agentId} is not the chain's delegatee ${last.sub}` });
+  if (span.agentId === '') out = push(out, { code: 'agent.missing', message: 'span has no gen_ai.agent.id' });
+  else if (last !== undefined && span.agentId !== last.sub) out = push(out, { code: 'agent.mismatch', message: `span agent ${span.agentId} is not the chain's delegatee ${last.sub}` });
 
-  if (span.taskId === '') add({ code: 'task.missing', message: 'span has no chainsight.task.id' });
-  else if (root !== undefined && span.taskId !== root.task) add({ code: 'task.mismatch', message: `span task ${span.taskId} is not the chain's task ${root.task}` });
+  if (span.taskId === '') out = push(out, { code: 'task.missing', message: 'span has no chainsight.task.id' });
+  else if (root !== undefined && span.taskId !== root.task) out = push(out, { code: 'task.mismatch', message: `span task ${span.taskId} is not the chain's task ${root.task}` });
 
   if (span.scopesUsed.length === 0) {
     // Fail closed: a tool call that does not say what it used cannot be shown to be within scope.
-    if (SCOPED_OPERATIONS.has(span.operation)) add({ code: 'scope.undeclared', message: `${span.operation} span declares no chainsight.scope.used` });
+    if (SCOPED_OPERATIONS.has(span.operation)) out = push(out, { code: 'scope.undeclared', message: `${span.operation} span declares no chainsight.scope.used` });
   } else if (last !== undefined && !scopes.isSubset(span.scopesUsed, last.scope)) {
     const extra = scopes.uncovered(span.scopesUsed, last.scope);
-    add({ code: 'scope.exceeded', message: `used ${extra.join(', ')} beyond granted ${last.scope.join(', ')}` });
+    out = push(out, { code: 'scope.exceeded', message: `used ${extra.join(', ')} beyond granted ${last.scope.join(', ')}` });
   }
   return out ?? NONE;
 }

@@ -1,0 +1,43 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openClient } from '../src/store/client.js';
+import { migrate } from '../src/store/migrate.js';
+import { BatchWriter } from '../src/store/writer.js';
+import { Queries } from '../src/store/queries.js';
+import { toActionRow } from '../src/correlate/correlate.js';
+import type { ActionRow } from '../src/correlate/rows.js';
+import { ChainVerifier, TrustStore, defaultPolicy } from '../src/verify/index.js';
+import { buildTaskTree } from '../src/serve/tree.js';
+import { makeWorkload } from './workload.js';
+import { makeSpanFor } from './spans.js';
+const dir = await mkdtemp(join(tmpdir(), 'tree-'));
+const config = { database: 't', target: { kind: 'embedded' as const, dataDir: dir } };
+const writer = openClient(config); const reader = openClient(config);
+await migrate(writer, 't');
+const w = await makeWorkload({ chains: 2, spansPerChain: 1, spansPerRequest: 2 });
+const v = new ChainVerifier(await TrustStore.fromDirectory(w.trustDir), { ...defaultPolicy(), implications: w.implications });
+const template = makeSpanFor(w.chains[0]!); const d = v.verifyDetailed(template);
+const total = 200_000; const bw = new BatchWriter<ActionRow>(writer, 't.actions', { maxRows: 50_000, maxDelayMs: 50 });
+for (let i = 0; i < total; i += 50_000) {
+  const rows: ActionRow[] = [];
+  for (let k = i; k < i + 50_000; k++) { const ms = template.startMs + k; rows.push(toActionRow({ ...template, taskId: k % 40 === 0 ? 'target' : `task-${k % 20000}`, spanId: k.toString(16).padStart(16, '0'), parentSpanId: k % 7 ? (k - 1).toString(16).padStart(16, '0') : '', startMs: ms, startNs: `${ms}000000`, endNs: `${ms + 2}000000` }, d.verdict, d.summary, d.chainHash, Date.now())); }
+  await bw.write(rows);
+}
+const q = new Queries(reader, 't');
+const time = async (name: string, f: () => Promise<unknown>) => { for (let i = 0; i < 3; i++) await f(); const xs: number[] = []; for (let i = 0; i < 30; i++) { const s = performance.now(); await f(); xs.push(performance.now() - s); } xs.sort((a, b) => a - b); console.log(name.padEnd(40), 'p50', xs[15]!.toFixed(1), 'p90', xs[27]!.toFixed(1)); };
+const cols = `trace_id, span_id, parent_span_id, ts, end_ts, name, operation, agent_id, agent_name, tool_name, root_human, root_issued_at, purpose, delegator, chain_depth, chain_path, scopes_granted, scopes_used, resource, verdict, reasons, reason_details`;
+const raw = (fmt: string, sel = cols, extra = '') => async () => { const rs = await reader.query({ query: `SELECT ${sel} FROM t.actions WHERE task_id = {task:String} ORDER BY ts LIMIT 1 BY trace_id, span_id ${extra}`, query_params: { task: 'target' }, format: fmt as any }); return fmt.startsWith('JSON') && fmt !== 'JSON' && fmt !== 'JSONCompact' ? rs.json() : rs.text(); };
+const acts = await q.taskActions('target');
+await time('buildTaskTree only', async () => buildTaskTree('target', acts));
+await time('JSON.stringify(tree)', async () => JSON.stringify(buildTaskTree('target', acts)));
+await time('Queries.taskActions', () => q.taskActions('target'));
+await time('taskActions + buildTaskTree', async () => buildTaskTree('target', await q.taskActions('target')));
+process.exit(0);
+await time('JSONEachRow .text()', async () => { const rs = await reader.query({ query: `SELECT ${cols} FROM t.actions WHERE task_id = {task:String} ORDER BY ts LIMIT 1 BY trace_id, span_id`, query_params: { task: 'target' }, format: 'JSONEachRow' }); return rs.text(); });
+await time('JSONCompactEachRow .json()', raw('JSONCompactEachRow'));
+await time('JSON .text()', raw('JSON'));
+await time('count only', async () => (await reader.query({ query: 'SELECT count() FROM t.actions WHERE task_id = {task:String}', query_params: { task: 'target' }, format: 'JSONEachRow' })).json());
+await time('no LIMIT BY', async () => { const rs = await reader.query({ query: `SELECT ${cols} FROM t.actions WHERE task_id = {task:String} ORDER BY ts`, query_params: { task: 'target' }, format: 'JSONEachRow' }); return rs.json(); });
+await time('ts as UInt64', async () => { const rs = await reader.query({ query: `SELECT ${cols.replace(' ts, end_ts,', ' toUnixTimestamp64Nano(ts) AS ts, toUnixTimestamp64Nano(end_ts) AS end_ts,').replace('root_issued_at,', 'toUnixTimestamp64Milli(root_issued_at) AS root_issued_at,')} FROM t.actions WHERE task_id = {task:String} ORDER BY t.actions.ts LIMIT 1 BY trace_id, span_id`, query_params: { task: 'target' }, format: 'JSONEachRow' }); return rs.json(); });
+process.exit(0);
