@@ -62,7 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
     }),
     otlp: { host, port: flags.otlpPort ?? intEnv(env, 'CHAINSIGHT_OTLP_PORT', 4318) },
     api: { host, port: flags.apiPort ?? intEnv(env, 'CHAINSIGHT_API_PORT', 8480) },
-    batch: { maxRows: intEnv(env, 'CHAINSIGHT_BATCH_ROWS', 10_000), maxDelayMs: intEnv(env, 'CHAINSIGHT_BATCH_DELAY_MS', 50) },
+    batch: { maxRows: intEnv(env, 'CHAINSIGHT_BATCH_ROWS', 10_000), maxDelayMs: intEnv(env, 'CHAINSIGHT_BATCH_DELAY_MS', 0) },
     kafka: {
       brokers: (env.KAFKA_BROKERS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
       topic: env.CHAINSIGHT_KAFKA_TOPIC ?? 'otlp_spans',

@@ -1,9 +1,13 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 
 export interface BatchWriterOptions {
-  /** Flush when this many rows are waiting. */
+  /** Flush when this many rows are waiting, even if the writer would linger. */
   maxRows: number;
-  /** Flush at most this long after the first waiting row arrived. */
+  /**
+   * How long an idle writer lingers for more rows before it inserts (0: at the
+   * end of the current event-loop turn). While an insert is in flight, rows
+   * wait for it and go out together as soon as it completes (group commit).
+   */
   maxDelayMs: number;
   onFlush?: (table: string, rows: number, seconds: number) => void;
   onError?: (table: string, err: unknown) => void;
@@ -24,7 +28,8 @@ interface Waiter {
 export class BatchWriter<Row> {
   private pending: Row[] = [];
   private waiters: Waiter[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the scheduled flush, when one is scheduled. */
+  private cancelScheduled: (() => void) | undefined;
   private inFlight: Promise<void> | undefined;
   private closed = false;
 
@@ -40,7 +45,7 @@ export class BatchWriter<Row> {
     for (const r of rows) this.pending.push(r);
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (this.pending.length >= this.opts.maxRows) this.kick();
-    else if (!this.timer) this.timer = setTimeout(() => this.kick(), this.opts.maxDelayMs);
+    else if (!this.inFlight) this.schedule();
     return done;
   }
 
@@ -58,10 +63,8 @@ export class BatchWriter<Row> {
   }
 
   private kick(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    this.cancelScheduled?.();
+    this.cancelScheduled = undefined;
     if (this.inFlight || this.pending.length === 0) return;
     const rows = this.pending;
     const waiters = this.waiters;
@@ -83,8 +86,19 @@ export class BatchWriter<Row> {
       )
       .finally(() => {
         this.inFlight = undefined;
-        if (this.pending.length >= this.opts.maxRows) this.kick();
-        else if (this.pending.length > 0 && !this.timer) this.timer = setTimeout(() => this.kick(), this.opts.maxDelayMs);
+        // Rows that arrived meanwhile have waited a whole insert already: send them now.
+        if (this.pending.length > 0) this.kick();
       });
+  }
+
+  private schedule(): void {
+    if (this.cancelScheduled) return;
+    if (this.opts.maxDelayMs > 0) {
+      const t = setTimeout(() => this.kick(), this.opts.maxDelayMs);
+      this.cancelScheduled = () => clearTimeout(t);
+    } else {
+      const i = setImmediate(() => this.kick());
+      this.cancelScheduled = () => clearImmediate(i);
+    }
   }
 }
