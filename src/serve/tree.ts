@@ -72,8 +72,10 @@ export function buildTaskTree(taskId: string, actions: ActionView[]): TaskTree {
   };
   const nodesByPath = new Map<string, AgentNode>();
   const unattributed = new Map<string, AgentNode>();
-  // Owner per (agent, presented path): thousands of actions share a handful of these.
-  const ownerOf = new Map<string, AgentNode>();
+  // Owner per (presented path, agent): thousands of actions share a handful of
+  // these, and actions of one chain share one path array (see Queries.taskActions).
+  const ownerOf = new Map<string[], Map<string, AgentNode>>();
+  const ownerByKey = new Map<string, Map<string, AgentNode>>();
   const actionNode = new Map<string, { node: ActionNode; owner: AgentNode; parent: string }>();
   let requestedMs = Infinity;
   let lastIssued = '';
@@ -101,9 +103,16 @@ export function buildTaskTree(taskId: string, actions: ActionView[]): TaskTree {
     }
     tree.actionsByAgent[a.agent_id] = (tree.actionsByAgent[a.agent_id] ?? 0) + 1;
 
-    const ownerKey = a.agent_id + '\u0001' + a.chain_path.join('\u0000');
-    let owner = ownerOf.get(ownerKey);
-    if (!owner) ownerOf.set(ownerKey, (owner = placeAgent(tree, nodesByPath, unattributed, a)));
+    let byAgent = ownerOf.get(a.chain_path);
+    if (!byAgent) {
+      // Distinct arrays with equal contents (rows parsed separately) still share owners.
+      const pathKey = a.chain_path.join('\u0000');
+      byAgent = ownerByKey.get(pathKey);
+      if (!byAgent) ownerByKey.set(pathKey, (byAgent = new Map()));
+      ownerOf.set(a.chain_path, byAgent);
+    }
+    let owner = byAgent.get(a.agent_id);
+    if (!owner) byAgent.set(a.agent_id, (owner = placeAgent(tree, nodesByPath, unattributed, a)));
     owner.actions++;
     if (a.verdict === 'verified') owner.verified++;
     else owner.failed++;
