@@ -6,7 +6,6 @@
 import { decodeOtlp } from '../src/ingest/otlp/index.js';
 import { resolveIngestLimits } from '../src/ingest/limits.js';
 import { Processor } from '../src/pipeline/processor.js';
-import { verifyWith } from '../src/pipeline/verify-adapter.js';
 import { ChainVerifier, TrustStore, defaultPolicy } from '../src/verify/index.js';
 import { makeWorkload } from './workload.js';
 import { report } from './stats.js';
@@ -21,7 +20,7 @@ async function pass(format: 'protobuf' | 'json', verify: boolean): Promise<numbe
   // Cold caches: every chain's first span verifies it. Built before the clock
   // starts, as a long-running process builds them once.
   const verifier = new ChainVerifier(trust, policy);
-  const processor = new Processor(verifyWith(verifier), discard, discard);
+  const processor = new Processor((span) => verifier.verifyDetailed(span), discard, discard);
   const bodies = format === 'protobuf' ? w.protobuf : w.json;
   let spans = 0;
   const start = performance.now();

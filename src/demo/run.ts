@@ -120,10 +120,10 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     const total = [...emitted.values()].reduce((a, b) => a + b, 0);
     print(`The agents emitted ${total} spans over OTLP/HTTP (protobuf and JSON, gzip and plain).\n`);
 
-    const treeText = await get(`${server.apiUrl}/api/tasks/${taskId}/tree?format=text${opts.listActions ? '&actions=true' : ''}`, 'text');
+    const treeText = await get(`${server.apiUrl}/api/tasks/${taskId}/tree?format=text${opts.listActions ? '&actions=true' : ''}`);
     print(treeText.trimEnd());
-    const tree = JSON.parse(await get(`${server.apiUrl}/api/tasks/${taskId}/tree`, 'text')) as TaskTree;
-    const { actions } = JSON.parse(await get(`${server.apiUrl}/api/tasks/${taskId}/actions`, 'text')) as { actions: ActionView[] };
+    const tree = JSON.parse(await get(`${server.apiUrl}/api/tasks/${taskId}/tree`)) as TaskTree;
+    const { actions } = JSON.parse(await get(`${server.apiUrl}/api/tasks/${taskId}/actions`)) as { actions: ActionView[] };
     const ok = selfCheck(tree, actions, emitted, badSpans, print);
     print(`\nExplore it: npx chainsight serve --data ${opts.dataDir} --policy ${join(opts.dataDir, 'policy.json')}`);
     print(`  then: npx chainsight tree ${taskId} --actions   or   curl 'http://127.0.0.1:8480/api/tasks/${taskId}/tree?format=text'`);
@@ -181,11 +181,10 @@ function runSubAgent(agent: LiveAgent, bad: BadChains, badSpans: BadSpans, t0: n
   root.end(t0 + plan.window[1] * MIN);
 }
 
-async function get(url: string, as: 'text'): Promise<string> {
+async function get(url: string): Promise<string> {
   const res = await fetch(url);
   const body = await res.text();
   if (!res.ok) throw new Error(`GET ${url}: ${res.status} ${body}`);
-  void as;
   return body;
 }
 

@@ -1,23 +1,17 @@
 import { LRUCache } from 'lru-cache';
 import type { AgentSpan } from '../model/span.js';
-import type { ChainCheck, ChainSummary } from '../model/delegation.js';
-import type { Verdict } from '../model/verdict.js';
+import type { ChainCheck } from '../model/delegation.js';
+import type { SpanDetail } from '../verify/index.js';
 import type { ActionRow, DelegationRow } from '../correlate/rows.js';
 import { toActionRow, toDelegationRows } from '../correlate/correlate.js';
 import type { IngestResult, SpanSink } from './types.js';
 
-/** What verification tells the pipeline about one span. */
-export interface SpanVerification {
-  verdict: Verdict;
-  summary: ChainSummary | null;
-  /** Hash of the chain as carried ('' without a chain): the cache key, stored for grouping. */
-  chainHash: string;
-  check: ChainCheck | null;
-  cacheHit: boolean;
-}
-
-/** Synchronous when the chain is cached, so the hot path never waits on a microtask. */
-export type VerifyFn = (span: AgentSpan) => SpanVerification | Promise<SpanVerification>;
+/**
+ * What verification tells the pipeline about one span: the verifier's own
+ * detail (verdict, summary, chain hash, check, cache hit). Synchronous when the
+ * chain is cached, so the hot path never waits on a microtask.
+ */
+export type VerifyFn = (span: AgentSpan) => SpanDetail | Promise<SpanDetail>;
 
 export interface RowWriter<Row> {
   write(rows: Row[]): Promise<void>;
@@ -34,7 +28,7 @@ export interface ProcessedBatch {
 }
 
 export interface ProcessorObserver {
-  onBatch(source: string, batch: ProcessedBatch): void;
+  onBatch(batch: ProcessedBatch): void;
 }
 
 /**
@@ -50,7 +44,6 @@ export class Processor implements SpanSink {
     private readonly actions: RowWriter<ActionRow>,
     private readonly delegations: RowWriter<DelegationRow>,
     private readonly observer?: ProcessorObserver,
-    private readonly source = 'otlp_http',
   ) {}
 
   /** The pure part: verdicts and rows for a batch, nothing written. */
@@ -84,7 +77,7 @@ export class Processor implements SpanSink {
     await Promise.all(writes);
     // Only now are the links stored; a failed write leaves them to be written on retry.
     for (const h of batch.newLinks) this.storedLinks.set(h, true);
-    this.observer?.onBatch(this.source, batch);
+    this.observer?.onBatch(batch);
     return { accepted: spans.length, rejected: 0, errors: [] };
   }
 

@@ -41,7 +41,7 @@ export async function startConsumer(
   opts: { serveApi?: boolean; retry?: { initialMs: number; maxMs: number }; sessionTimeoutMs?: number; heartbeatIntervalMs?: number } = {},
 ): Promise<RunningConsumer> {
   if (config.kafka.brokers.length === 0) throw new Error('KAFKA_BROKERS is not set');
-  const pipeline = await openPipeline(config, logger, { source: 'kafka' });
+  const pipeline = await openPipeline(config, logger);
   const source = new KafkaSpanSource({
     brokers: config.kafka.brokers,
     groupId: config.kafka.groupId,

@@ -5,7 +5,6 @@ import { migrate } from '../store/migrate.js';
 import { BatchWriter } from '../store/writer.js';
 import { Queries } from '../store/queries.js';
 import { Processor, type ProcessedBatch } from '../pipeline/processor.js';
-import { verifyWith } from '../pipeline/verify-adapter.js';
 import type { ActionRow, DelegationRow } from '../correlate/rows.js';
 import { ChainVerifier, TrustStore } from '../verify/index.js';
 import { Metrics } from '../serve/metrics.js';
@@ -23,7 +22,7 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-export async function openPipeline(config: ChainsightConfig, logger: Logger, opts: { source?: string; defaultMetrics?: boolean } = {}): Promise<Pipeline> {
+export async function openPipeline(config: ChainsightConfig, logger: Logger, opts: { defaultMetrics?: boolean } = {}): Promise<Pipeline> {
   const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
   const trust = await TrustStore.fromDirectory(config.trustDir);
   const verifier = new ChainVerifier(trust, config.policy);
@@ -49,16 +48,15 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
   const actions = new BatchWriter<ActionRow>(writerClient, `${db}.actions`, writerOpts('actions'));
   const delegations = new BatchWriter<DelegationRow>(linkClient, `${db}.delegations`, writerOpts('delegations'));
   const observer = {
-    onBatch(source: string, b: ProcessedBatch) {
+    onBatch(b: ProcessedBatch) {
       if (b.verified) metrics.verdicts.inc({ status: 'verified' }, b.verified);
       if (b.failed) metrics.verdicts.inc({ status: 'failed' }, b.failed);
       for (const [reason, n] of b.reasons) metrics.verdictReasons.inc({ reason }, n);
       metrics.chainCache.inc({ result: 'hit' }, b.cacheHits);
       metrics.chainCache.inc({ result: 'miss' }, b.actions.length - b.cacheHits);
-      void source;
     },
   };
-  const processor = new Processor(verifyWith(verifier), actions, delegations, observer, opts.source ?? 'otlp_http');
+  const processor = new Processor((span) => verifier.verifyDetailed(span), actions, delegations, observer);
   return {
     processor, metrics, verifier, trust, writerClient, readerClient,
     queries: new Queries(readerClient, db),

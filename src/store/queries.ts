@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { assertIdentifier } from './client.js';
+import type { ActionRow } from '../correlate/rows.js';
 
 /** Filters of the task list; every value travels as a query parameter. */
 export interface TaskFilter {
@@ -23,31 +24,13 @@ export interface TaskSummary {
   failed: number;
 }
 
-/** An action as the tree builder needs it. */
-export interface ActionView {
-  trace_id: string;
-  span_id: string;
-  parent_span_id: string;
-  ts: string;
-  end_ts: string;
-  name: string;
-  operation: string;
-  agent_id: string;
-  agent_name: string;
-  tool_name: string;
-  root_human: string;
-  root_issued_at: string;
-  purpose: string;
-  delegator: string;
-  chain_depth: number;
-  chain_path: string[];
-  scopes_granted: string[];
-  scopes_used: string[];
-  resource: string;
-  verdict: string;
-  reasons: string[];
-  reason_details: string[];
-}
+/** An action as the tree builder needs it: its stored row, times as ClickHouse returns them. */
+export type ActionView = Pick<
+  ActionRow,
+  | 'trace_id' | 'span_id' | 'parent_span_id' | 'ts' | 'end_ts' | 'name' | 'operation' | 'agent_id' | 'agent_name'
+  | 'tool_name' | 'root_human' | 'purpose' | 'delegator' | 'chain_depth' | 'chain_path' | 'scopes_granted'
+  | 'scopes_used' | 'resource' | 'verdict' | 'reasons' | 'reason_details'
+> & { root_issued_at: string };
 
 export interface DelegationView {
   link_hash: string;
