@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfig, type ConfigFlags } from '../config/config.js';
+import { apiBaseUrl, databaseName, loadConfig, type ChainsightConfig, type ConfigFlags } from '../config/config.js';
 import { createLogger } from '../runtime/logger.js';
 import { registerTokenCommands } from './token-commands.js';
 
@@ -39,8 +39,8 @@ storeFlags(program.command('serve'))
   .option('--no-receiver', 'serve only the query API (e.g. beside Kafka consumers)')
   .action(async (opts: ServeOptions) => {
     const { startServer } = await import('../runtime/server.js');
-    const logger = createLogger();
-    const server = await startServer(loadConfig(process.env, opts), logger, { receiver: opts.receiver });
+    const { config, logger } = configure(opts);
+    const server = await startServer(config, logger, { receiver: opts.receiver });
     stopOnSignal(() => server.stop(), logger);
   });
 
@@ -50,8 +50,8 @@ storeFlags(program.command('consume'))
   .option('--api-port <port>', 'port for /metrics and /healthz (env CHAINSIGHT_API_PORT)', port)
   .action(async (opts: ConfigFlags) => {
     const { startConsumer } = await import('../runtime/consumer.js');
-    const logger = createLogger();
-    const consumer = await startConsumer(loadConfig(process.env, opts), logger);
+    const { config, logger } = configure(opts);
+    const consumer = await startConsumer(config, logger);
     stopOnSignal(() => consumer.stop(), logger);
   });
 
@@ -69,15 +69,16 @@ program
 program
   .command('tree <task-id>')
   .description("print a task's action tree from a running chainsight (its query API)")
-  .option('--api <url>', 'query API base URL (env CHAINSIGHT_API_URL)', process.env.CHAINSIGHT_API_URL ?? 'http://127.0.0.1:8480')
+  .option('--api <url>', 'query API base URL (env CHAINSIGHT_API_URL, default http://127.0.0.1:8480)')
   .option('--actions', 'list every action, not only per-agent counts')
   .option('--json', 'print the tree as JSON')
-  .action(async (taskId: string, opts: { api: string; actions?: boolean; json?: boolean }) => {
-    const url = new URL(`/api/tasks/${encodeURIComponent(taskId)}/tree`, opts.api);
+  .action(async (taskId: string, opts: { api?: string; actions?: boolean; json?: boolean }) => {
+    const api = opts.api ?? apiBaseUrl();
+    const url = new URL(`/api/tasks/${encodeURIComponent(taskId)}/tree`, api);
     if (!opts.json) url.searchParams.set('format', 'text');
     if (opts.actions) url.searchParams.set('actions', 'true');
     const res = await fetch(url).catch((err: unknown) => {
-      console.error(`chainsight: cannot reach ${opts.api}: ${err instanceof Error ? err.message : String(err)}`);
+      console.error(`chainsight: cannot reach ${api}: ${err instanceof Error ? err.message : String(err)}`);
       process.exit(2);
     });
     const body = await res.text();
@@ -92,14 +93,24 @@ program
   .command('ddl')
   .description('print the ClickHouse DDL that start-up applies (for review, or to apply by hand on a cluster)')
   .option('--layout <layout>', 'single (one server, chdb) or replicated (cluster: replicated local tables + Distributed by task)', 'single')
-  .option('--database <name>', 'database name', process.env.CHAINSIGHT_DATABASE ?? 'chainsight')
-  .action(async (opts: { layout: string; database: string }) => {
+  .option('--database <name>', 'database name (env CHAINSIGHT_DATABASE, default chainsight)')
+  .action(async (opts: { layout: string; database?: string }) => {
     if (opts.layout !== 'single' && opts.layout !== 'replicated') throw new InvalidArgumentError('--layout must be single or replicated');
     const { allStatements } = await import('../store/migrate.js');
-    for (const s of await allStatements(opts.database, opts.layout)) process.stdout.write(s + ';\n\n');
+    for (const s of await allStatements(opts.database ?? databaseName(), opts.layout)) process.stdout.write(s + ';\n\n');
   });
 
 registerTokenCommands(program);
+
+/** Configuration first (a bad one stops here, naming every problem), then a logger at its level. */
+function configure(flags: ConfigFlags): { config: ChainsightConfig; logger: ReturnType<typeof createLogger> } {
+  const config = loadConfig(process.env, flags);
+  const logger = createLogger(config.logLevel);
+  if (config.unknownVariables.length > 0) {
+    logger.warn({ variables: config.unknownVariables }, 'ignoring unknown CHAINSIGHT_* environment variables (typos?)');
+  }
+  return { config, logger };
+}
 
 function stopOnSignal(stop: () => Promise<void>, logger: ReturnType<typeof createLogger>): void {
   let stopping = false;

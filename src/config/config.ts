@@ -1,8 +1,15 @@
 import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { storeConfigFromEnv, type StoreConfig } from '../store/client.js';
+import type { StoreConfig } from '../store/client.js';
+import { assertIdentifier } from '../store/client.js';
 import { resolveIngestLimits, type IngestLimits } from '../ingest/limits.js';
 import { defaultPolicy, policyFromJson, type VerifyPolicy } from '../verify/index.js';
+import { ConfigError, EnvReader } from './env.js';
+
+export { ConfigError } from './env.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Everything a chainsight process needs to know, resolved once at start. */
 export interface ChainsightConfig {
@@ -10,6 +17,8 @@ export interface ChainsightConfig {
   store: StoreConfig;
   /** Directory of `<trust-domain>.jwks.json` bundles. */
   trustDir: string;
+  /** The file the policy came from, when one was given (for reloads and logs). */
+  policyFile: string | undefined;
   policy: VerifyPolicy;
   limits: IngestLimits;
   otlp: { host: string; port: number };
@@ -25,7 +34,9 @@ export interface ChainsightConfig {
     sessionTimeoutMs: number;
     heartbeatIntervalMs: number;
   };
-  logLevel: string;
+  logLevel: LogLevel;
+  /** `CHAINSIGHT_*` variables nobody reads (likely typos), for a warning at start. */
+  unknownVariables: string[];
 }
 
 export interface ConfigFlags {
@@ -37,42 +48,124 @@ export interface ConfigFlags {
   apiPort?: number;
 }
 
-function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
-  return n;
+/** Defaults a command may change (the demo is quieter than a server). */
+export interface ConfigDefaults {
+  logLevel?: LogLevel;
 }
 
-/** Flags win over environment variables, which win over defaults. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFlags = {}): ChainsightConfig {
-  const dataDir = resolve(flags.data ?? env.CHAINSIGHT_DATA_DIR ?? './data');
-  const policyFile = flags.policy ?? env.CHAINSIGHT_POLICY;
-  const policy = policyFile ? policyFromJson(JSON.parse(readFileSync(policyFile, 'utf8'))) : defaultPolicy();
-  const host = flags.host ?? env.CHAINSIGHT_HOST ?? '127.0.0.1';
-  return {
+/**
+ * Variables read elsewhere than a chainsight process (scripts, the test and
+ * bench harnesses): known, so they are not reported as typos.
+ */
+const READ_ELSEWHERE = ['CHAINSIGHT_CACHE', 'CHAINSIGHT_API_URL'];
+
+/**
+ * Every environment variable chainsight reads is read here, validated, and
+ * reported all at once: flags win over environment variables, which win over
+ * defaults. Throws a ConfigError listing every problem.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFlags = {}, defaults: ConfigDefaults = {}): ChainsightConfig {
+  const e = new EnvReader(env);
+  for (const name of READ_ELSEWHERE) e.string(name);
+  const dataDir = resolve(flags.data ?? e.string('CHAINSIGHT_DATA_DIR') ?? './data');
+  const policyFile = flags.policy ?? e.string('CHAINSIGHT_POLICY');
+  const host = flags.host ?? e.string('CHAINSIGHT_HOST') ?? '127.0.0.1';
+  const store = readStore(e, resolve(dataDir, 'clickhouse'));
+  const maxBodyBytes = e.int('CHAINSIGHT_MAX_BODY_BYTES', 0, 1);
+  const maxSpansPerRequest = e.int('CHAINSIGHT_MAX_SPANS_PER_REQUEST', 0, 1);
+  const config: ChainsightConfig = {
     dataDir,
-    store: storeConfigFromEnv(env, resolve(dataDir, 'clickhouse')),
-    trustDir: resolve(flags.trustDir ?? env.CHAINSIGHT_TRUST_DIR ?? resolve(dataDir, 'trust')),
-    policy,
+    store,
+    trustDir: resolve(flags.trustDir ?? e.string('CHAINSIGHT_TRUST_DIR') ?? resolve(dataDir, 'trust')),
+    policyFile: policyFile === undefined ? undefined : resolve(policyFile),
+    policy: policyFile === undefined ? defaultPolicy() : readPolicy(e, policyFile),
     limits: resolveIngestLimits({
-      maxBodyBytes: env.CHAINSIGHT_MAX_BODY_BYTES ? intEnv(env, 'CHAINSIGHT_MAX_BODY_BYTES', 0) : undefined,
-      maxSpansPerRequest: env.CHAINSIGHT_MAX_SPANS_PER_REQUEST ? intEnv(env, 'CHAINSIGHT_MAX_SPANS_PER_REQUEST', 0) : undefined,
+      maxBodyBytes: maxBodyBytes || undefined,
+      maxSpansPerRequest: maxSpansPerRequest || undefined,
     }),
-    otlp: { host, port: flags.otlpPort ?? intEnv(env, 'CHAINSIGHT_OTLP_PORT', 4318) },
-    api: { host, port: flags.apiPort ?? intEnv(env, 'CHAINSIGHT_API_PORT', 8480) },
-    batch: { maxRows: intEnv(env, 'CHAINSIGHT_BATCH_ROWS', 10_000), maxDelayMs: intEnv(env, 'CHAINSIGHT_BATCH_DELAY_MS', 0) },
-    kafka: {
-      brokers: (env.KAFKA_BROKERS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-      topic: env.CHAINSIGHT_KAFKA_TOPIC ?? 'otlp_spans',
-      dlqTopic: env.CHAINSIGHT_KAFKA_DLQ_TOPIC ?? 'otlp_spans.dlq',
-      groupId: env.CHAINSIGHT_KAFKA_GROUP ?? 'chainsight-processor',
-      partitions: intEnv(env, 'CHAINSIGHT_KAFKA_PARTITIONS', 8),
-      // kafkajs's production defaults; the broker refuses sessions under group.min.session.timeout.ms (6 s by default).
-      sessionTimeoutMs: intEnv(env, 'CHAINSIGHT_KAFKA_SESSION_TIMEOUT_MS', 30_000),
-      heartbeatIntervalMs: intEnv(env, 'CHAINSIGHT_KAFKA_HEARTBEAT_MS', 3_000),
+    otlp: { host, port: flags.otlpPort ?? e.port('CHAINSIGHT_OTLP_PORT', 4318) },
+    api: { host, port: flags.apiPort ?? e.port('CHAINSIGHT_API_PORT', 8480) },
+    batch: {
+      maxRows: e.int('CHAINSIGHT_BATCH_ROWS', 10_000, 1),
+      maxDelayMs: e.int('CHAINSIGHT_BATCH_DELAY_MS', 0, 0, 60_000),
     },
-    logLevel: env.CHAINSIGHT_LOG_LEVEL ?? 'info',
+    kafka: {
+      brokers: e.hostPorts('KAFKA_BROKERS'),
+      topic: e.string('CHAINSIGHT_KAFKA_TOPIC') ?? 'otlp_spans',
+      dlqTopic: e.string('CHAINSIGHT_KAFKA_DLQ_TOPIC') ?? 'otlp_spans.dlq',
+      groupId: e.string('CHAINSIGHT_KAFKA_GROUP') ?? 'chainsight-processor',
+      partitions: e.int('CHAINSIGHT_KAFKA_PARTITIONS', 8, 1, 10_000),
+      // kafkajs's production defaults; the broker refuses sessions under group.min.session.timeout.ms (6 s by default).
+      sessionTimeoutMs: e.int('CHAINSIGHT_KAFKA_SESSION_TIMEOUT_MS', 30_000, 1_000),
+      heartbeatIntervalMs: e.int('CHAINSIGHT_KAFKA_HEARTBEAT_MS', 3_000, 100),
+    },
+    logLevel: e.oneOf('CHAINSIGHT_LOG_LEVEL', LOG_LEVELS, defaults.logLevel ?? 'info'),
+    unknownVariables: [],
   };
+  if (config.kafka.heartbeatIntervalMs >= config.kafka.sessionTimeoutMs) {
+    e.problems.push('CHAINSIGHT_KAFKA_HEARTBEAT_MS must be shorter than CHAINSIGHT_KAFKA_SESSION_TIMEOUT_MS');
+  }
+  e.assertValid();
+  config.unknownVariables = e.unknownChainsightVariables();
+  return config;
+}
+
+/** CLICKHOUSE_URL selects a server, otherwise chdb in dataDir. */
+function readStore(e: EnvReader, dataDir: string): StoreConfig {
+  const rawDb = e.string('CHAINSIGHT_DATABASE') ?? 'chainsight';
+  let database = 'chainsight';
+  try {
+    database = assertIdentifier(rawDb);
+  } catch (err) {
+    e.problems.push(`CHAINSIGHT_DATABASE: ${(err as Error).message}`);
+  }
+  const url = e.url('CLICKHOUSE_URL');
+  const layout = e.oneOf('CHAINSIGHT_CLICKHOUSE_LAYOUT', ['single', 'replicated'] as const, 'single');
+  const username = e.string('CLICKHOUSE_USER');
+  const password = e.string('CLICKHOUSE_PASSWORD');
+  if (url === undefined) {
+    if (layout !== 'single') e.problems.push('CHAINSIGHT_CLICKHOUSE_LAYOUT=replicated needs CLICKHOUSE_URL (the embedded store is one node)');
+    return { database, target: { kind: 'embedded', dataDir } };
+  }
+  return {
+    database,
+    layout,
+    target: { kind: 'server', url, ...(username !== undefined ? { username } : {}), ...(password !== undefined ? { password } : {}) },
+  };
+}
+
+/** CHAINSIGHT_POLICY (or --policy) is a path to a policy file; problems name the file. */
+function readPolicy(e: EnvReader, file: string): VerifyPolicy {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    e.problems.push(`policy file ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    return defaultPolicy();
+  }
+  try {
+    return policyFromJson(JSON.parse(text));
+  } catch (err) {
+    e.problems.push(`policy file ${file}: ${(err as Error).message}`);
+    return defaultPolicy();
+  }
+}
+
+/** Base URL of a running chainsight's query API, for client commands (`tree`). */
+export function apiBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
+  const e = new EnvReader(env);
+  const url = e.url('CHAINSIGHT_API_URL') ?? 'http://127.0.0.1:8480';
+  e.assertValid();
+  return url;
+}
+
+/** Database name for commands that only print DDL. */
+export function databaseName(env: NodeJS.ProcessEnv = process.env): string {
+  const e = new EnvReader(env);
+  const name = e.string('CHAINSIGHT_DATABASE') ?? 'chainsight';
+  try {
+    return assertIdentifier(name);
+  } catch (err) {
+    throw new ConfigError([`CHAINSIGHT_DATABASE: ${(err as Error).message}`]);
+  }
 }

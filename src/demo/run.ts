@@ -61,8 +61,8 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
   const policyPath = join(dataDir, 'policy.json');
   await writeFile(policyPath, JSON.stringify({ maxDepth: 5, maxLifetimeSec: 4 * 3600, implications: IMPLICATIONS }, null, 2) + '\n');
 
-  const logger = createLogger(process.env.CHAINSIGHT_LOG_LEVEL ?? 'warn');
-  const config = loadConfig(process.env, { data: dataDir, trustDir, policy: policyPath, otlpPort: 0, apiPort: 0 });
+  const config = loadConfig(process.env, { data: dataDir, trustDir, policy: policyPath, otlpPort: 0, apiPort: 0 }, { logLevel: 'warn' });
+  const logger = createLogger(config.logLevel);
   const server = await startServer(config, logger);
   print(`chainsight is listening: OTLP/HTTP ${server.otlpUrl}/v1/traces, query API ${server.apiUrl} (store: ${config.store.target.kind})`);
 

@@ -61,18 +61,3 @@ export function openClient(config: StoreConfig): ClickHouseClient {
     clickhouse_settings: { ...COMMON_SETTINGS },
   });
 }
-
-/** The store target from the environment: CLICKHOUSE_URL selects a server, otherwise chdb in dataDir. */
-export function storeConfigFromEnv(env: NodeJS.ProcessEnv, dataDir: string): StoreConfig {
-  const database = assertIdentifier(env.CHAINSIGHT_DATABASE ?? 'chainsight');
-  if (env.CLICKHOUSE_URL) {
-    const layout = env.CHAINSIGHT_CLICKHOUSE_LAYOUT ?? 'single';
-    if (layout !== 'single' && layout !== 'replicated') throw new Error(`CHAINSIGHT_CLICKHOUSE_LAYOUT must be single or replicated, got ${JSON.stringify(layout)}`);
-    return {
-      database,
-      layout,
-      target: { kind: 'server', url: env.CLICKHOUSE_URL, username: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD },
-    };
-  }
-  return { database, target: { kind: 'embedded', dataDir } };
-}

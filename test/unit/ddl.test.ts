@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { allStatements, renderDdl, toClusterLayout } from '../../src/store/migrate.js';
-import { assertIdentifier, storeConfigFromEnv } from '../../src/store/client.js';
+import { assertIdentifier } from '../../src/store/client.js';
 
 test('the cluster layout: replicated local tables behind Distributed tables sharded by task, same columns', async () => {
   const single = await allStatements('cs', 'single');
@@ -27,13 +27,4 @@ test('the database name is substituted only when it is an identifier', () => {
   assert.equal(stmt, 'CREATE TABLE chainsight_1.t (a UInt8) ENGINE = Memory');
   assert.throws(() => renderDdl('SELECT 1', 'x; DROP TABLE y'), /invalid ClickHouse database name/);
   assert.throws(() => assertIdentifier('1abc'), /invalid/);
-});
-
-test('CLICKHOUSE_URL selects a server, otherwise the embedded store', () => {
-  assert.deepEqual(storeConfigFromEnv({}, '/d').target, { kind: 'embedded', dataDir: '/d' });
-  const server = storeConfigFromEnv({ CLICKHOUSE_URL: 'http://ch:8123', CHAINSIGHT_CLICKHOUSE_LAYOUT: 'replicated' }, '/d');
-  assert.equal(server.target.kind, 'server');
-  assert.equal(server.layout, 'replicated');
-  assert.throws(() => storeConfigFromEnv({ CLICKHOUSE_URL: 'http://ch:8123', CHAINSIGHT_CLICKHOUSE_LAYOUT: 'sharded' }, '/d'), /single or replicated/);
-  assert.throws(() => storeConfigFromEnv({ CHAINSIGHT_DATABASE: 'a-b' }, '/d'), /invalid/);
 });
