@@ -65,7 +65,7 @@ export async function startConsumer(
     await source.start();
     if (opts.serveApi !== false) {
       const app = express();
-      app.use(createApiRouter(pipeline.queries, pipeline.metrics));
+      app.use(createApiRouter(pipeline.queries, pipeline.metrics, logger));
       const server = app.listen(config.api.port, config.api.host);
       await once(server, 'listening');
       const a = server.address() as AddressInfo;

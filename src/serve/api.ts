@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response, type NextFunction } from 'express';
+import { isStoreUnavailable } from '../store/availability.js';
 import type { Queries, TaskFilter } from '../store/queries.js';
 import type { Metrics } from './metrics.js';
 import { buildTaskTree } from './tree.js';
@@ -57,8 +59,13 @@ function pathParam(req: Request, name: string): string {
 type Handler = (req: Request, res: Response) => Promise<void>;
 const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) => h(req, res).catch(next);
 
+/** The subset of a pino logger the API uses. */
+export interface ApiLogger {
+  error(obj: object, msg: string): void;
+}
+
 /** The analyst API: tasks, one task's action tree, an agent's delegations, metrics. */
-export function createApiRouter(queries: Queries, metrics?: Metrics): express.Router {
+export function createApiRouter(queries: Queries, metrics?: Metrics, logger?: ApiLogger): express.Router {
   const r = express.Router();
 
   r.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
@@ -105,7 +112,15 @@ export function createApiRouter(queries: Queries, metrics?: Metrics): express.Ro
       res.status(400).json({ error: err.message });
       return;
     }
-    res.status(503).json({ error: 'store unavailable', detail: err instanceof Error ? err.message : String(err) });
+    // Internal text (SQL, stack, engine messages) stays in the log; the caller gets an id to quote.
+    const errorId = randomUUID();
+    if (isStoreUnavailable(err)) {
+      logger?.error({ err, errorId }, 'store unavailable for an API request');
+      res.status(503).setHeader('Retry-After', '5').json({ error: 'store unavailable, retry later', errorId });
+      return;
+    }
+    logger?.error({ err, errorId }, 'API request failed');
+    res.status(500).json({ error: 'internal error', errorId });
   });
   return r;
 }
