@@ -1,99 +1,51 @@
 /**
- * A fresh install as a newcomer runs it: the compiled CLI (bin/ → dist/),
- * `serve` on a data directory that does not exist yet. It must start, say how
- * to add a trust bundle, answer OTLP, pick up a bundle made with the command
- * it suggested on SIGHUP, and stop cleanly.
+ * A fresh install as a newcomer runs it: the compiled CLI (bin/ → dist/) on a
+ * data directory that does not exist yet. `serve` must start, say how to add
+ * a trust bundle, answer OTLP, pick up a bundle made with the command it
+ * suggested on SIGHUP, and stop cleanly; `consume` must prepare the same
+ * directories and say the same before it reaches for Kafka.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { agentSpanAttributes } from '../../src/sdk/telemetry.js';
+import { CLI, ensureBuilt, spawnCli, type RunningCli } from '../support/cli.js';
 import { recordSpans, serializeSpans } from '../support/otel.js';
 
-const REPO = resolve(import.meta.dirname, '../..');
-const CLI = join(REPO, 'bin', 'chainsight.js');
-
-/** Newest modification time under a directory (the sources the build would compile). */
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** dist/ as `npm install` leaves it: rebuilt when a source is newer. */
-function ensureBuilt(): void {
-  const main = join(REPO, 'dist', 'cli', 'main.js');
-  if (existsSync(main) && statSync(main).mtimeMs >= newest(join(REPO, 'src'))) return;
-  execFileSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO, 'tsconfig.json')], { stdio: 'inherit' });
-}
-
-interface LogLine {
-  level: number;
-  msg: string;
-  [k: string]: unknown;
-}
-
 let root: string;
-let child: ChildProcess | undefined;
-const lines: LogLine[] = [];
-const waiters: Array<() => void> = [];
+const running: RunningCli[] = [];
 
-function logged(pred: (l: LogLine) => boolean, ms = 60_000): Promise<LogLine> {
-  return new Promise((resolveLine, reject) => {
-    const check = () => {
-      const hit = lines.find(pred);
-      if (hit) {
-        clearTimeout(timer);
-        resolveLine(hit);
-        return true;
-      }
-      return false;
-    };
-    const timer = setTimeout(() => reject(new Error(`log line not seen; got:\n${lines.map((l) => l.msg).join('\n')}`)), ms);
-    if (!check()) waiters.push(function again() {
-      if (!check()) waiters.push(again);
-    });
-  });
+function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { ...process.env, CHAINSIGHT_LOG_LEVEL: 'info', ...extra };
+  delete e.CLICKHOUSE_URL;
+  return e;
 }
 
-before(() => {
+before(async () => {
   ensureBuilt();
+  root = await mkdtemp(join(tmpdir(), 'chainsight-fresh-'));
 });
 
 after(async () => {
-  if (child && child.exitCode === null) child.kill('SIGKILL');
-  if (root) await rm(root, { recursive: true, force: true });
+  for (const r of running) r.kill();
+  await rm(root, { recursive: true, force: true });
 });
 
 test('serve on an empty data directory starts, answers OTLP, and loads a bundle on SIGHUP', async () => {
-  root = await mkdtemp(join(tmpdir(), 'chainsight-fresh-'));
-  const data = join(root, 'data');
+  const data = join(root, 'serve', 'data');
   const trustDir = join(data, 'trust');
-  const env: NodeJS.ProcessEnv = { ...process.env, CHAINSIGHT_LOG_LEVEL: 'info' };
-  delete env.CLICKHOUSE_URL;
-  child = spawn(process.execPath, [CLI, 'serve', '--data', data, '--otlp-port', '0', '--api-port', '0'], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
-  createInterface({ input: child.stderr! }).on('line', (text) => {
-    try {
-      lines.push(JSON.parse(text) as LogLine);
-    } catch {
-      lines.push({ level: 60, msg: text });
-    }
-    for (const w of waiters.splice(0)) w();
-  });
+  const cli = spawnCli(['serve', '--data', data, '--otlp-port', '0', '--api-port', '0'], { cwd: root, env: env() });
+  running.push(cli);
 
-  const serving = await logged((l) => l.msg === 'chainsight serving');
+  const serving = await cli.logged((l) => l.msg === 'chainsight serving');
   const otlp = serving.otlp as string;
   const api = serving.api as string;
-  const hint = await logged((l) => l.msg.startsWith('no trusted keys'));
+  const hint = await cli.logged((l) => l.msg.startsWith('no trusted keys'));
   assert.match(hint.msg, /signature\.unknown_trust_domain/);
   assert.ok(hint.msg.includes(`${trustDir}/<trust-domain>.jwks.json`), hint.msg);
   assert.match(hint.msg, /npx chainsight token keygen --domain \S+ --authorization --dir /);
@@ -108,14 +60,26 @@ test('serve on an empty data directory starts, answers OTLP, and loads a bundle 
   assert.deepEqual(stored.actions.map((a) => a.verdict), ['failed']);
 
   // The command the hint names, then SIGHUP: the process reloads instead of dying.
-  execFileSync(process.execPath, [CLI, 'token', 'keygen', '--domain', 'co.com', '--authorization', '--dir', trustDir], { cwd: root });
-  child.kill('SIGHUP');
-  const reloaded = await logged((l) => l.msg.startsWith('trust bundles reloaded') && l.trigger === 'signal');
+  execFileSync(process.execPath, [CLI, 'token', 'keygen', '--domain', 'co.com', '--authorization', '--dir', trustDir, '--private-dir', join(root, 'keys')], { cwd: root });
+  cli.child.kill('SIGHUP');
+  const reloaded = await cli.logged((l) => l.msg.startsWith('trust bundles reloaded') && l.trigger === 'signal');
   assert.deepEqual(reloaded.keys, { 'co.com': 1 });
   const metrics = await (await fetch(`${api}/metrics`)).text();
   assert.match(metrics, /chainsight_trust_keys\{trust_domain="co\.com"\} 1/);
 
-  child.kill('SIGTERM');
-  const [code] = (await once(child, 'exit')) as [number | null];
+  cli.child.kill('SIGTERM');
+  const [code] = (await once(cli.child, 'exit')) as [number | null];
   assert.equal(code, 0);
+});
+
+test('consume on an empty data directory prepares it and says how to add a bundle before it needs Kafka', async () => {
+  const data = join(root, 'consume', 'data');
+  // Nothing listens on port 1: the member gets as far as Kafka, then gives up.
+  const cli = spawnCli(['consume', '--data', data, '--api-port', '0'], { cwd: root, env: env({ KAFKA_BROKERS: '127.0.0.1:1' }) });
+  running.push(cli);
+  const hint = await cli.logged((l) => l.msg.startsWith('no trusted keys'));
+  assert.ok(hint.msg.includes(join(data, 'trust')));
+  assert.ok(statSync(join(data, 'trust')).isDirectory());
+  assert.ok(!cli.lines.some((l) => /ENOENT/.test(l.msg)));
+  cli.kill();
 });
