@@ -16,8 +16,15 @@ import type { Logger } from './logger.js';
  * missing, so `serve` and `consume` start on a fresh machine.
  */
 export async function prepareDirectories(config: Pick<ChainsightConfig, 'dataDir' | 'trustDir' | 'store'>): Promise<void> {
-  if (config.store.target.kind === 'embedded') await mkdir(config.dataDir, { recursive: true });
-  await mkdir(config.trustDir, { recursive: true });
+  const make = async (dir: string, what: string) => {
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (e) {
+      throw new Error(`cannot create the ${what} ${dir}: ${(e as Error).message}`);
+    }
+  };
+  if (config.store.target.kind === 'embedded') await make(config.dataDir, 'data directory (CHAINSIGHT_DATA_DIR, --data)');
+  await make(config.trustDir, 'trust directory (CHAINSIGHT_TRUST_DIR, --trust-dir)');
 }
 
 export interface TrustMetrics {

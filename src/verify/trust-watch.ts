@@ -97,7 +97,7 @@ export class TrustWatcher {
   reload(trigger: ReloadTrigger = 'request'): Promise<ReloadOutcome> {
     if (this.running) {
       this.pending ??= trigger;
-      return this.running.then(() => this.running ?? this.reload(trigger));
+      return this.running.then((done) => this.running ?? (this.closed ? done : this.reload(trigger)));
     }
     const run = (async (): Promise<ReloadOutcome> => {
       // Taken before reading: a change after this point shows up at the next poll.

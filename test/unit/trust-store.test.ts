@@ -169,6 +169,12 @@ test('an empty or missing trust directory: no trust domain; the runtime creates 
   await prepareDirectories({ dataDir: join(dir, 'fresh', 'data'), trustDir: missing, store: { database: 'x', target: { kind: 'embedded', dataDir: join(dir, 'fresh', 'data', 'clickhouse') } } });
   assert.ok((await stat(missing)).isDirectory());
   assert.deepEqual((await TrustStore.fromDirectory(missing)).trustDomains(), []);
+  // A path that cannot become a directory is named, with the setting that chose it.
+  await writeFile(join(dir, 'a-file'), '');
+  await assert.rejects(
+    prepareDirectories({ dataDir: join(dir, 'fresh', 'data'), trustDir: join(dir, 'a-file', 'trust'), store: { database: 'x', target: { kind: 'server', url: 'http://127.0.0.1:1' } } }),
+    /cannot create the trust directory \(CHAINSIGHT_TRUST_DIR, --trust-dir\) .*a-file\/trust/,
+  );
 });
 
 test('reload: the files as they are now are what is trusted; an unreadable directory keeps the keys in force', async () => {
