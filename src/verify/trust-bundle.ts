@@ -18,6 +18,8 @@ export const AUTHORIZATION_ROLE = 'authorization';
 /** Largest bundle file read; a JWKS of a few hundred keys is far below it. */
 export const MAX_BUNDLE_BYTES = 1024 * 1024;
 export const MIN_RSA_BITS = 2048;
+/** Past this, one forged signature of the right length costs a verifier too much work. */
+export const MAX_RSA_BITS = 8192;
 
 /** A public JWK with chainsight's binding members. */
 export interface ChainsightJwk extends JWK {
@@ -95,7 +97,7 @@ async function importKey(trustDomain: string, jwk: ChainsightJwk): Promise<Trust
   if (jwk.use !== undefined && jwk.use !== 'sig') throw new KeyRefused(`use must be "sig", not ${describe(jwk.use)}`);
   let algs = algorithmsFor(jwk);
   if (algs.length === 0) {
-    throw new KeyRefused(`unsupported key type kty ${describe(jwk.kty)} crv ${describe(jwk.crv)} (supported: Ed25519, P-256, P-384, RSA ≥ ${MIN_RSA_BITS} bits for ${SUPPORTED_ALGORITHMS.join(', ')})`);
+    throw new KeyRefused(`unsupported key type kty ${describe(jwk.kty)} crv ${describe(jwk.crv)} (supported: Ed25519, P-256, P-384, RSA of ${MIN_RSA_BITS}–${MAX_RSA_BITS} bits, for ${SUPPORTED_ALGORITHMS.join(', ')})`);
   }
   if (jwk.alg !== undefined) {
     if (!algs.includes(jwk.alg as SignatureAlgorithm)) throw new KeyRefused(`alg ${describe(jwk.alg)} does not fit a ${jwk.kty} key or is not supported`);
@@ -124,6 +126,7 @@ async function importKey(trustDomain: string, jwk: ChainsightJwk): Promise<Trust
   if (key.asymmetricKeyType === 'rsa') {
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
     if (bits < MIN_RSA_BITS) throw new KeyRefused(`RSA key of ${bits} bits; at least ${MIN_RSA_BITS} are required`);
+    if (bits > MAX_RSA_BITS) throw new KeyRefused(`RSA key of ${bits} bits; at most ${MAX_RSA_BITS} are accepted`);
   }
   const out: TrustedKey = { trustDomain, kid, algorithms: new Set(algs), key };
   if (jwk.chainsight_role !== undefined) out.role = jwk.chainsight_role;

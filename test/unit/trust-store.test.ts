@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +57,8 @@ test('each bad key is refused on its own, named by kid; the rest of its bundle l
     await ed25519('k-good', { chainsight_role: 'authorization' }),
     rsa('k-rsa2048', 2048),
     rsa('k-rsa1024', 1024),
+    // A modulus nobody could use, only make verifiers work on: 9000 bits.
+    { kty: 'RSA', e: 'AQAB', n: Buffer.concat([Buffer.from([0xc1]), randomBytes(1124)]).toString('base64url'), kid: 'k-rsa-huge' },
     { kty: 'oct', k: 'c2VjcmV0', kid: 'k-oct' },
     { ...(await ed25519('k-x25519')), crv: 'X25519' },
     { kty: 'EC', crv: 'P-521', x: 'AA', y: 'AA', kid: 'k-p521' },
@@ -82,6 +84,7 @@ test('each bad key is refused on its own, named by kid; the rest of its bundle l
   assert.ok(trust.resolve('co.com', 'k-rsa2048'));
   const why = new Map(b.refusedKeys.map((k) => [k.kid ?? `#${k.index}`, k.reason]));
   assert.match(why.get('k-rsa1024') ?? '', /RSA key of 1024 bits; at least 2048/);
+  assert.match(why.get('k-rsa-huge') ?? '', /RSA key of 9000 bits; at most 8192/);
   assert.match(why.get('k-oct') ?? '', /private key material \(k\)/, 'a symmetric key is secret material');
   assert.match(why.get('k-x25519') ?? '', /unsupported key type kty "OKP" crv "X25519"/);
   assert.match(why.get('k-p521') ?? '', /unsupported key type kty "EC" crv "P-521"/);
@@ -95,8 +98,8 @@ test('each bad key is refused on its own, named by kid; the rest of its bundle l
   assert.match(why.get('k-both') ?? '', /both chainsight_role and chainsight_principal/);
   assert.match(why.get('k-notspiffe') ?? '', /not a workload SPIFFE ID/);
   assert.match(why.get('k-bad-x') ?? '', /cannot import key/);
-  assert.match(why.get('#16') ?? '', /no kid/);
-  assert.match(why.get('#17') ?? '', /not a JSON object/);
+  assert.match(why.get('#17') ?? '', /no kid/);
+  assert.match(why.get('#18') ?? '', /not a JSON object/);
   assert.equal(b.refusedKeys.find((k) => k.kid === 'k-private')?.privateMaterial, true);
   for (const kid of ['k-private', 'k-rsa1024', 'k-dup', 'k-oct']) assert.equal(trust.resolve('co.com', kid), undefined, kid);
 });
