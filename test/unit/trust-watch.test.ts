@@ -5,7 +5,7 @@
  */
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKey } from '../../src/sdk/keys.js';
@@ -94,7 +94,7 @@ test('requests during a reload are folded into one more reload', async () => {
   assert.equal(w.trust.keyCount('co.com'), 1);
 });
 
-test('a failed reload is reported and keeps the keys; a directory recreated in place is watched again', async () => {
+test('a failed reload is reported and keeps the keys; a directory recreated in place is picked up again', async () => {
   const w = await watched({ pollMs: 100 });
   await generateKey({ dir: w.dir, trustDomain: 'co.com', authorization: true });
   await w.until((x) => x.ok && w.trust.keyCount('co.com') === 1);
@@ -119,4 +119,22 @@ test('the stat snapshot changes with a rewrite and ignores files that are not bu
   await writeFile(join(dir, 'co.com.jwks.json'), '{"keys": []}');
   assert.notEqual(await directorySnapshot(dir), a);
   assert.equal(await directorySnapshot(join(dir, 'missing')), '');
+});
+
+test('a mounted-config layout (bundles as links into a directory swapped by rename) is followed', async () => {
+  const w = await watched({ useFsWatch: false, pollMs: 100 });
+  const gen1 = join(w.dir, '..gen1');
+  await mkdir(gen1);
+  await generateKey({ dir: gen1, trustDomain: 'co.com', authorization: true, privateDir: join(w.dir, '..keys') });
+  await symlink('..gen1', join(w.dir, '..data'));
+  await symlink(join('..data', 'co.com.jwks.json'), join(w.dir, 'co.com.jwks.json'));
+  await w.until((x) => x.ok && w.trust.keyCount('co.com') === 1);
+  // The next version: a new directory, then one rename of the ..data link.
+  const gen2 = join(w.dir, '..gen2');
+  await mkdir(gen2);
+  await generateKey({ dir: gen2, trustDomain: 'co.com', authorization: true, privateDir: join(w.dir, '..keys') });
+  await generateKey({ dir: gen2, trustDomain: 'co.com', principal: 'spiffe://co.com/agent/a', privateDir: join(w.dir, '..keys') });
+  await symlink('..gen2', join(w.dir, '..data_tmp'));
+  await rename(join(w.dir, '..data_tmp'), join(w.dir, '..data'));
+  await w.until((x) => x.ok && w.trust.keyCount('co.com') === 2);
 });
