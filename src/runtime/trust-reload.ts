@@ -105,8 +105,6 @@ export async function startTrustReloading(
   opts: TrustReloadOptions = {},
 ): Promise<TrustReloading> {
   const metrics = trustMetrics(registry);
-  logLoad(logger, trust.lastLoad, 'start');
-  recordLoad(metrics, trust.lastLoad);
   const watcher = new TrustWatcher(trust, {
     dir: trustDir,
     ...opts,
@@ -124,5 +122,7 @@ export async function startTrustReloading(
     },
   });
   await watcher.start();
+  logLoad(logger, trust.lastLoad, 'start');
+  recordLoad(metrics, trust.lastLoad);
   return { reload: (t) => watcher.reload(t), close: () => watcher.close() };
 }

@@ -81,9 +81,14 @@ export class TrustWatcher {
     this.pollMs = opts.pollMs ?? 2000;
   }
 
+  /**
+   * Start watching. The store is re-read once, silently, so changes made
+   * since it was loaded (start-up runs migrations in between) are not missed.
+   */
   async start(): Promise<void> {
-    this.snapshot = await directorySnapshot(this.opts.dir);
     this.arm();
+    this.snapshot = await directorySnapshot(this.opts.dir);
+    await this.store.reload().catch(() => undefined);
     if (this.pollMs > 0) {
       this.pollTimer = setInterval(() => void this.poll(), this.pollMs);
       this.pollTimer.unref();

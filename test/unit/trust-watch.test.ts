@@ -138,3 +138,17 @@ test('a mounted-config layout (bundles as links into a directory swapped by rena
   await rename(join(w.dir, '..data_tmp'), join(w.dir, '..data'));
   await w.until((x) => x.ok && w.trust.keyCount('co.com') === 2);
 });
+
+test('a bundle added between loading the store and starting the watcher is not missed', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'chainsight-late-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const trust = await TrustStore.fromDirectory(dir);
+  await generateKey({ dir, trustDomain: 'co.com', authorization: true });
+  const outcomes: ReloadOutcome[] = [];
+  const watcher = new TrustWatcher(trust, { dir, useFsWatch: false, pollMs: 0, onReload: (o) => outcomes.push(o) });
+  cleanups.push(() => watcher.close());
+  assert.equal(trust.keyCount('co.com'), 0);
+  await watcher.start();
+  assert.equal(trust.keyCount('co.com'), 1);
+  assert.deepEqual(outcomes, [], 'the catch-up read at start is not reported as a reload');
+});
