@@ -40,7 +40,9 @@ storeFlags(program.command('serve'))
   .action(async (opts: ServeOptions) => {
     const { startServer } = await import('../runtime/server.js');
     const { config, logger } = configure(opts);
+    const hup = reloadOnHangup(logger);
     const server = await startServer(config, logger, { receiver: opts.receiver });
+    hup.attach(server.trust);
     stopOnSignal(() => server.stop(), logger);
   });
 
@@ -51,7 +53,9 @@ storeFlags(program.command('consume'))
   .action(async (opts: ConfigFlags) => {
     const { startConsumer } = await import('../runtime/consumer.js');
     const { config, logger } = configure(opts);
+    const hup = reloadOnHangup(logger);
     const consumer = await startConsumer(config, logger);
+    hup.attach(consumer.trust);
     stopOnSignal(() => consumer.stop(), logger);
   });
 
@@ -110,6 +114,31 @@ function configure(flags: ConfigFlags): { config: ChainsightConfig; logger: Retu
     logger.warn({ variables: config.unknownVariables }, 'ignoring unknown CHAINSIGHT_* environment variables (typos?)');
   }
   return { config, logger };
+}
+
+/**
+ * SIGHUP reloads the trust bundles. Installed before start-up (SIGHUP's default
+ * action would kill a starting process); one received meanwhile reloads right
+ * after start.
+ */
+function reloadOnHangup(logger: ReturnType<typeof createLogger>): { attach(trust: { reload(trigger: 'signal'): Promise<unknown> }): void } {
+  let target: { reload(trigger: 'signal'): Promise<unknown> } | undefined;
+  let missed = false;
+  const reload = () => {
+    logger.info({ signal: 'SIGHUP' }, 'reloading trust bundles');
+    // The reloader logs the outcome, failures included.
+    void target?.reload('signal').catch(() => undefined);
+  };
+  process.on('SIGHUP', () => {
+    if (target) reload();
+    else missed = true;
+  });
+  return {
+    attach(trust) {
+      target = trust;
+      if (missed) reload();
+    },
+  };
 }
 
 function stopOnSignal(stop: () => Promise<void>, logger: ReturnType<typeof createLogger>): void {

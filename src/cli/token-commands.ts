@@ -11,7 +11,7 @@ import { mintChild, mintRoot } from '../sdk/mint.js';
 import { ChainVerifier } from '../verify/chain-verifier.js';
 import { defaultPolicy, policyFromJson } from '../verify/policy.js';
 import { parseToken, tokenHash } from '../verify/token.js';
-import { TrustStore } from '../verify/trust-store.js';
+import { TrustStore, trustRefusals } from '../verify/trust-store.js';
 
 /** Where the commands write; tests pass their own. */
 export interface TokenCliIo {
@@ -135,7 +135,9 @@ export function registerTokenCommands(program: Command, io: TokenCliIo = process
       const policy = o.policy ? policyFromJson(JSON.parse(await readFile(o.policy, 'utf8'))) : defaultPolicy();
       const at = o.at === undefined ? Date.now() : Date.parse(o.at);
       if (Number.isNaN(at)) throw new InvalidArgumentError(`--at: not a time: ${o.at}`);
-      const verifier = new ChainVerifier(await TrustStore.fromDirectory(o.trustDir), policy);
+      const trust = await TrustStore.fromDirectory(o.trustDir);
+      for (const r of trustRefusals(trust.lastLoad)) io.err(r.text);
+      const verifier = new ChainVerifier(trust, policy);
       const last = lastClaims(tokens);
       const root = tokens[0] === undefined ? undefined : parseToken(tokens[0]);
       const span: AgentSpan = {

@@ -8,10 +8,13 @@ import { createApiRouter } from '../serve/api.js';
 import type { Metrics } from '../serve/metrics.js';
 import { openPipeline, type Pipeline } from './pipeline.js';
 import type { Logger } from './logger.js';
+import { prepareDirectories, startTrustReloading, type TrustReloading, type TrustReloadOptions } from './trust-reload.js';
 
 export interface RunningConsumer {
   pipeline: Pipeline;
   source: KafkaSpanSource;
+  /** Trust bundle reloading (on change, or `reload()` on SIGHUP). */
+  trust: TrustReloading;
   /** Base URL of /metrics and /healthz ('' when not served). */
   apiUrl: string;
   stop(): Promise<void>;
@@ -38,10 +41,12 @@ export function kafkaMetrics(m: Metrics): KafkaSourceMetrics {
 export async function startConsumer(
   config: ChainsightConfig,
   logger: Logger,
-  opts: { serveApi?: boolean; retry?: { initialMs: number; maxMs: number }; sessionTimeoutMs?: number; heartbeatIntervalMs?: number } = {},
+  opts: { serveApi?: boolean; retry?: { initialMs: number; maxMs: number }; sessionTimeoutMs?: number; heartbeatIntervalMs?: number; trustReload?: TrustReloadOptions } = {},
 ): Promise<RunningConsumer> {
   if (config.kafka.brokers.length === 0) throw new Error('KAFKA_BROKERS is not set');
+  await prepareDirectories(config);
   const pipeline = await openPipeline(config, logger);
+  const trust = await startTrustReloading(pipeline.trust, config.trustDir, pipeline.metrics.registry, logger, opts.trustReload);
   const source = new KafkaSpanSource({
     brokers: config.kafka.brokers,
     groupId: config.kafka.groupId,
@@ -78,6 +83,7 @@ export async function startConsumer(
   } catch (err) {
     // A member that failed to start must not stay in the group or hold the store open.
     await source.stop().catch(() => undefined);
+    trust.close();
     await pipeline.close();
     throw err;
   }
@@ -85,9 +91,10 @@ export async function startConsumer(
   // Idempotent: a signal handler and a caller's cleanup may both stop the member.
   let stopped: Promise<void> | undefined;
   return {
-    pipeline, source, apiUrl,
+    pipeline, source, trust, apiUrl,
     stop() {
       stopped ??= (async () => {
+        trust.close();
         await source.stop();
         await close();
         await pipeline.close();

@@ -7,9 +7,12 @@ import { createOtlpRouter } from '../ingest/receiver.js';
 import { createApiRouter } from '../serve/api.js';
 import { openPipeline, type Pipeline } from './pipeline.js';
 import type { Logger } from './logger.js';
+import { prepareDirectories, startTrustReloading, type TrustReloading, type TrustReloadOptions } from './trust-reload.js';
 
 export interface RunningServer {
   pipeline: Pipeline;
+  /** Trust bundle reloading (on change, or `reload()` on SIGHUP). */
+  trust: TrustReloading;
   otlpUrl: string;
   apiUrl: string;
   stop(): Promise<void>;
@@ -32,8 +35,10 @@ function urlOf(server: Server): string {
  * and the analyst API, on separate ports: agents and analysts sit on
  * different sides of a trust boundary.
  */
-export async function startServer(config: ChainsightConfig, logger: Logger, opts: { receiver?: boolean } = {}): Promise<RunningServer> {
+export async function startServer(config: ChainsightConfig, logger: Logger, opts: { receiver?: boolean; trustReload?: TrustReloadOptions } = {}): Promise<RunningServer> {
+  await prepareDirectories(config);
   const pipeline = await openPipeline(config, logger);
+  const trust = await startTrustReloading(pipeline.trust, config.trustDir, pipeline.metrics.registry, logger, opts.trustReload);
   const servers: Server[] = [];
   let otlpUrl = '';
   if (opts.receiver !== false) {
@@ -52,8 +57,9 @@ export async function startServer(config: ChainsightConfig, logger: Logger, opts
   const apiUrl = urlOf(api);
   logger.info({ otlp: otlpUrl || 'disabled', api: apiUrl, store: config.store.target.kind }, 'chainsight serving');
   return {
-    pipeline, otlpUrl, apiUrl,
+    pipeline, trust, otlpUrl, apiUrl,
     async stop() {
+      trust.close();
       for (const s of servers) {
         s.closeAllConnections();
         s.close();

@@ -88,7 +88,9 @@ export async function addToBundle(dir: string, trustDomain: string, jwks: Chains
   const kids = new Set(jwks.map((k) => k.kid));
   const keys = bundle.keys.filter((k) => !kids.has(k.kid)).concat(jwks);
   const path = bundlePath(dir, trustDomain);
-  await writeAtomic(path, JSON.stringify({ keys }, null, 2) + '\n', 0o644);
+  // The declared domain lets a verifier refuse the file if it is ever saved under another domain's name.
+  const out: Jwks = { ...bundle, chainsight_trust_domain: trustDomain, keys };
+  await writeAtomic(path, JSON.stringify(out, null, 2) + '\n', 0o644);
   return path;
 }
 

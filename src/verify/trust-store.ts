@@ -8,170 +8,220 @@
  *    the only key that may sign a root link (a human authorizing an agent);
  *  - `chainsight_principal: "<spiffe id>"`: an agent's key; it may sign only
  *    links whose `iss` is that agent.
+ *
+ * A directory load never fails because of one file: each bundle file, and
+ * each key in it, is accepted or refused on its own (see trust-bundle.ts), and
+ * the result says what was refused and why. Only a directory that cannot be
+ * listed fails a load; a reload that fails that way keeps the keys in force.
  */
-import { readFile, readdir } from 'node:fs/promises';
-import { KeyObject } from 'node:crypto';
+import { open, readdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import { join } from 'node:path';
-import { importJWK, type JWK } from 'jose';
-import { SUPPORTED_ALGORITHMS, type SignatureAlgorithm } from './policy.js';
-import { isTrustDomainName, trustDomainOf } from './spiffe.js';
+import {
+  MAX_BUNDLE_BYTES,
+  importBundle,
+  importBundleText,
+  refusedBundle,
+  trustDomainOfFileName,
+  type BundleResult,
+  type Jwks,
+  type TrustedKey,
+} from './trust-bundle.js';
 
-export const BUNDLE_SUFFIX = '.jwks.json';
-export const AUTHORIZATION_ROLE = 'authorization';
-
-/** A public JWK with chainsight's binding members. */
-export interface ChainsightJwk extends JWK {
-  chainsight_role?: string;
-  chainsight_principal?: string;
-}
-
-export interface Jwks {
-  keys: ChainsightJwk[];
-}
-
-export interface TrustedKey {
-  trustDomain: string;
-  kid: string;
-  /** Algorithms this key can verify (from its type, narrowed by its `alg` member). */
-  algorithms: ReadonlySet<SignatureAlgorithm>;
-  key: KeyObject;
-  /** 'authorization' for the domain's authorization key. */
-  role?: string;
-  /** The agent this key belongs to. */
-  principal?: string;
-}
+export { AUTHORIZATION_ROLE, BUNDLE_SUFFIX, type ChainsightJwk, type Jwks, type TrustedKey, type BundleResult, type KeyRefusal } from './trust-bundle.js';
 
 export class TrustStoreError extends Error {
   override name = 'TrustStoreError';
 }
 
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
-
-/** Which algorithms a JWK's key type can serve. */
-function algorithmsFor(jwk: ChainsightJwk): SignatureAlgorithm[] {
-  switch (jwk.kty) {
-    case 'OKP':
-      return jwk.crv === 'Ed25519' ? ['EdDSA'] : [];
-    case 'EC':
-      return jwk.crv === 'P-256' ? ['ES256'] : jwk.crv === 'P-384' ? ['ES384'] : [];
-    case 'RSA':
-      return ['PS256', 'RS256'];
-    default:
-      return [];
-  }
+/** Keys that appeared in or left one trust domain in a load. */
+export interface TrustDomainChange {
+  trustDomain: string;
+  added: string[];
+  removed: string[];
 }
 
-async function importKey(trustDomain: string, jwk: ChainsightJwk, where: string): Promise<TrustedKey> {
-  if (typeof jwk !== 'object' || jwk === null) throw new TrustStoreError(`${where}: key is not an object`);
-  if (typeof jwk.kid !== 'string' || jwk.kid.length === 0) throw new TrustStoreError(`${where}: key has no kid`);
-  const at = `${where} kid ${jwk.kid}`;
-  for (const m of PRIVATE_MEMBERS) {
-    if (m in jwk) throw new TrustStoreError(`${at}: a trust bundle must hold public keys only (found "${m}")`);
-  }
-  if (jwk.use !== undefined && jwk.use !== 'sig') throw new TrustStoreError(`${at}: use must be "sig"`);
-  let algs = algorithmsFor(jwk);
-  if (jwk.alg !== undefined) {
-    if (!algs.includes(jwk.alg as SignatureAlgorithm)) throw new TrustStoreError(`${at}: alg ${jwk.alg} does not fit a ${jwk.kty} key or is not supported`);
-    algs = [jwk.alg as SignatureAlgorithm];
-  }
-  if (algs.length === 0) throw new TrustStoreError(`${at}: unsupported key type ${String(jwk.kty)}/${String(jwk.crv)} (supported: ${SUPPORTED_ALGORITHMS.join(', ')})`);
-  if (jwk.chainsight_role !== undefined && jwk.chainsight_role !== AUTHORIZATION_ROLE) {
-    throw new TrustStoreError(`${at}: chainsight_role must be "${AUTHORIZATION_ROLE}"`);
-  }
-  if (jwk.chainsight_principal !== undefined) {
-    // One key, one job: an agent's key must never also sign roots.
-    if (jwk.chainsight_role !== undefined) throw new TrustStoreError(`${at}: a key cannot carry both chainsight_role and chainsight_principal`);
-    if (typeof jwk.chainsight_principal !== 'string' || trustDomainOf(jwk.chainsight_principal) !== trustDomain) {
-      throw new TrustStoreError(`${at}: chainsight_principal must be a SPIFFE ID in trust domain ${trustDomain}`);
+/** The outcome of loading a trust directory: every bundle file's result, and what changed. */
+export interface TrustLoad {
+  dir: string;
+  /** One per `<trust-domain>.jwks.json` file, in file-name order. */
+  bundles: BundleResult[];
+  /** Whether the trusted keys differ from before (then `generation` increased). */
+  changed: boolean;
+  /** Per trust domain whose keys changed: kids added and removed. */
+  changes: TrustDomainChange[];
+}
+
+type Domains = Map<string, Map<string, TrustedKey>>;
+
+/** One refusal in a load, worded for an operator. */
+export interface TrustRefusal {
+  file: string;
+  trustDomain: string;
+  /** Absent for a bundle refused as a whole. */
+  kid?: string;
+  reason: string;
+  /** Private key material found in a bundle, or a whole bundle refused. */
+  severe: boolean;
+  text: string;
+}
+
+/** Every refusal of a load, one per bad bundle file or key, naming the file and kid. */
+export function trustRefusals(load: TrustLoad): TrustRefusal[] {
+  const out: TrustRefusal[] = [];
+  for (const b of load.bundles) {
+    const base = { file: b.source, trustDomain: b.trustDomain };
+    if (b.error !== undefined) {
+      out.push({ ...base, reason: b.error, severe: true, text: `trust bundle refused: ${b.source}: ${b.error}; no key of trust domain ${b.trustDomain} is trusted until the file is fixed` });
+    }
+    for (const k of b.refusedKeys) {
+      const kid = k.kid ?? `#${k.index}`;
+      out.push({ ...base, kid, reason: k.reason, severe: k.privateMaterial === true, text: `trust key refused: ${b.source} kid ${kid}: ${k.reason}` });
     }
   }
-  let key: KeyObject;
-  try {
-    const imported = await importJWK({ ...jwk, ext: true }, algs[0]);
-    if (imported instanceof Uint8Array) throw new Error('symmetric key');
-    key = KeyObject.from(imported);
-  } catch (e) {
-    throw new TrustStoreError(`${at}: cannot import key: ${(e as Error).message}`);
-  }
-  if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
-    throw new TrustStoreError(`${at}: RSA keys must have at least 2048 bits`);
-  }
-  const out: TrustedKey = { trustDomain, kid: jwk.kid, algorithms: new Set(algs), key };
-  if (jwk.chainsight_role !== undefined) out.role = jwk.chainsight_role;
-  if (jwk.chainsight_principal !== undefined) out.principal = jwk.chainsight_principal;
   return out;
 }
 
-async function importBundle(trustDomain: string, bundle: unknown, where: string): Promise<Map<string, TrustedKey>> {
-  if (!isTrustDomainName(trustDomain)) throw new TrustStoreError(`${where}: "${trustDomain}" is not a valid trust domain name`);
-  const keys = (bundle as Jwks | null)?.keys;
-  if (!Array.isArray(keys)) throw new TrustStoreError(`${where}: not a JWKS (no "keys" array)`);
-  const byKid = new Map<string, TrustedKey>();
-  for (const jwk of keys) {
-    const k = await importKey(trustDomain, jwk, where);
-    if (byKid.has(k.kid)) throw new TrustStoreError(`${where}: duplicate kid ${k.kid}`);
-    byKid.set(k.kid, k);
+/** Read one bundle file without trusting what sits at its path. */
+async function readBundleFile(trustDomain: string, path: string): Promise<BundleResult | undefined> {
+  let handle;
+  try {
+    // O_NONBLOCK: a FIFO under a bundle's name must not hang the loader.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // Gone between listing and opening (a deletion, a dangling link): not a bundle.
+    if (code === 'ENOENT') return undefined;
+    return refusedBundle(trustDomain, path, `cannot open: ${(e as Error).message}`);
   }
-  return byKid;
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) return refusedBundle(trustDomain, path, 'not a regular file');
+    if (st.size > MAX_BUNDLE_BYTES) return refusedBundle(trustDomain, path, `${st.size} bytes; a bundle may have at most ${MAX_BUNDLE_BYTES}`);
+    const buf = Buffer.alloc(MAX_BUNDLE_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n > MAX_BUNDLE_BYTES) return refusedBundle(trustDomain, path, `grew past ${MAX_BUNDLE_BYTES} bytes while being read`);
+    }
+    return importBundleText(trustDomain, buf.subarray(0, n).toString('utf8'), path);
+  } catch (e) {
+    return refusedBundle(trustDomain, path, `cannot read: ${(e as Error).message}`);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/** Every bundle file of `dir`, judged. Throws TrustStoreError only when the directory cannot be listed. */
+export async function readTrustDirectory(dir: string): Promise<BundleResult[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    throw new TrustStoreError(`cannot read trust directory ${dir}: ${(e as Error).message}`);
+  }
+  const out: BundleResult[] = [];
+  for (const name of names.sort()) {
+    // Hidden entries are editors' and orchestrators' scratch (.#locks, ..data), never bundles.
+    if (name.startsWith('.')) continue;
+    const td = trustDomainOfFileName(name);
+    if (td === undefined) continue;
+    const r = await readBundleFile(td, join(dir, name));
+    if (r !== undefined) out.push(r);
+  }
+  return out;
+}
+
+function domainsOf(bundles: BundleResult[]): Domains {
+  const d: Domains = new Map();
+  for (const b of bundles) if (b.error === undefined) d.set(b.trustDomain, b.keys);
+  return d;
+}
+
+function changesBetween(before: Domains, after: Domains): TrustDomainChange[] {
+  const out: TrustDomainChange[] = [];
+  for (const td of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+    const a = before.get(td) ?? new Map<string, TrustedKey>();
+    const b = after.get(td) ?? new Map<string, TrustedKey>();
+    const added = [...b.keys()].filter((k) => !a.has(k));
+    const removed = [...a.keys()].filter((k) => !b.has(k));
+    if (added.length || removed.length) out.push({ trustDomain: td, added, removed });
+  }
+  return out;
 }
 
 export class TrustStore {
-  private domains: Map<string, Map<string, TrustedKey>>;
+  private domains: Domains = new Map();
+  private fingerprints = new Map<string, string>();
   private gen = 0;
+  private last: TrustLoad;
+  /** Reloads run one after another, so an older read never overwrites a newer one. */
+  private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(
-    domains: Map<string, Map<string, TrustedKey>>,
-    private readonly dir?: string,
-  ) {
-    this.domains = domains;
-  }
-
-  /** Load every `<trust-domain>.jwks.json` in `dir`. Throws on any invalid bundle. */
-  static async fromDirectory(dir: string): Promise<TrustStore> {
-    return new TrustStore(await TrustStore.readDirectory(dir), dir);
-  }
-
-  /** Build from in-memory bundles keyed by trust domain (tests, remote fetchers). */
-  static async fromBundles(bundles: Record<string, Jwks>): Promise<TrustStore> {
-    const domains = new Map<string, Map<string, TrustedKey>>();
-    for (const [td, b] of Object.entries(bundles)) domains.set(td, await importBundle(td, b, `bundle ${td}`));
-    return new TrustStore(domains);
-  }
-
-  private static async readDirectory(dir: string): Promise<Map<string, Map<string, TrustedKey>>> {
-    const domains = new Map<string, Map<string, TrustedKey>>();
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch (e) {
-      throw new TrustStoreError(`cannot read trust directory ${dir}: ${(e as Error).message}`);
-    }
-    for (const name of names.sort()) {
-      if (!name.endsWith(BUNDLE_SUFFIX)) continue;
-      const td = name.slice(0, -BUNDLE_SUFFIX.length);
-      const path = join(dir, name);
-      let json: unknown;
-      try {
-        json = JSON.parse(await readFile(path, 'utf8'));
-      } catch (e) {
-        throw new TrustStoreError(`${path}: ${(e as Error).message}`);
-      }
-      domains.set(td, await importBundle(td, json, path));
-    }
-    return domains;
+  private constructor(private readonly dir: string | undefined, bundles: BundleResult[]) {
+    this.last = this.apply(bundles);
   }
 
   /**
-   * Re-read the directory. On error the old keys stay in force and the error
-   * is thrown. Bumps `generation`, which tells verifiers to drop their caches.
+   * Load every `<trust-domain>.jwks.json` in `dir`. Bad files and keys are
+   * refused on their own (see `lastLoad`); throws only when `dir` cannot be read.
    */
-  async reload(): Promise<void> {
-    if (this.dir === undefined) throw new TrustStoreError('this trust store was not loaded from a directory');
-    this.domains = await TrustStore.readDirectory(this.dir);
-    this.gen++;
+  static async fromDirectory(dir: string): Promise<TrustStore> {
+    return new TrustStore(dir, await readTrustDirectory(dir));
   }
 
-  /** Increases on every reload; caches built on an older generation are stale. */
+  /** Build from in-memory bundles keyed by trust domain (tests, remote fetchers). Strict: any refusal throws. */
+  static async fromBundles(bundles: Record<string, Jwks>): Promise<TrustStore> {
+    const results: BundleResult[] = [];
+    for (const [td, b] of Object.entries(bundles)) {
+      const r = await importBundle(td, b, `bundle ${td}`);
+      const problem = r.error ?? r.refusedKeys.map((k) => `kid ${k.kid ?? `#${k.index}`}: ${k.reason}`).join('; ');
+      if (problem) throw new TrustStoreError(`bundle ${td}: ${problem}`);
+      results.push(r);
+    }
+    return new TrustStore(undefined, results);
+  }
+
+  /**
+   * Re-read the directory. A file's current contents are what it vouches for:
+   * a key removed from a bundle, refused in it, or in a bundle refused as a
+   * whole is no longer trusted. If the directory itself cannot be read, the
+   * keys in force stay and TrustStoreError is thrown. `generation` increases
+   * only when the trusted keys changed, which tells verifiers to drop caches.
+   */
+  reload(): Promise<TrustLoad> {
+    const dir = this.dir;
+    if (dir === undefined) return Promise.reject(new TrustStoreError('this trust store was not loaded from a directory'));
+    const run = this.queue.then(async () => {
+      const bundles = await readTrustDirectory(dir);
+      return (this.last = this.apply(bundles));
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private apply(bundles: BundleResult[]): TrustLoad {
+    const next = domainsOf(bundles);
+    const prints = new Map([...next.keys()].map((td) => [td, bundles.find((b) => b.trustDomain === td)?.fingerprint ?? '']));
+    const changed = prints.size !== this.fingerprints.size || [...prints].some(([td, fp]) => this.fingerprints.get(td) !== fp);
+    const changes = changesBetween(this.domains, next);
+    if (changed) {
+      // One assignment: a verification sees either the old keys or the new, never a mix.
+      this.domains = next;
+      this.fingerprints = prints;
+      this.gen++;
+    }
+    return { dir: this.dir ?? '', bundles, changed, changes };
+  }
+
+  /** The most recent successful load (start-up or reload). */
+  get lastLoad(): TrustLoad {
+    return this.last;
+  }
+
+  /** Increases whenever the trusted keys change; caches built on an older generation are stale. */
   get generation(): number {
     return this.gen;
   }
@@ -187,5 +237,10 @@ export class TrustStore {
 
   trustDomains(): string[] {
     return [...this.domains.keys()];
+  }
+
+  /** Keys trusted for a domain (0 when it has no bundle). */
+  keyCount(trustDomain: string): number {
+    return this.domains.get(trustDomain)?.size ?? 0;
   }
 }

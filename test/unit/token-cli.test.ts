@@ -13,13 +13,14 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-async function run(...argv: string[]): Promise<{ out: string; code: number }> {
+async function run(...argv: string[]): Promise<{ out: string; err: string; code: number }> {
   let out = '';
+  let err = '';
   let code = 0;
   const program = new Command().exitOverride();
-  registerTokenCommands(program, { out: (t) => (out += t + '\n'), err: () => {}, exit: (c) => (code = c) });
+  registerTokenCommands(program, { out: (t) => (out += t + '\n'), err: (t) => (err += t + '\n'), exit: (c) => (code = c) });
   await program.parseAsync(argv, { from: 'user' });
-  return { out, code };
+  return { out, err, code };
 }
 
 const PLANNER = 'spiffe://co.com/agent/planner';
@@ -69,4 +70,17 @@ test('tokens may be given one per argument or as one JSON array', () => {
   assert.deepEqual(tokensFromArgs(['a', 'b']), ['a', 'b']);
   assert.deepEqual(tokensFromArgs(['["a","b"]']), ['a', 'b']);
   assert.throws(() => tokensFromArgs(['[1]']), /JSON array of compact JWS/);
+});
+
+test('verify names refused bundles and keys of its trust directory on stderr, and still verifies with the rest', async () => {
+  const { writeFile } = await import('node:fs/promises');
+  const d = await mkdtemp(join(dir, 'refusals-'));
+  const authz = JSON.parse((await run('token', 'keygen', '--domain', 'co.com', '--authorization', '--dir', d)).out) as { privateKey: string };
+  await writeFile(join(d, 'broken.org.jwks.json'), '{');
+  const chain = (await run('token', 'mint', '--key', authz.privateKey, '--sub', PLANNER, '--scope', 'cloud:read', '--human', 'alice@company.com', '--task', 't-2')).out;
+  const r = await run('token', 'verify', '--trust-dir', d, chain.trim());
+  assert.equal(r.code, 0);
+  assert.match(r.err, /trust bundle refused: .*broken\.org\.jwks\.json: invalid JSON/);
+  const clean = await run('token', 'verify', '--trust-dir', dir, chain.trim());
+  assert.equal(clean.err, '', 'a clean directory prints nothing');
 });

@@ -1,0 +1,128 @@
+/**
+ * Trust bundles at run time: the directories a fresh install needs, the log
+ * lines an operator reads (what loaded, what was refused and why, how to add
+ * a bundle), the metrics, and reloading on change or SIGHUP.
+ */
+import { mkdir } from 'node:fs/promises';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ChainsightConfig } from '../config/config.js';
+import { BUNDLE_SUFFIX } from '../verify/trust-bundle.js';
+import { trustRefusals, type TrustLoad, type TrustStore } from '../verify/trust-store.js';
+import { TrustWatcher, type ReloadOutcome, type ReloadTrigger } from '../verify/trust-watch.js';
+import type { Logger } from './logger.js';
+
+/**
+ * Create the data directory (embedded store) and the trust directory when
+ * missing, so `serve` and `consume` start on a fresh machine.
+ */
+export async function prepareDirectories(config: Pick<ChainsightConfig, 'dataDir' | 'trustDir' | 'store'>): Promise<void> {
+  const make = async (dir: string, what: string) => {
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (e) {
+      throw new Error(`cannot create the ${what} ${dir}: ${(e as Error).message}`);
+    }
+  };
+  if (config.store.target.kind === 'embedded') await make(config.dataDir, 'data directory (CHAINSIGHT_DATA_DIR, --data)');
+  await make(config.trustDir, 'trust directory (CHAINSIGHT_TRUST_DIR, --trust-dir)');
+}
+
+export interface TrustMetrics {
+  reloads: Counter<'result'>;
+  keys: Gauge<'trust_domain'>;
+  keysRefused: Gauge<'trust_domain'>;
+  bundlesRefused: Gauge;
+}
+
+export function trustMetrics(registry: Registry): TrustMetrics {
+  return {
+    reloads: new Counter({ name: 'chainsight_trust_reloads_total', help: 'Trust directory reloads: ok, or failed (the keys in force were kept)', labelNames: ['result'], registers: [registry] }),
+    keys: new Gauge({ name: 'chainsight_trust_keys', help: 'Keys trusted per trust domain', labelNames: ['trust_domain'], registers: [registry] }),
+    keysRefused: new Gauge({ name: 'chainsight_trust_keys_refused', help: 'Keys refused in the bundles as loaded, per trust domain', labelNames: ['trust_domain'], registers: [registry] }),
+    bundlesRefused: new Gauge({ name: 'chainsight_trust_bundles_refused', help: 'Bundle files refused as a whole in the directory as loaded', registers: [registry] }),
+  };
+}
+
+function recordLoad(m: TrustMetrics, load: TrustLoad): void {
+  m.keys.reset();
+  m.keysRefused.reset();
+  let refusedBundles = 0;
+  for (const b of load.bundles) {
+    m.keys.set({ trust_domain: b.trustDomain }, b.keys.size);
+    m.keysRefused.set({ trust_domain: b.trustDomain }, b.refusedKeys.length);
+    if (b.error !== undefined) refusedBundles++;
+  }
+  m.bundlesRefused.set(refusedBundles);
+}
+
+/** How to add a bundle, for the log of a process that trusts no key. */
+export function addBundleHint(trustDir: string): string {
+  return `no trusted keys: every delegation chain fails verification (signature.unknown_trust_domain). `
+    + `Add one file per trust domain, ${trustDir}/<trust-domain>${BUNDLE_SUFFIX} (a JWKS of public keys), `
+    + `e.g. npx chainsight token keygen --domain example.com --authorization --dir ${trustDir} --private-dir ~/chainsight-keys `
+    + `(private keys belong off the verifier's host); `
+    + `bundles are picked up within seconds, or at once on SIGHUP`;
+}
+
+/** One log line per refusal, naming the file and kid, then a summary of what is trusted. */
+export function logLoad(logger: Logger, load: TrustLoad, trigger: ReloadTrigger | 'start'): void {
+  for (const r of trustRefusals(load)) {
+    const fields = { file: r.file, trustDomain: r.trustDomain, kid: r.kid, reason: r.reason };
+    if (r.severe) logger.error(fields, r.text);
+    else logger.warn(fields, r.text);
+  }
+  const keys = Object.fromEntries(load.bundles.filter((b) => b.error === undefined).map((b) => [b.trustDomain, b.keys.size]));
+  if (Object.values(keys).every((n) => n === 0)) {
+    logger.warn({ trustDir: load.dir, trigger, keys }, addBundleHint(load.dir));
+    return;
+  }
+  if (trigger === 'start') logger.info({ trustDir: load.dir, keys }, 'trust bundles loaded');
+  else if (load.changed) logger.info({ trustDir: load.dir, trigger, keys, changes: load.changes }, 'trust bundles reloaded; verification caches dropped');
+  else logger.info({ trustDir: load.dir, trigger, keys }, 'trust bundles reloaded; no key changed');
+}
+
+/** Reload timings (tests shorten them; the defaults suit operators). */
+export interface TrustReloadOptions {
+  debounceMs?: number;
+  pollMs?: number;
+  useFsWatch?: boolean;
+}
+
+export interface TrustReloading {
+  reload(trigger?: ReloadTrigger): Promise<ReloadOutcome>;
+  close(): void;
+}
+
+/**
+ * Log and measure the start-up load, then reload on change. Options are for
+ * tests; the defaults suit operators.
+ */
+export async function startTrustReloading(
+  trust: TrustStore,
+  trustDir: string,
+  registry: Registry,
+  logger: Logger,
+  opts: TrustReloadOptions = {},
+): Promise<TrustReloading> {
+  const metrics = trustMetrics(registry);
+  const watcher = new TrustWatcher(trust, {
+    dir: trustDir,
+    ...opts,
+    onReload(outcome) {
+      metrics.reloads.inc({ result: outcome.ok ? 'ok' : 'failed' });
+      if (outcome.ok) {
+        logLoad(logger, outcome.load, outcome.trigger);
+        recordLoad(metrics, outcome.load);
+      } else {
+        logger.error({ trustDir, trigger: outcome.trigger, err: outcome.error.message }, `trust reload failed, the keys in force are kept: ${outcome.error.message}`);
+      }
+    },
+    onWatchError(err) {
+      logger.warn({ trustDir, err: err.message }, 'cannot watch the trust directory; changes are found by polling');
+    },
+  });
+  await watcher.start();
+  logLoad(logger, trust.lastLoad, 'start');
+  recordLoad(metrics, trust.lastLoad);
+  return { reload: (t) => watcher.reload(t), close: () => watcher.close() };
+}

@@ -1,0 +1,230 @@
+/**
+ * One trust bundle file → the keys it vouches for, and what it refused.
+ *
+ * Every key is judged on its own: a bad key is refused with a reason naming
+ * its `kid` and the rest of the bundle loads. A few faults make the whole
+ * file untrustworthy and refuse it entirely: unreadable or not JSON, not a
+ * JWKS, a file name that is not a trust domain, or a file whose contents
+ * belong to another trust domain (a misnamed file would otherwise make that
+ * domain's authorization key sign roots here).
+ */
+import { createHash, KeyObject } from 'node:crypto';
+import { importJWK, type JWK } from 'jose';
+import { SUPPORTED_ALGORITHMS, type SignatureAlgorithm } from './policy.js';
+import { isTrustDomainName, trustDomainOf } from './spiffe.js';
+
+export const BUNDLE_SUFFIX = '.jwks.json';
+export const AUTHORIZATION_ROLE = 'authorization';
+/** Largest bundle file read; a JWKS of a few hundred keys is far below it. */
+export const MAX_BUNDLE_BYTES = 1024 * 1024;
+export const MIN_RSA_BITS = 2048;
+/** Past this, one forged signature of the right length costs a verifier too much work. */
+export const MAX_RSA_BITS = 8192;
+
+/** A public JWK with chainsight's binding members. */
+export interface ChainsightJwk extends JWK {
+  chainsight_role?: string;
+  chainsight_principal?: string;
+}
+
+export interface Jwks {
+  keys: ChainsightJwk[];
+  /** Optional: the trust domain this bundle is for; must match the file name. */
+  chainsight_trust_domain?: string;
+}
+
+export interface TrustedKey {
+  trustDomain: string;
+  kid: string;
+  /** Algorithms this key can verify (from its type, narrowed by its `alg` member). */
+  algorithms: ReadonlySet<SignatureAlgorithm>;
+  key: KeyObject;
+  /** 'authorization' for the domain's authorization key. */
+  role?: string;
+  /** The agent this key belongs to. */
+  principal?: string;
+}
+
+/** A key the bundle holds but chainsight will not use, and why. */
+export interface KeyRefusal {
+  /** Position in the `keys` array. */
+  index: number;
+  /** The key's `kid`, when it has a string one. */
+  kid?: string;
+  reason: string;
+  /** The key carried private members: its private half has leaked into a public file. */
+  privateMaterial?: boolean;
+}
+
+/** What one bundle file yields. */
+export interface BundleResult {
+  trustDomain: string;
+  /** Where it came from (a path, or a label for in-memory bundles). */
+  source: string;
+  /** Keys accepted, by kid. Empty when the bundle was refused. */
+  keys: Map<string, TrustedKey>;
+  refusedKeys: KeyRefusal[];
+  /** Set when the whole bundle was refused: no key of it is trusted. */
+  error?: string;
+  /** Digest of what the accepted keys are and may sign: equal digests, equal trust. */
+  fingerprint: string;
+}
+
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+
+class KeyRefused extends Error {}
+
+/** Which algorithms a JWK's key type can serve. */
+function algorithmsFor(jwk: ChainsightJwk): SignatureAlgorithm[] {
+  switch (jwk.kty) {
+    case 'OKP':
+      return jwk.crv === 'Ed25519' ? ['EdDSA'] : [];
+    case 'EC':
+      return jwk.crv === 'P-256' ? ['ES256'] : jwk.crv === 'P-384' ? ['ES384'] : [];
+    case 'RSA':
+      return ['PS256', 'RS256'];
+    default:
+      return [];
+  }
+}
+
+function describe(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v.slice(0, 64)) : String(v);
+}
+
+async function importKey(trustDomain: string, jwk: ChainsightJwk): Promise<TrustedKey> {
+  const kid = jwk.kid as string;
+  if (jwk.use !== undefined && jwk.use !== 'sig') throw new KeyRefused(`use must be "sig", not ${describe(jwk.use)}`);
+  let algs = algorithmsFor(jwk);
+  if (algs.length === 0) {
+    throw new KeyRefused(`unsupported key type kty ${describe(jwk.kty)} crv ${describe(jwk.crv)} (supported: Ed25519, P-256, P-384, RSA of ${MIN_RSA_BITS}–${MAX_RSA_BITS} bits, for ${SUPPORTED_ALGORITHMS.join(', ')})`);
+  }
+  if (jwk.alg !== undefined) {
+    if (!algs.includes(jwk.alg as SignatureAlgorithm)) throw new KeyRefused(`alg ${describe(jwk.alg)} does not fit a ${jwk.kty} key or is not supported`);
+    algs = [jwk.alg as SignatureAlgorithm];
+  }
+  if (jwk.chainsight_role !== undefined && jwk.chainsight_role !== AUTHORIZATION_ROLE) {
+    throw new KeyRefused(`chainsight_role must be "${AUTHORIZATION_ROLE}", not ${describe(jwk.chainsight_role)}`);
+  }
+  if (jwk.chainsight_principal !== undefined) {
+    // One key, one job: an agent's key must never also sign roots.
+    if (jwk.chainsight_role !== undefined) throw new KeyRefused('a key cannot carry both chainsight_role and chainsight_principal');
+    if (typeof jwk.chainsight_principal !== 'string' || trustDomainOf(jwk.chainsight_principal) === undefined) {
+      throw new KeyRefused(`chainsight_principal ${describe(jwk.chainsight_principal)} is not a workload SPIFFE ID`);
+    }
+  }
+  let key: KeyObject;
+  try {
+    const imported = await importJWK({ ...jwk, ext: true }, algs[0]);
+    if (imported instanceof Uint8Array) throw new Error('symmetric key');
+    key = KeyObject.from(imported);
+  } catch (e) {
+    throw new KeyRefused(`cannot import key: ${(e as Error).message}`);
+  }
+  // Checked on the imported key, so the JWK's own claims about its size are never trusted.
+  if (key.type !== 'public') throw new KeyRefused(`not a public key (${key.type})`);
+  if (key.asymmetricKeyType === 'rsa') {
+    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+    if (bits < MIN_RSA_BITS) throw new KeyRefused(`RSA key of ${bits} bits; at least ${MIN_RSA_BITS} are required`);
+    if (bits > MAX_RSA_BITS) throw new KeyRefused(`RSA key of ${bits} bits; at most ${MAX_RSA_BITS} are accepted`);
+  }
+  const out: TrustedKey = { trustDomain, kid, algorithms: new Set(algs), key };
+  if (jwk.chainsight_role !== undefined) out.role = jwk.chainsight_role;
+  if (jwk.chainsight_principal !== undefined) out.principal = jwk.chainsight_principal;
+  return out;
+}
+
+function keyFingerprint(k: TrustedKey): string {
+  const der = k.key.export({ type: 'spki', format: 'der' }).toString('base64');
+  return JSON.stringify([k.kid, [...k.algorithms].sort(), k.role ?? '', k.principal ?? '', der]);
+}
+
+function fingerprintOf(trustDomain: string, keys: Map<string, TrustedKey>): string {
+  const h = createHash('sha256').update(trustDomain);
+  for (const kid of [...keys.keys()].sort()) h.update('\n' + keyFingerprint(keys.get(kid) as TrustedKey));
+  return h.digest('base64url');
+}
+
+function refused(trustDomain: string, source: string, error: string): BundleResult {
+  return { trustDomain, source, keys: new Map(), refusedKeys: [], error, fingerprint: '' };
+}
+
+/** The trust domain a bundle's file name names, or undefined when it is not a bundle file. */
+export function trustDomainOfFileName(name: string): string | undefined {
+  return name.endsWith(BUNDLE_SUFFIX) ? name.slice(0, -BUNDLE_SUFFIX.length) : undefined;
+}
+
+/**
+ * Judge a parsed bundle for `trustDomain`. Keys are refused one by one;
+ * a bundle-level fault refuses everything (`error`).
+ */
+export async function importBundle(trustDomain: string, bundle: unknown, source: string): Promise<BundleResult> {
+  if (!isTrustDomainName(trustDomain)) return refused(trustDomain, source, `"${trustDomain}" is not a valid trust domain name (lower-case letters, digits, ".", "-", "_")`);
+  if (typeof bundle !== 'object' || bundle === null || Array.isArray(bundle)) return refused(trustDomain, source, 'not a JWKS: expected a JSON object');
+  const { keys: list, chainsight_trust_domain: declared } = bundle as Partial<Jwks>;
+  if (!Array.isArray(list)) return refused(trustDomain, source, 'not a JWKS: no "keys" array');
+  if (declared !== undefined && declared !== trustDomain) {
+    return refused(trustDomain, source, `the bundle declares trust domain ${describe(declared)} but its file name says ${trustDomain}`);
+  }
+  // A key bound to another domain's agent means the file is not this domain's bundle.
+  for (const jwk of list as unknown[]) {
+    const principal = (jwk as ChainsightJwk | null)?.chainsight_principal;
+    if (typeof principal !== 'string') continue;
+    const td = trustDomainOf(principal);
+    if (td !== undefined && td !== trustDomain) {
+      return refused(trustDomain, source, `key ${describe((jwk as ChainsightJwk).kid)} belongs to ${principal}, in trust domain ${td}: this file is not ${trustDomain}'s bundle`);
+    }
+  }
+
+  const refusedKeys: KeyRefusal[] = [];
+  const byKid = new Map<string, TrustedKey>();
+  const seen = new Map<string, number>();
+  for (const kid of list.map((k: unknown) => (k as ChainsightJwk | null)?.kid)) if (typeof kid === 'string') seen.set(kid, (seen.get(kid) ?? 0) + 1);
+  for (let index = 0; index < list.length; index++) {
+    const jwk = list[index] as unknown;
+    if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) {
+      refusedKeys.push({ index, reason: 'key is not a JSON object' });
+      continue;
+    }
+    const c = jwk as ChainsightJwk;
+    if (typeof c.kid !== 'string' || c.kid.length === 0) {
+      refusedKeys.push({ index, reason: 'key has no kid' });
+      continue;
+    }
+    const kid = c.kid;
+    const priv = PRIVATE_MEMBERS.filter((m) => m in c);
+    if (priv.length > 0) {
+      // Never imported: a private JWK would import as its public half, hiding the leak.
+      refusedKeys.push({ index, kid, privateMaterial: true, reason: `private key material (${priv.join(', ')}) in a trust bundle: refused; treat this key as exposed and replace it` });
+      continue;
+    }
+    if ((seen.get(kid) ?? 0) > 1) {
+      // Which of the two is meant cannot be known, so neither is trusted.
+      refusedKeys.push({ index, kid, reason: `kid appears ${seen.get(kid)} times in the bundle; none of them is trusted` });
+      continue;
+    }
+    try {
+      byKid.set(kid, await importKey(trustDomain, c));
+    } catch (e) {
+      if (!(e instanceof KeyRefused)) throw e;
+      refusedKeys.push({ index, kid, reason: e.message });
+    }
+  }
+  return { trustDomain, source, keys: byKid, refusedKeys, fingerprint: fingerprintOf(trustDomain, byKid) };
+}
+
+/** Judge a bundle file's text (see importBundle); text that is not JSON refuses the bundle. */
+export async function importBundleText(trustDomain: string, text: string, source: string): Promise<BundleResult> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return refused(trustDomain, source, `invalid JSON: ${(e as Error).message}`);
+  }
+  return importBundle(trustDomain, json, source);
+}
+
+/** A bundle-level refusal for a file that could not be read (exported for the directory loader). */
+export function refusedBundle(trustDomain: string, source: string, error: string): BundleResult {
+  return refused(trustDomain, source, error);
+}
