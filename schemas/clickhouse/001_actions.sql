@@ -1,8 +1,12 @@
--- One row per span (an agent action), with the verdict on its delegation chain.
--- Re-delivered spans share the sorting key, so ReplacingMergeTree folds them
--- in background merges; until then, queries pick one row per
--- (trace_id, span_id) with LIMIT 1 BY, which stays cheap inside one task and
--- avoids FINAL on the hot path.
+-- One row per judgement of a span (an agent action): the span, and the verdict
+-- on its delegation chain. received_at is the time the processor judged the
+-- span (set once per batch, on every path), so it is the row's version: a
+-- re-delivered span, or a later re-verdict of it (a revoked key, a changed
+-- policy), is a new row with the same sorting key and a greater received_at.
+-- ReplacingMergeTree(received_at) keeps the newest in background merges; until
+-- then every query keeps, per (trace_id, span_id), the row with the greatest
+-- received_at (ORDER BY received_at DESC … LIMIT 1 BY), which gives the same
+-- answer before and after merges and avoids FINAL on the hot path.
 CREATE TABLE IF NOT EXISTS ${db}.actions
 (
     task_id         String,
