@@ -4,9 +4,9 @@
 -- re-delivered span, or a later re-verdict of it (a revoked key, a changed
 -- policy), is a new row with the same sorting key and a greater received_at.
 -- ReplacingMergeTree(received_at) keeps the newest in background merges; until
--- then every query keeps, per (trace_id, span_id), the row with the greatest
--- received_at (ORDER BY received_at DESC … LIMIT 1 BY), which gives the same
--- answer before and after merges and avoids FINAL on the hot path.
+-- then reads keep the same row, so answers do not change with merges: per-task
+-- queries with ORDER BY received_at DESC … LIMIT 1 BY (no FINAL on the hot
+-- path), whole-table reads (task list, dashboards) with FINAL.
 CREATE TABLE IF NOT EXISTS ${db}.actions
 (
     task_id         String,
