@@ -6,7 +6,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -138,6 +139,14 @@ test('a ledger version this binary does not know stops start-up: the schema is n
   await assert.rejects(migrate(client!, db), /the database has a newer schema: migration 900_from_the_future \(version 900, applied .* by newer-host pid 7\) is unknown to this version of chainsight/);
 });
 
+test('a ledger table of another shape, as another tool would make, stops start-up, naming the table', async () => {
+  const { db, clients: [client] } = freshDatabase();
+  await client!.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
+  await client!.command({ query: `CREATE TABLE ${db}.schema_migrations (version Int64, dirty UInt8) ENGINE = MergeTree ORDER BY version` });
+  await assert.rejects(migrate(client!, db), new RegExp(`cannot read the migration ledger ${db}\\.schema_migrations: `));
+  assert.deepEqual(await tables(client!, db), ['schema_migrations'], 'nothing else ran');
+});
+
 test('ALTER and materialized-view migrations apply on top of earlier ones, once', async () => {
   const { db, clients: [client] } = freshDatabase();
   const steps: Record<string, [string, string]> = {
@@ -192,4 +201,35 @@ test('every statement of both layouts parses, as printed by `chainsight ddl`', a
   }
   // The check can fail: a broken statement is refused by the parser.
   await assert.rejects(assertParses(client!, "CREATE TABLE cs.t ON CLUSTER '{cluster}' (a UInt8 ENGINE = Memory"), /Syntax error/);
+});
+
+test('`chainsight serve` on a database with a newer schema exits 1 and says why, before listening', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'chainsight-newer-schema-'));
+  try {
+    mkdirSync(join(dir, 'trust'));
+    // chdb opens one data directory per process: the newer binary's work happens in a child of its own.
+    const migrateTs = new URL('../../src/store/migrate.ts', import.meta.url).href;
+    const clientTs = new URL('../../src/store/client.ts', import.meta.url).href;
+    const newer = `
+      const { migrate } = await import(${JSON.stringify(migrateTs)});
+      const { openClient } = await import(${JSON.stringify(clientTs)});
+      const c = openClient({ database: 'chainsight', target: { kind: 'embedded', dataDir: process.argv[1] } });
+      await migrate(c, 'chainsight');
+      await c.insert({ table: 'chainsight.schema_migrations', format: 'JSONEachRow',
+        values: [{ version: 950, name: '950_alerts', checksum: 'ab', layout: 'single', applied_at: Date.now(), applied_by: 'newer pid 1' }] });
+      await c.close();`;
+    const setup = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', newer, join(dir, 'clickhouse')], { cwd: repoRoot, encoding: 'utf8' });
+    assert.equal(setup.status, 0, setup.stderr);
+    const serve = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, CHAINSIGHT_DATA_DIR: dir, CHAINSIGHT_API_PORT: '0', CHAINSIGHT_OTLP_PORT: '0', CLICKHOUSE_URL: '' },
+    });
+    assert.equal(serve.status, 1, serve.stderr);
+    assert.doesNotMatch(serve.stderr + serve.stdout, /chainsight serving/);
+    assert.match(serve.stderr, /refusing to start on database chainsight: the database has a newer schema: migration 950_alerts \(version 950, applied .* by newer pid 1\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -11,11 +11,16 @@ export const LEDGER_TABLE = 'schema_migrations';
  * appliers wrote for one version before any merge has; the table is tiny.
  */
 export async function readLedger(client: ClickHouseClient, database: string): Promise<LedgerRow[]> {
-  const rs = await client.query({
-    query: `SELECT version, name, checksum, layout, applied_at, applied_by FROM ${database}.${LEDGER_TABLE} FINAL ORDER BY version`,
-    format: 'JSONEachRow',
-  });
-  return (await rs.json<LedgerRow>()).map((r) => ({ ...r, version: Number(r.version) }));
+  try {
+    const rs = await client.query({
+      query: `SELECT version, name, checksum, layout, applied_at, applied_by FROM ${database}.${LEDGER_TABLE} FINAL ORDER BY version`,
+      format: 'JSONEachRow',
+    });
+    return (await rs.json<LedgerRow>()).map((r) => ({ ...r, version: Number(r.version) }));
+  } catch (err) {
+    // Most likely another tool's table of the same name: say which table, not only ClickHouse's words.
+    throw new Error(`cannot read the migration ledger ${database}.${LEDGER_TABLE}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
 }
 
 /** Who applied a migration, for the operator reading the ledger. */
