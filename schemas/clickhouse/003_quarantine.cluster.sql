@@ -1,5 +1,6 @@
 -- Cluster form of 003_quarantine: a replicated table on every node behind a
--- Distributed table sharded at random (the rows have no task to keep together).
+-- Distributed table sharded at random: refused rows are read by time, not by
+-- task, and many have no usable task ID.
 CREATE TABLE IF NOT EXISTS ${db}.quarantine_local ON CLUSTER '{cluster}'
 (
     received_at DateTime64(3),

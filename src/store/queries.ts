@@ -162,7 +162,7 @@ export class Queries {
                scopes_used, resource, verdict, reasons, reason_details, chain_hash
         FROM (
           SELECT trace_id, span_id, parent_span_id, ts, end_ts, name, operation, agent_id, agent_name, tool_name,
-                 scopes_used, resource, verdict, reasons, reason_details, chain_hash, received_at
+                 scopes_used, resource, verdict, reasons, reason_details, chain_hash
           FROM ${this.db}.actions
           WHERE task_id = {task:String}
           ${NEWEST_PER_SPAN}
