@@ -1,8 +1,12 @@
--- One row per span (an agent action), with the verdict on its delegation chain.
--- Re-delivered spans share the sorting key, so ReplacingMergeTree folds them
--- in background merges; until then, queries pick one row per
--- (trace_id, span_id) with LIMIT 1 BY, which stays cheap inside one task and
--- avoids FINAL on the hot path.
+-- One row per judgement of a span (an agent action): the span, and the verdict
+-- on its delegation chain. received_at is the time the processor judged the
+-- span (set once per batch, on every path), so it is the row's version: a
+-- re-delivered span, or a later re-verdict of it (a revoked key, a changed
+-- policy), is a new row with the same sorting key and a greater received_at.
+-- ReplacingMergeTree(received_at) keeps the newest in background merges; until
+-- then reads keep the same row, so answers do not change with merges: per-task
+-- queries with ORDER BY received_at DESC … LIMIT 1 BY (no FINAL on the hot
+-- path), whole-table reads (task list, dashboards) with FINAL.
 CREATE TABLE IF NOT EXISTS ${db}.actions
 (
     task_id         String,

@@ -1,5 +1,9 @@
 -- One row per distinct delegation link (keyed by the hash of its JWS), as
 -- seen on verified and failed chains alike: the map of who delegates to whom.
+-- first_seen is when a processor judged the link; a later judgement (another
+-- processor, a revoked key) is a new row with the same key. The engine has no
+-- version column, so merges keep the last inserted; queries keep the row with
+-- the greatest first_seen, the same one.
 CREATE TABLE IF NOT EXISTS ${db}.delegations
 (
     link_hash       String,

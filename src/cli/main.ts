@@ -95,13 +95,18 @@ program
 
 program
   .command('ddl')
-  .description('print the ClickHouse DDL that start-up applies (for review, or to apply by hand on a cluster)')
+  .description('print the ClickHouse DDL that start-up applies, migration by migration (for review, or to apply by hand: every statement is idempotent, and the next start records what it finds applied)')
   .option('--layout <layout>', 'single (one server, chdb) or replicated (cluster: replicated local tables + Distributed by task)', 'single')
   .option('--database <name>', 'database name (env CHAINSIGHT_DATABASE, default chainsight)')
   .action(async (opts: { layout: string; database?: string }) => {
     if (opts.layout !== 'single' && opts.layout !== 'replicated') throw new InvalidArgumentError('--layout must be single or replicated');
     const { allStatements } = await import('../store/migrate.js');
-    for (const s of await allStatements(opts.database ?? databaseName(), opts.layout)) process.stdout.write(s + ';\n\n');
+    let current: string | null | undefined;
+    for (const s of await allStatements(opts.database ?? databaseName(), opts.layout)) {
+      if (s.migration !== current) process.stdout.write(`-- ${s.migration ?? 'bootstrap: database and migration ledger'}\n`);
+      current = s.migration;
+      process.stdout.write(s.sql + ';\n\n');
+    }
   });
 
 registerTokenCommands(program);

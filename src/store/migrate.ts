@@ -1,69 +1,64 @@
-import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { assertIdentifier } from './client.js';
+import { loadCatalog, type Catalog, type TableLayout } from './migrations/catalog.js';
+import { readLedger, recordApplied } from './migrations/ledger.js';
+import { planMigrations, SchemaMismatchError } from './migrations/plan.js';
+import { forDatabase } from './migrations/sql-text.js';
+
+export type { TableLayout } from './migrations/catalog.js';
 
 /** schemas/clickhouse, relative to this module in both src/ and dist/. */
 export const DDL_DIR = fileURLToPath(new URL('../../schemas/clickhouse/', import.meta.url));
 
-/**
- * `single`: the DDL as written, plain ReplacingMergeTree tables (chdb, one server).
- * `replicated`: the same columns as replicated `<table>_local` tables on every
- * node of the {cluster} macro's cluster, behind Distributed tables of the
- * original names sharded by task — one task's rows, and every re-delivered
- * copy of a span, land on one shard, where merges and LIMIT 1 BY fold them.
- */
-export type TableLayout = 'single' | 'replicated';
-
-const CREATE = /^CREATE TABLE IF NOT EXISTS (\w+)\.(\w+)\s*\n/;
-const ENGINE = /ENGINE = ReplacingMergeTree(?:\(([^)]*)\))?/;
-
-/** One CREATE TABLE of the single layout as its cluster pair: replicated local table, then Distributed. */
-export function toClusterLayout(statement: string): string[] {
-  const m = CREATE.exec(statement);
-  const e = ENGINE.exec(statement);
-  if (!m || !e) throw new Error(`cannot derive a cluster layout from: ${statement.slice(0, 80)}`);
-  const [, db, table] = m;
-  const local = `${table}_local`;
-  const version = e[1] ? `, ${e[1]}` : '';
-  const replicated = statement
-    .replace(CREATE, `CREATE TABLE IF NOT EXISTS ${db}.${local} ON CLUSTER '{cluster}'\n`)
-    .replace(ENGINE, `ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/${local}', '{replica}'${version})`);
-  const distributed = `CREATE TABLE IF NOT EXISTS ${db}.${table} ON CLUSTER '{cluster}' AS ${db}.${local}\nENGINE = Distributed('{cluster}', ${db}, ${local}, cityHash64(task_id))`;
-  return [replicated, distributed];
+export interface MigrationReport {
+  /** Migrations this call applied, by name, in order. */
+  applied: string[];
+  /** Migrations the ledger already recorded. */
+  alreadyApplied: string[];
 }
 
-/** Statements of one DDL file for a database and layout. */
-export function renderDdl(sql: string, database: string, layout: TableLayout = 'single'): string[] {
+/**
+ * Brings a database to the schema this binary ships: bootstrap (database and
+ * ledger), then every migration the ledger does not record, in version order,
+ * each recorded once its statements ran. Throws SchemaMismatchError, before
+ * running anything, when the ledger shows an edited migration or a newer schema.
+ *
+ * Safe when several processes start at once without a lock: every statement
+ * is idempotent (the catalog refuses any that is not), so two appliers running
+ * the same migration converge, and their two ledger rows fold into one (see
+ * bootstrap.sql). A process that dies mid-migration leaves it unrecorded, and
+ * the next start runs it again from its first statement.
+ */
+export async function migrate(
+  client: ClickHouseClient,
+  database: string,
+  layout: TableLayout = 'single',
+  catalog?: Catalog,
+): Promise<MigrationReport> {
   const db = assertIdentifier(database);
-  const statements = sql
-    .split('\n')
-    .filter((line) => !line.trimStart().startsWith('--'))
-    .join('\n')
-    .split(';')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map((s) => s.replaceAll('${db}', db));
-  return layout === 'replicated' ? statements.flatMap(toClusterLayout) : statements;
+  const { bootstrap, migrations } = catalog ?? (await loadCatalog(DDL_DIR));
+  for (const s of bootstrap[layout]) await client.command({ query: forDatabase(s, db) });
+  const plan = planMigrations(migrations, await readLedger(client, db), layout);
+  if (plan.kind === 'refused') throw new SchemaMismatchError(db, plan.problems);
+  for (const m of plan.pending) {
+    for (const s of m[layout]) await client.command({ query: forDatabase(s, db) });
+    await recordApplied(client, db, m, layout);
+  }
+  return { applied: plan.pending.map((m) => m.name), alreadyApplied: plan.applied.map((m) => m.name) };
 }
 
-async function ddlFiles(): Promise<string[]> {
-  return (await readdir(DDL_DIR)).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
+/** A statement of `allStatements`, with the migration it belongs to (none for the bootstrap). */
+export interface LabelledStatement {
+  migration: string | null;
+  sql: string;
 }
 
-/** Every statement migrate() would run, in order: for review or for applying by hand. */
-export async function allStatements(database: string, layout: TableLayout = 'single'): Promise<string[]> {
-  const onCluster = layout === 'replicated' ? " ON CLUSTER '{cluster}'" : '';
-  const out = [`CREATE DATABASE IF NOT EXISTS ${assertIdentifier(database)}${onCluster}`];
-  for (const file of await ddlFiles()) out.push(...renderDdl(await readFile(DDL_DIR + file, 'utf8'), database, layout));
+/** Every statement `migrate` may run, in order, for review or for applying by hand: all are idempotent. */
+export async function allStatements(database: string, layout: TableLayout = 'single', catalog?: Catalog): Promise<LabelledStatement[]> {
+  const db = assertIdentifier(database);
+  const { bootstrap, migrations } = catalog ?? (await loadCatalog(DDL_DIR));
+  const out: LabelledStatement[] = bootstrap[layout].map((s) => ({ migration: null, sql: forDatabase(s, db) }));
+  for (const m of migrations) for (const s of m[layout]) out.push({ migration: m.name, sql: forDatabase(s, db) });
   return out;
-}
-
-/**
- * Applies every numbered DDL file in order. Each statement is CREATE … IF NOT
- * EXISTS, so running it at every start is safe.
- */
-export async function migrate(client: ClickHouseClient, database: string, layout: TableLayout = 'single'): Promise<string[]> {
-  for (const statement of await allStatements(database, layout)) await client.command({ query: statement });
-  return ddlFiles();
 }

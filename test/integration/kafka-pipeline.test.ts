@@ -15,7 +15,7 @@ import { DLQ_HEADER, headerText } from '../../src/ingest/kafka-message.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import type { ActionNode, AgentNode, TaskTree } from '../../src/serve/tree.js';
 import { openClient } from '../../src/store/client.js';
-import { migrate } from '../../src/store/migrate.js';
+import { allStatements } from '../../src/store/migrate.js';
 import { mintTaskChains, PURPOSE, recordTask, type AgentName, type RecordedTask, type TaskChains } from '../support/agent-tasks.js';
 import { committedOffsets, highWatermarks, kafkaBrokers, produce, readTopic, releaseKafka, uniqueTopic, waitFor } from '../support/kafka.js';
 import { HUMAN, makeTrustDomain, type TestDomain } from '../support/keys.js';
@@ -289,8 +289,8 @@ describe('Kafka → two processor instances → ClickHouse (chdb)', { timeout: 3
       assert.ok((await sumMetric(g, 'chainsight_kafka_paused')) > 0, 'pauses are visible as a metric');
       const retriesDuringOutage = await sumMetric(g, 'chainsight_kafka_retries_total');
 
-      // Restored the way an operator would: the migrations recreate the table.
-      await migrate(admin, db);
+      // Restored the way an operator would: the printed DDL, all idempotent, recreates the table.
+      for (const s of await allStatements(db)) await admin.command({ query: s.sql });
       await waitFor('spans produced during the outage stored', async () => (await g.queries.countActions()) >= during!.spans.length, 30_000);
       await waitFor('offsets committed after recovery', () => allCommitted(g), 15_000);
       await assertTaskStored(g.queries, domain, during!);

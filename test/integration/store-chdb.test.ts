@@ -32,9 +32,56 @@ before(async () => {
 });
 after(async () => store.close());
 
-test('migration is idempotent', async () => {
-  const files = await migrate(store.writer, store.config.database);
-  assert.deepEqual(files, ['001_actions.sql', '002_delegations.sql']);
+test('migrating an up-to-date store applies nothing', async () => {
+  const report = await migrate(store.writer, store.config.database);
+  assert.deepEqual(report.applied, []);
+  assert.deepEqual(report.alreadyApplied.slice(0, 2), ['001_actions', '002_delegations']);
+});
+
+test('a later verdict on a span wins in every query, whatever order the rows arrived in, before and after merges', async () => {
+  const db = store.config.database;
+  const t0 = Date.now();
+  // Revoked: the earlier row verified, the later one failed. Reinstated: the reverse. Both written newest-first
+  // for one span and oldest-first for the other, so neither insertion order nor part order picks the answer.
+  const revoked = makeSpan({ taskId: 'task-reverdict' });
+  const reinstated = makeSpan({ taskId: 'task-reverdict' });
+  const revokedFailed = failed([{ code: 'signature.invalid', link: 0, message: 'key revoked' }]);
+  await actions.write([toActionRow(revoked, revokedFailed, summary, 'chain-h', t0 + 5000)]);
+  await actions.write([toActionRow(revoked, VERIFIED, summary, 'chain-h', t0)]);
+  await actions.write([toActionRow(reinstated, revokedFailed, summary, 'chain-h', t0)]);
+  await actions.write([toActionRow(reinstated, VERIFIED, summary, 'chain-h', t0 + 5000)]);
+  const check = async (when: string) => {
+    const got = await queries.taskActions('task-reverdict');
+    assert.equal(got.length, 2, when);
+    const bySpan = new Map(got.map((a) => [a.span_id, a]));
+    assert.equal(bySpan.get(revoked.spanId)?.verdict, 'failed', `${when}: the revocation wins`);
+    assert.deepEqual(bySpan.get(revoked.spanId)?.reasons, ['signature.invalid'], when);
+    assert.equal(bySpan.get(reinstated.spanId)?.verdict, 'verified', `${when}: the later verification wins`);
+    assert.deepEqual(bySpan.get(reinstated.spanId)?.reasons, [], when);
+    const [task] = (await queries.listTasks({ limit: 1000 })).filter((t) => t.task_id === 'task-reverdict');
+    assert.equal(task?.actions, 2, when);
+    assert.equal(task?.failed, 1, `${when}: the task list counts the newest verdicts`);
+    assert.ok((await queries.listTasks({ verdict: 'failed', limit: 1000 })).some((t) => t.task_id === 'task-reverdict'), when);
+  };
+  await check('before merges');
+  await store.writer.command({ query: `OPTIMIZE TABLE ${db}.actions FINAL` });
+  const raw = await store.reader.query({ query: `SELECT count() AS n FROM ${db}.actions WHERE task_id = 'task-reverdict'`, format: 'JSONEachRow' });
+  assert.equal(Number((await raw.json<{ n: string }>())[0]?.n), 2, 'the merge kept one row per span');
+  await check('after merges');
+});
+
+test('a later judgement of a delegation link wins', async () => {
+  const delegations = new BatchWriter<DelegationRow>(store.writer, `${store.config.database}.delegations`, { maxRows: 100, maxDelayMs: 5 });
+  const check: ChainCheck = {
+    reasons: [],
+    links: [{ hash: 'L-rejudged', kid: 'authz', alg: 'EdDSA', trustDomain: 'co.example', claims: { iss: 'alice@co.example', sub: 'spiffe://co.example/agent/rejudged/r-1', scope: ['a'], iat: 1, nbf: 1, exp: 100, jti: 'jr', task: 'task-rejudged' } }],
+  };
+  const [row] = toDelegationRows(check, Date.now());
+  await delegations.write([{ ...row!, valid: false, first_seen: row!.first_seen + 5000 }]);
+  await delegations.write([row!]);
+  const got = await queries.agentDelegations('spiffe://co.example/agent/rejudged/r-1');
+  assert.equal(got.length, 1);
+  assert.equal(got[0]?.valid, false);
 });
 
 test('re-delivered spans appear once in the tree and task queries', async () => {
