@@ -40,7 +40,8 @@ export type ReasonCode =
   | 'task.mismatch'
   // what the span must say about itself to be judged
   | 'span.operation_missing'
-  | 'span.operation_malformed';
+  | 'span.operation_malformed'
+  | 'span.start_missing';
 
 export interface Reason {
   code: ReasonCode;

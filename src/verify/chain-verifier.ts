@@ -19,7 +19,7 @@ import { LRUCache } from 'lru-cache';
 import type { ChainCheck, ChainSummary, VerifiedLink } from '../model/delegation.js';
 import type { AgentSpan } from '../model/span.js';
 import { VERIFIED, verdictOf, type Reason, type Verdict } from '../model/verdict.js';
-import { assembleChain } from './chain-rules.js';
+import { assembleChain, chainFaultReason } from './chain-rules.js';
 import { checkLink, type LinkCheckContext, type LinkResult } from './link-check.js';
 import type { VerifyPolicy } from './policy.js';
 import { ScopeMatcher } from './scope.js';
@@ -138,7 +138,9 @@ export class ChainVerifier {
    * reasons are reported.
    */
   private chainlessVerdict(span: AgentSpan): Verdict {
-    const chain: Reason = span.chainError ?? { code: 'chain.missing', message: 'span carries no chainsight.delegation.chain' };
+    const chain: Reason = span.chainError
+      ? chainFaultReason(span.chainError, this.policy.maxDepth)
+      : { code: 'chain.missing', message: 'span carries no chainsight.delegation.chain' };
     return verdictOf([chain, ...spanReasons(NO_CHAIN, 0, span, this.policy.clockSkewSec, this.scopes)]);
   }
 

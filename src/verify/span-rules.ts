@@ -35,8 +35,8 @@ export function spanReasons(check: ChainCheck, depth: number, span: AgentSpan, c
   let out: Reason[] | undefined;
   const links = check.links;
   const t = span.startMs / 1000;
-  // NaN would pass every comparison below: fail closed instead.
-  if (!Number.isFinite(t)) out = push(out, { code: 'time.not_yet_valid', message: 'span has no usable start time, so no link can be shown valid' });
+  // OTLP's 0 means "not set", and NaN would pass every comparison below: fail closed instead.
+  if (!(t > 0) || !Number.isFinite(t)) out = push(out, { code: 'span.start_missing', message: 'span has no usable start time, so no link can be shown valid at it' });
   else for (let i = 0; i < links.length; i++) {
     const c = (links[i] as (typeof links)[number]).claims;
     if (t < c.nbf - clockSkewSec) out = push(out, { code: 'time.not_yet_valid', link: i, message: `span starts ${new Date(span.startMs).toISOString()}, link valid from ${iso(c.nbf)}` });

@@ -295,8 +295,11 @@ describe('span against its chain', () => {
     assertOnly(verify(good, { startMs: NOW + 7200_000 + 61_000 }), 'time.expired@0', 'time.expired@1', 'time.expired@2');
   });
 
-  test('a span without a usable start time fails closed', () => {
-    assertOnly(verify(good, { startMs: Number.NaN }), 'time.not_yet_valid');
+  test('span.start_missing: a span without a usable start time fails closed', () => {
+    // A real (if absurd) time is judged against the links; no time at all is its own failure.
+    assertOnly(verify(good, { startMs: 1 }), 'time.not_yet_valid@0', 'time.not_yet_valid@1', 'time.not_yet_valid@2');
+    for (const startMs of [0, Number.NaN, Number.POSITIVE_INFINITY, -1]) assertOnly(verify(good, { startMs }), 'span.start_missing');
+    assertOnly(verify(null, { startMs: 0 }), 'chain.missing', 'span.start_missing');
   });
 
   test('agent.missing and agent.mismatch', () => {

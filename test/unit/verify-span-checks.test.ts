@@ -98,6 +98,13 @@ describe('scope.undeclared covers every operation that acts on something', () =>
     assert.match(verify({ operation: 'plan', scopesUsed: [] }).reasons[0]?.message ?? '', /not a GenAI well-known operation/);
   });
 
+  test('used scopes compare exactly: another spelling of a granted scope is not covered', () => {
+    assert.equal(verify({ scopesUsed: ['cloud:read'] }).status, 'verified');
+    for (const scope of ['Cloud:Read', 'cloud:read ', 'cloud:read\u200b', 'cl\u043Eud:read']) {
+      assert.deepEqual(codes(verify({ scopesUsed: [scope] })), ['scope.exceeded'], JSON.stringify(scope));
+    }
+  });
+
   test('the other well-known operations need not declare scopes, but what they declare is checked', () => {
     for (const op of WELL_KNOWN_OPERATIONS.filter((o) => !SCOPED_OPERATIONS.has(o))) {
       assert.equal(verify({ operation: op, scopesUsed: [] }).status, 'verified', op);
@@ -145,6 +152,17 @@ describe('a chain past the ingest limits gets the reason §4.1 names, not chain.
 
   test('token.too_large: a link longer than ingest keeps', async () => {
     assert.deepEqual(judge(await decoded([good[0] as string, 'x'.repeat(2049)])), ['token.too_large@1']);
+  });
+
+  test('a fault past the policy maxDepth is chain.too_deep at maxDepth, as for a kept chain', async () => {
+    const shallow = new ChainVerifier(await d.trust(), { ...defaultPolicy(), maxDepth: 2 });
+    const at = (s: AgentSpan): string[] => codes(shallow.verifySpan(s) as Verdict);
+    const long = [...good, good[0] as string, 'x'.repeat(2049)]; // link 4 too long
+    assert.deepEqual(at(await decoded(long, resolveIngestLimits({ maxChainLinks: 8, maxChainLinkLength: 2048 }))), ['chain.too_deep@2']);
+    assert.deepEqual(at(await decoded([...good, ...good])), ['chain.too_deep@2']);
+    // The same chain kept by ingest: the verifier's own check gives the same reason.
+    assert.deepEqual(at(await decoded([...good, ...good], resolveIngestLimits({}))), ['chain.too_deep@2']);
+    assert.deepEqual(at(await decoded([good[0] as string, 'x'.repeat(2049)])), ['token.too_large@1']);
   });
 
   test('chain.missing: an empty array; chain.malformed: not a string array', async () => {
