@@ -64,7 +64,7 @@ export function spanReasons(check: ChainCheck, depth: number, span: AgentSpan, c
     }
   } else if (last !== undefined && !scopes.isSubset(span.scopesUsed, last.scope)) {
     const extra = scopes.uncovered(span.scopesUsed, last.scope);
-    out = push(out, { code: 'scope.exceeded', message: `used ${extra.join(', ')} beyond granted ${last.scope.join(', ')}` });
+    out = push(out, { code: 'scope.exceeded', message: `used ${extra.map(quote).join(', ')} beyond granted ${last.scope.join(', ')}` });
   }
   return out ?? NONE;
 }

@@ -16,7 +16,8 @@ import { agentSpanAttributes } from '../../src/sdk/telemetry.js';
 import { ChainVerifier } from '../../src/verify/chain-verifier.js';
 import { SCOPED_OPERATIONS, WELL_KNOWN_OPERATIONS, operationKind } from '../../src/verify/operation.js';
 import { defaultPolicy } from '../../src/verify/policy.js';
-import { TASK, makeTrustDomain, spanFor, standardChain, type TestDomain } from '../support/keys.js';
+import { mintRoot } from '../../src/sdk/mint.js';
+import { HUMAN, TASK, makeTrustDomain, spanFor, standardChain, type TestDomain } from '../support/keys.js';
 import { recordSpans, serializeSpans } from '../support/otel.js';
 
 const NOW = Math.floor(Date.now() / 1000) * 1000;
@@ -105,6 +106,14 @@ describe('scope.undeclared covers every operation that acts on something', () =>
     }
   });
 
+  test('an empty used scope is no scope: never covered, not even by *', async () => {
+    const all = await mintRoot({ authzKey: d.authz, human: HUMAN, agent: d.id('scanner'), scope: ['*'], task: TASK, ttlSec: 600, now: NOW });
+    assert.equal(verify({ scopesUsed: ['anything:at_all'] }, all).status, 'verified');
+    assert.deepEqual(codes(verify({ scopesUsed: [''] }, all)), ['scope.exceeded']);
+    assert.deepEqual(codes(verify({ scopesUsed: ['cloud:read', ''] })), ['scope.exceeded']);
+    assert.match(verify({ scopesUsed: [''] }).reasons[0]?.message ?? '', /used "" beyond/);
+  });
+
   test('the other well-known operations need not declare scopes, but what they declare is checked', () => {
     for (const op of WELL_KNOWN_OPERATIONS.filter((o) => !SCOPED_OPERATIONS.has(o))) {
       assert.equal(verify({ operation: op, scopesUsed: [] }).status, 'verified', op);
@@ -179,7 +188,7 @@ describe('schemas/span-attributes.schema.json says what verification does', () =
     const validate = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true }).compile(schema);
     const operations = [...WELL_KNOWN_OPERATIONS, 'plan', 'Execute_Tool', 'execute_tool ', '\u0435x\u0435cute_tool', 'execute-tool', ''];
     for (const operation of operations) {
-      for (const scopesUsed of [[], ['cloud:read']]) {
+      for (const scopesUsed of [[], ['cloud:read'], [''], ['cloud:read', '']]) {
         const attrs = agentSpanAttributes({ chain: good, taskId: TASK, agentId: d.id('scanner'), agentName: 'scanner', operation, scopesUsed });
         if (operation === '') delete attrs['gen_ai.operation.name'];
         if (scopesUsed.length === 0) delete attrs['chainsight.scope.used'];
