@@ -16,9 +16,9 @@ export interface IngestLimits {
   maxAttributeKeyLength: number;
   /** Longest stringified attribute value (and lifted scalar field) kept; longer ones are truncated. */
   maxAttributeValueLength: number;
-  /** A delegation chain with more links than this is refused (chain = null, chainError set). */
+  /** A delegation chain with more links than this is not kept (chain = null, chainError chain.too_deep). */
   maxChainLinks: number;
-  /** A chain link (compact JWS) longer than this is refused the same way. */
+  /** A chain with a link (compact JWS) longer than this is not kept either (chainError token.too_large). */
   maxChainLinkLength: number;
 }
 

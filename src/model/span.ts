@@ -22,8 +22,13 @@ export interface AgentSpan {
   taskId: string;
   /** chainsight.delegation.chain: compact JWS links, root first. null when absent. */
   chain: string[] | null;
-  /** Set when the chain attribute exists but is not a string array. */
-  chainError?: string;
+  /**
+   * Set (with chain = null) when the chain attribute is present but cannot be
+   * kept: not a string array, empty, or past the ingest limits. It carries the
+   * reason verification reports, so the code is the same whichever limit,
+   * ingest's or the policy's, a chain breaks.
+   */
+  chainError?: ChainFault;
   /** gen_ai.agent.id (span attribute, else resource attribute): the acting agent's SPIFFE ID. */
   agentId: string;
   agentName: string;
@@ -35,6 +40,14 @@ export interface AgentSpan {
   resource: string;
   /** Remaining span attributes, stringified, for analysts. */
   attributes: Record<string, string>;
+}
+
+/** Why a span's chain attribute was not kept. */
+export interface ChainFault {
+  code: 'chain.missing' | 'chain.malformed' | 'chain.too_deep' | 'token.too_large';
+  /** The offending link (root = 0), when one is to blame. */
+  link?: number;
+  message: string;
 }
 
 /** Attribute keys chainsight reads. Documented in schemas/span-attributes.md. */

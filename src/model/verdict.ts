@@ -17,6 +17,7 @@ export type ReasonCode =
   | 'signature.unknown_trust_domain'
   | 'signature.unknown_key'
   | 'signature.key_not_bound'
+  | 'signature.algorithm_mismatch'
   | 'signature.invalid'
   // how links fit together
   | 'chain.root_invalid'
@@ -36,7 +37,11 @@ export type ReasonCode =
   | 'agent.missing'
   | 'agent.mismatch'
   | 'task.missing'
-  | 'task.mismatch';
+  | 'task.mismatch'
+  // what the span must say about itself to be judged
+  | 'span.operation_missing'
+  | 'span.operation_malformed'
+  | 'span.start_missing';
 
 export interface Reason {
   code: ReasonCode;

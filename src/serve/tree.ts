@@ -1,4 +1,5 @@
 import type { ActionView } from '../store/queries.js';
+import { agentNameFromId } from '../verify/spiffe.js';
 
 /** One action, nested under the action (span) that caused it within the same agent. */
 export interface ActionNode {
@@ -50,13 +51,8 @@ export interface TaskTree {
   unattributed: AgentNode[];
 }
 
-function shortName(agentId: string): string {
-  const parts = agentId.split('/').filter(Boolean);
-  return parts.length >= 2 ? parts[parts.length - 2]! : (parts[parts.length - 1] ?? agentId);
-}
-
 function newAgent(agentId: string, agentName: string, delegatedBy: string): AgentNode {
-  return { agentId, agentName: agentName || shortName(agentId), delegatedBy, scopesGranted: [], actions: 0, verified: 0, failed: 0, firstTs: '', lastTs: '', actionTree: [], delegates: [] };
+  return { agentId, agentName: agentName || agentNameFromId(agentId), delegatedBy, scopesGranted: [], actions: 0, verified: 0, failed: 0, firstTs: '', lastTs: '', actionTree: [], delegates: [] };
 }
 
 /**
@@ -168,7 +164,7 @@ function placeAgent(tree: TaskTree, byPath: Map<string, AgentNode>, unattributed
       node = newAgent(id, id === a.agent_id ? a.agent_name : '', delegatedBy);
       byPath.set(key, node);
       siblings.push(node);
-    } else if (id === a.agent_id && a.agent_name && node.agentName === shortName(id)) {
+    } else if (id === a.agent_id && a.agent_name && node.agentName === agentNameFromId(id)) {
       node.agentName = a.agent_name;
     }
     siblings = node.delegates;

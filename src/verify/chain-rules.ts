@@ -4,6 +4,7 @@
  * per-link results and returns the chain's reasons with link indexes.
  */
 import type { ChainCheck, VerifiedLink } from '../model/delegation.js';
+import type { ChainFault } from '../model/span.js';
 import type { Reason } from '../model/verdict.js';
 import type { LinkResult } from './link-check.js';
 import type { ScopeMatcher } from './scope.js';
@@ -53,4 +54,17 @@ export function assembleChain(results: readonly LinkResult[], depth: number, max
     links.push(r.link);
   }
   return { links, reasons };
+}
+
+/**
+ * The reason for a chain that ingest did not keep, as the verifier would
+ * have given it had the chain been kept: a fault at or past link `maxDepth`
+ * means the chain is longer than the policy allows, and links past that
+ * limit are never looked at (§4.1), so it is `chain.too_deep` at `maxDepth`.
+ */
+export function chainFaultReason(fault: ChainFault, maxDepth: number): Reason {
+  if (fault.link !== undefined && fault.link >= maxDepth) {
+    return { code: 'chain.too_deep', link: maxDepth, message: `chain has more than ${maxDepth} links; ${fault.message}` };
+  }
+  return fault;
 }

@@ -16,10 +16,10 @@
  */
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { ChainCheck, ChainSummary } from '../model/delegation.js';
+import type { ChainCheck, ChainSummary, VerifiedLink } from '../model/delegation.js';
 import type { AgentSpan } from '../model/span.js';
 import { VERIFIED, verdictOf, type Reason, type Verdict } from '../model/verdict.js';
-import { assembleChain } from './chain-rules.js';
+import { assembleChain, chainFaultReason } from './chain-rules.js';
 import { checkLink, type LinkCheckContext, type LinkResult } from './link-check.js';
 import type { VerifyPolicy } from './policy.js';
 import { ScopeMatcher } from './scope.js';
@@ -78,6 +78,9 @@ export function chainKey(tokens: readonly string[]): string {
   return hash('sha256', lengths + '|' + tokens.join(''), 'base64');
 }
 
+/** What a span without a usable chain is checked against: nothing to compare with. */
+const NO_CHAIN: ChainCheck = Object.freeze({ links: Object.freeze([]) as unknown as VerifiedLink[], reasons: Object.freeze([]) as unknown as Reason[] });
+
 function sameTokens(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -125,9 +128,20 @@ export class ChainVerifier {
 
   /** Full verdict for one span: cached chain reasons plus this span's time, agent, task and scope checks. */
   verifySpan(span: AgentSpan): Verdict | Promise<Verdict> {
-    if (span.chainError !== undefined) return verdictOf([{ code: 'chain.malformed', message: span.chainError }]);
-    if (span.chain === null) return verdictOf([{ code: 'chain.missing', message: 'span carries no chainsight.delegation.chain' }]);
+    if (span.chain === null || span.chainError !== undefined) return this.chainlessVerdict(span);
     return this.spanVerdict(this.lookup(span.chain), span);
+  }
+
+  /**
+   * A span without a usable chain: the chain's reason, plus every span check
+   * that needs no link (agent, task, operation, undeclared scopes), since all
+   * reasons are reported.
+   */
+  private chainlessVerdict(span: AgentSpan): Verdict {
+    const chain: Reason = span.chainError
+      ? chainFaultReason(span.chainError, this.policy.maxDepth)
+      : { code: 'chain.missing', message: 'span carries no chainsight.delegation.chain' };
+    return verdictOf([chain, ...spanReasons(NO_CHAIN, 0, span, this.policy.clockSkewSec, this.scopes)]);
   }
 
   private spanVerdict({ check, depth }: CachedChain, span: AgentSpan): Verdict {
@@ -143,8 +157,8 @@ export class ChainVerifier {
    * cached chain.
    */
   verifyDetailed(span: AgentSpan): SpanDetail {
-    if (span.chainError !== undefined || span.chain === null) {
-      return { verdict: this.verifySpan(span) as Verdict, summary: null, chainHash: '', check: null, cacheHit: false };
+    if (span.chain === null || span.chainError !== undefined) {
+      return { verdict: this.chainlessVerdict(span), summary: null, chainHash: '', check: null, cacheHit: false };
     }
     const misses = this.stats.chainMisses;
     const entry = this.lookup(span.chain);

@@ -6,4 +6,5 @@ export { ScopeMatcher, covers, isSubset, patternCovers, type ImplicationMap } fr
 export { parseToken, tokenHash, TOKEN_TYPE, type ParsedToken } from './token.js';
 export { validateClaimsSchema, claimRuleErrors, loadClaimsSchema } from './claims.js';
 export { summarize } from './summary.js';
-export { trustDomainOf, isSpiffeId } from './spiffe.js';
+export { trustDomainOf, isSpiffeId, agentNameFromId } from './spiffe.js';
+export { operationKind, WELL_KNOWN_OPERATIONS, SCOPED_OPERATIONS, type OperationKind } from './operation.js';

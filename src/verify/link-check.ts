@@ -92,7 +92,9 @@ export function checkLink(token: string, isRoot: boolean, hash: string | undefin
             : `key ${header.kid} is bound to ${key.principal ?? (key.role ? `role ${key.role}` : 'no principal')}, not to issuer ${c.iss}`,
         });
       } else if (!key.algorithms.has(alg as SignatureAlgorithm)) {
-        reasons.push({ code: 'signature.invalid', message: `key ${header.kid} cannot verify ${alg}` });
+        // Said apart from a bad signature: the key was never tried, the link names an algorithm
+        // its key does not serve (a misconfigured producer, or an algorithm substitution).
+        reasons.push({ code: 'signature.algorithm_mismatch', message: `header alg ${alg} is not what key ${header.kid} serves (${[...key.algorithms].join(', ')})` });
       } else {
         ctx.onSignatureCheck();
         if (!verifySignature(alg as SignatureAlgorithm, key.key, signingInput, signature)) {

@@ -17,6 +17,8 @@ export type ImplicationMap = Readonly<Record<string, readonly string[]>>;
 
 /** Pattern rule only: equality, `*`, or trailing-`*` prefix. */
 export function patternCovers(granted: string, wanted: string): boolean {
+  // An empty string is no scope (§5), so nothing grants it, not even `*`.
+  if (wanted.length === 0) return false;
   if (granted === wanted) return true;
   const last = granted.length - 1;
   if (last < 0 || granted.charCodeAt(last) !== 42 /* '*' */) return false;

@@ -28,3 +28,20 @@ export function trustDomainOf(s: string): string | undefined {
 export function isTrustDomainName(s: string): boolean {
   return s.length > 0 && s.length <= 255 && TRUST_DOMAIN.test(s);
 }
+
+/** A first path segment that says "an agent follows" rather than naming one. */
+const KIND_SEGMENTS = new Set(['agent', 'agents']);
+
+/**
+ * A readable name for an agent that reports no `gen_ai.agent.name`, from its
+ * SPIFFE ID. chainsight's IDs read `spiffe://<td>/agent/<name>[/<instance>…]`:
+ * the name is the segment after `agent` (instances of one agent share it, as
+ * they share `gen_ai.agent.name`). Any other path: its last segment
+ * (`…/ns/prod/sa/planner` → `planner`). Not a SPIFFE ID: shown as is.
+ */
+export function agentNameFromId(agentId: string): string {
+  if (trustDomainOf(agentId) === undefined) return agentId;
+  const path = agentId.slice(PREFIX.length).split('/').slice(1);
+  if (path.length > 1 && KIND_SEGMENTS.has(path[0] as string)) return path[1] as string;
+  return path[path.length - 1] as string;
+}

@@ -113,7 +113,8 @@ test('spans with a missing or forged chain are stored with failing verdicts, nev
   const byName = new Map(actions.map((a) => [a.name, a]));
   assert.deepEqual(byName.get('execute_tool a')?.reasons, ['chain.missing']);
   assert.ok(byName.get('execute_tool b')?.reasons.includes('signature.invalid'));
-  assert.deepEqual(byName.get('execute_tool c')?.reasons, ['chain.malformed']);
+  // No operation either: every check that needs no link is still reported.
+  assert.deepEqual(byName.get('execute_tool c')?.reasons, ['chain.malformed', 'span.operation_missing']);
   const failed = await json<{ tasks: Array<{ task_id: string; failed: number }> }>('/api/tasks?verdict=failed');
   assert.equal(failed.tasks.find((t) => t.task_id === 'task-bad')?.failed, 3);
 });

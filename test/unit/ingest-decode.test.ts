@@ -201,19 +201,19 @@ const str = (s: string) => ({ stringValue: s });
 const arr = (...values: PbValue[]) => ({ arrayValue: { values } });
 
 describe('chainsight.delegation.chain', () => {
-  const cases: Array<[string, PbValue, string]> = [
-    ['a string', str('a.b.c'), 'chainsight.delegation.chain must be an array of strings, got string'],
-    ['an int', { intValue: 5 }, 'chainsight.delegation.chain must be an array of strings, got int'],
-    ['a kvlist', { kvlistValue: { values: [] } }, 'chainsight.delegation.chain must be an array of strings, got kvlist'],
-    ['a mixed array', arr(str('a'), { boolValue: true }), 'chainsight.delegation.chain must be an array of strings, got array containing bool'],
-    ['an empty array', arr(), 'chainsight.delegation.chain is an empty array'],
+  const cases: Array<[string, PbValue, string, string]> = [
+    ['a string', str('a.b.c'), 'chain.malformed', 'chainsight.delegation.chain must be an array of strings, got string'],
+    ['an int', { intValue: 5 }, 'chain.malformed', 'chainsight.delegation.chain must be an array of strings, got int'],
+    ['a kvlist', { kvlistValue: { values: [] } }, 'chain.malformed', 'chainsight.delegation.chain must be an array of strings, got kvlist'],
+    ['a mixed array', arr(str('a'), { boolValue: true }), 'chain.malformed', 'chainsight.delegation.chain must be an array of strings, got array containing bool'],
+    ['an empty array', arr(), 'chain.missing', 'chainsight.delegation.chain is an empty array'],
   ];
-  for (const [what, value, message] of cases) {
+  for (const [what, value, code, message] of cases) {
     it(`is null with an explanation when it is ${what}`, () => {
       for (const enc of ENCODINGS) {
         const [s] = oneSpanBoth([['chainsight.delegation.chain', value]])[enc].spans as [AgentSpan];
         assert.equal(s.chain, null, enc);
-        assert.equal(s.chainError, message, enc);
+        assert.deepEqual(s.chainError, { code, message }, enc);
       }
     });
   }
@@ -231,10 +231,10 @@ describe('chainsight.delegation.chain', () => {
     const ok = pbRequest([pbSpan([['chainsight.delegation.chain', arr(str('a'), str('x'.repeat(10)))]])]);
     const m = decodeOtlp(many, 'protobuf', tight).spans[0] as AgentSpan;
     assert.equal(m.chain, null);
-    assert.equal(m.chainError, 'chainsight.delegation.chain has 3 links, more than the limit of 2');
+    assert.deepEqual(m.chainError, { code: 'chain.too_deep', link: 2, message: 'chainsight.delegation.chain has 3 links, more than the limit of 2' });
     const l = decodeOtlp(long, 'protobuf', tight).spans[0] as AgentSpan;
     assert.equal(l.chain, null);
-    assert.equal(l.chainError, 'chainsight.delegation.chain link 1 is 11 characters, more than the limit of 10');
+    assert.deepEqual(l.chainError, { code: 'token.too_large', link: 1, message: 'chainsight.delegation.chain link 1 is 11 characters, more than the limit of 10' });
     assert.deepEqual((decodeOtlp(ok, 'protobuf', tight).spans[0] as AgentSpan).chain, ['a', 'x'.repeat(10)]);
   });
   it('the last occurrence wins and clears an earlier error', () => {

@@ -118,9 +118,9 @@ describe('schemas/span-attributes.schema.json', async () => {
   it('accepts what agentSpanAttributes builds', () => {
     assert.ok(validate(tool), JSON.stringify(validate.errors));
   });
-  it('refuses a string chain and an execute_tool span without its tool attributes', () => {
+  it('refuses a string chain and an execute_tool span without its scopes', () => {
     assert.equal(validate({ ...tool, 'chainsight.delegation.chain': 'aa.bb.cc' }), false);
-    const { 'gen_ai.tool.name': _t, ...noTool } = tool;
-    assert.equal(validate(noTool), false);
+    const { 'chainsight.scope.used': _s, ...noScope } = tool;
+    assert.equal(validate(noScope), false);
   });
 });

@@ -175,6 +175,32 @@ describe('signature', () => {
     assertOnly(verify(byAuthz), 'signature.key_not_bound@1');
   });
 
+  test('signature.algorithm_mismatch: a header alg the bundle key does not serve', () => {
+    // The agent's Ed25519 key (JWK alg EdDSA) named with ES256, an allowed algorithm: its key is never tried.
+    const [h, p, s] = (good[2] as string).split('.') as [string, string, string];
+    const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as Record<string, unknown>;
+    const renamed = `${b64({ ...header, alg: 'ES256' })}.${p}.${s}`;
+    assertOnly(verify([good[0] as string, good[1] as string, renamed]), 'signature.algorithm_mismatch@2');
+    assert.equal(verify(good).status, 'verified');
+  });
+
+  test("signature.algorithm_mismatch: a JWK's alg narrows its RSA key, even for a sound signature", async () => {
+    const { exportJWK, generateKeyPair, importJWK } = await import('jose');
+    const { TrustStore } = await import('../../src/verify/trust-store.js');
+    const pair = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
+    const pub = { ...(await exportJWK(pair.publicKey)), kid: 'rsa-1', chainsight_role: 'authorization' };
+    const priv = await exportJWK(pair.privateKey);
+    const signer = (alg: string) => importJWK(priv, alg).then((key) => ({ kid: 'rsa-1', alg, trustDomain: 'co.com', role: 'authorization', key: key as never }));
+    const base = { human: HUMAN, agent: d.id('scanner'), scope: ['cloud:read'], task: TASK, ttlSec: 600, now: NOW };
+    const ps = await mintRoot({ ...base, authzKey: await signer('PS256') });
+    const rs = await mintRoot({ ...base, authzKey: await signer('RS256') });
+    const check = async (jwk: object, chain: string[]) => new ChainVerifier(await TrustStore.fromBundles({ 'co.com': { keys: [jwk] } }), defaultPolicy()).verifySpan(spanFor(chain, { startMs: AT })) as Verdict;
+    // Without an alg member the RSA key serves both; pinned to RS256 it refuses PS256.
+    assert.equal((await check(pub, ps)).status, 'verified');
+    assert.equal((await check({ ...pub, alg: 'RS256' }, rs)).status, 'verified');
+    assertOnly(await check({ ...pub, alg: 'RS256' }, ps), 'signature.algorithm_mismatch@0');
+  });
+
   test('signature.invalid: a tampered payload', () => {
     const [h, p, s] = (good[2] as string).split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
@@ -249,7 +275,7 @@ describe('chain structure', () => {
   test('chain.missing and chain.malformed come from the span', () => {
     assertOnly(verify(null), 'chain.missing');
     assertOnly(verify([]), 'chain.missing');
-    assertOnly(verify(null, { chainError: 'chainsight.delegation.chain is an int' }), 'chain.malformed');
+    assertOnly(verify(null, { chainError: { code: 'chain.malformed', message: 'chainsight.delegation.chain is an int' } }), 'chain.malformed');
   });
 
   test('all reasons are reported, not just the first', async () => {
@@ -269,8 +295,11 @@ describe('span against its chain', () => {
     assertOnly(verify(good, { startMs: NOW + 7200_000 + 61_000 }), 'time.expired@0', 'time.expired@1', 'time.expired@2');
   });
 
-  test('a span without a usable start time fails closed', () => {
-    assertOnly(verify(good, { startMs: Number.NaN }), 'time.not_yet_valid');
+  test('span.start_missing: a span without a usable start time fails closed', () => {
+    // A real (if absurd) time is judged against the links; no time at all is its own failure.
+    assertOnly(verify(good, { startMs: 1 }), 'time.not_yet_valid@0', 'time.not_yet_valid@1', 'time.not_yet_valid@2');
+    for (const startMs of [0, Number.NaN, Number.POSITIVE_INFINITY, -1]) assertOnly(verify(good, { startMs }), 'span.start_missing');
+    assertOnly(verify(null, { startMs: 0 }), 'chain.missing', 'span.start_missing');
   });
 
   test('agent.missing and agent.mismatch', () => {

@@ -130,22 +130,23 @@ function applyChain(span: AgentSpan, value: AttrValue, limits: IngestLimits): vo
   span.chain = null;
   // chainError is added only when needed so that well-formed spans keep one object shape.
   if (span.chainError !== undefined) delete span.chainError;
+  // Each fault names the reason of delegation-token.md §4 that the verifier reports.
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
-    span.chainError = `${ATTR.chain} must be an array of strings, got ${describeValue(value)}`;
+    span.chainError = { code: 'chain.malformed', message: `${ATTR.chain} must be an array of strings, got ${describeValue(value)}` };
     return;
   }
   if (value.length === 0) {
-    span.chainError = `${ATTR.chain} is an empty array`;
+    span.chainError = { code: 'chain.missing', message: `${ATTR.chain} is an empty array` };
     return;
   }
   if (value.length > limits.maxChainLinks) {
-    span.chainError = `${ATTR.chain} has ${value.length} links, more than the limit of ${limits.maxChainLinks}`;
+    span.chainError = { code: 'chain.too_deep', link: limits.maxChainLinks, message: `${ATTR.chain} has ${value.length} links, more than the limit of ${limits.maxChainLinks}` };
     return;
   }
   for (let i = 0; i < value.length; i++) {
     const link = value[i] as string;
     if (link.length > limits.maxChainLinkLength) {
-      span.chainError = `${ATTR.chain} link ${i} is ${link.length} characters, more than the limit of ${limits.maxChainLinkLength}`;
+      span.chainError = { code: 'token.too_large', link: i, message: `${ATTR.chain} link ${i} is ${link.length} characters, more than the limit of ${limits.maxChainLinkLength}` };
       return;
     }
   }
