@@ -46,12 +46,16 @@ function explain(q: PanelQuery, run: QueryRun): string {
   return `${q.dashboard} ${q.where}: ${run.problems.join('; ')}\n${run.sql ?? q.rawSql}`;
 }
 
-async function value(file: string, title: string, agent: VariableState['current'] = ['$__all']): Promise<number> {
+async function rows(file: string, title: string, agent: VariableState['current'] = ['$__all']): Promise<unknown[][]> {
   const q = queries.find((x) => x.dashboard === file && x.where.includes(`"${title}"`));
   assert.ok(q, `${file} has a panel "${title}"`);
   const run = await runPanelQuery(client, q, context(agent), false);
   assert.ok(run.ok, explain(q, run));
-  return Number(run.result!.data[0]![0]);
+  return run.result!.data;
+}
+
+async function value(file: string, title: string, agent: VariableState['current'] = ['$__all']): Promise<number> {
+  return Number((await rows(file, title, agent))[0]![0]);
 }
 
 before(async () => {
@@ -117,6 +121,10 @@ describe('dashboards', () => {
     assert.equal(await value('chainsight-overview.json', 'Failed verdicts'), 3);
     assert.equal(await value('chainsight-ingest.json', 'Rows written'), 359);
     assert.equal(await value('chainsight-ingest.json', 'Re-delivered rows'), 1);
+    // The filter applies to the newest row: the re-verdicted action is no longer listed as failed.
+    const failed = await rows('chainsight-overview.json', 'Recent failed actions');
+    assert.equal(failed.length, 3);
+    assert.ok(failed.every((r) => !String(r[10]).includes('scope.exceeded')), JSON.stringify(failed));
   });
 
   test('selecting an agent filters to exactly that agent, a hostile ID included', async () => {
