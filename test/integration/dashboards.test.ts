@@ -1,0 +1,186 @@
+/**
+ * Every Grafana dashboard query runs against chdb, on the schema and the
+ * demo's data, expanded as Grafana and the ClickHouse plugin would expand it,
+ * and returns what its panel needs. The demo runs in this process (as `npm run
+ * demo` does); two rows are added after it: a re-verdict of a failed action
+ * (a newer row for the same span, which every panel must prefer) and an
+ * agent whose ID is hostile SQL, which the agent filter must select exactly.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { runDemo } from '../../src/demo/run.js';
+import { openClient } from '../../src/store/client.js';
+import { AGENTS } from '../../src/demo/scenario.js';
+import { PLUGIN_VERSION, type QueryContext, type VariableState } from '../support/grafana-macros.js';
+import { CLICKHOUSE_PLUGIN, dashboardQueries, type PanelQuery } from '../support/grafana-panels.js';
+import { runPanelQuery, type QueryRun } from '../support/grafana-run.js';
+
+const DASHBOARDS = 'dashboards';
+const HOSTILE_AGENT = "spiffe://evil.example/agent/x') OR 1=1 -- \\' ${agent} $__timeFilter(ts) /*";
+const PLANNER = AGENTS.find((a) => a.key === 'planning')!.spiffeId;
+
+const dashboards = readdirSync(DASHBOARDS).filter((f) => f.endsWith('.json')).sort();
+const queries = dashboards.flatMap((f) => dashboardQueries(f, JSON.parse(readFileSync(join(DASHBOARDS, f), 'utf8'))));
+
+let dir: string;
+let client: ClickHouseClient;
+/** The agent variable's options (hex-encoded IDs) and their texts, as its query returned them. */
+let agentOptions: Array<{ value: string; text: string }> = [];
+
+function context(agent: VariableState['current']): QueryContext {
+  const to = new Date();
+  return {
+    from: new Date(to.getTime() - 3 * 3600_000),
+    to,
+    intervalMs: 60_000, // what Grafana would pick for 3 h on a narrow panel; any value must work
+    variables: { agent: { current: agent, options: agentOptions.map((o) => o.value) } },
+  };
+}
+
+function explain(q: PanelQuery, run: QueryRun): string {
+  return `${q.dashboard} ${q.where}: ${run.problems.join('; ')}\n${run.sql ?? q.rawSql}`;
+}
+
+async function rows(file: string, title: string, agent: VariableState['current'] = ['$__all']): Promise<unknown[][]> {
+  const q = queries.find((x) => x.dashboard === file && x.where.includes(`"${title}"`));
+  assert.ok(q, `${file} has a panel "${title}"`);
+  const run = await runPanelQuery(client, q, context(agent), false);
+  assert.ok(run.ok, explain(q, run));
+  return run.result!.data;
+}
+
+async function value(file: string, title: string, agent: VariableState['current'] = ['$__all']): Promise<number> {
+  return Number((await rows(file, title, agent))[0]![0]);
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'chainsight-dashboards-'));
+  const lines: string[] = [];
+  assert.equal(await runDemo({ dataDir: dir, listActions: false, out: (l) => lines.push(l) }), true, lines.join('\n'));
+  client = openClient({ database: 'chainsight', target: { kind: 'embedded', dataDir: join(dir, 'clickhouse') } });
+  // The datasource's default database: dashboards name tables without it.
+  await client.command({ query: 'USE chainsight' });
+  await client.command({
+    query: `INSERT INTO actions SELECT * REPLACE ('verified' AS verdict, [] AS reasons, [] AS reason_details, received_at + INTERVAL 1 SECOND AS received_at)
+            FROM (SELECT * FROM actions WHERE has(reasons, 'scope.exceeded') LIMIT 1)`,
+  });
+  await client.command({
+    query: `INSERT INTO actions SELECT * REPLACE ({agent:String} AS agent_id, {agent:String} AS agent_name, 'hostile0000span0' AS span_id)
+            FROM (SELECT * FROM actions WHERE agent_id = {planner:String} LIMIT 1)`,
+    query_params: { agent: HOSTILE_AGENT, planner: PLANNER },
+  });
+  const variable = queries.find((q) => q.where === 'variable agent')!;
+  const run = await runPanelQuery(client, variable, context(['$__all']), true);
+  assert.ok(run.ok, explain(variable, run));
+  agentOptions = run.result!.data.map((r) => ({ value: String(r[0]), text: String(r[1]) }));
+});
+
+after(async () => {
+  await client?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('dashboards', () => {
+  test('there are dashboards, and every panel and variable has a ClickHouse query', () => {
+    assert.ok(dashboards.length >= 3, dashboards.join(', '));
+    assert.ok(queries.length >= 25, `${queries.length} queries`);
+    for (const f of dashboards) assert.ok(queries.some((q) => q.dashboard === f && q.panelType !== 'variable'), `${f} has panels`);
+  });
+
+  test('the agent variable lists every agent, values hex-encoded so no agent ID reaches SQL as text', () => {
+    const texts = agentOptions.map((o) => o.text).sort();
+    assert.deepEqual(texts, [...AGENTS.map((a) => a.spiffeId), HOSTILE_AGENT].sort());
+    for (const o of agentOptions) {
+      assert.match(o.value, /^[0-9A-F]+$/);
+      assert.equal(Buffer.from(o.value, 'hex').toString('utf8'), o.text);
+    }
+  });
+
+  for (const q of queries) {
+    test(`${q.dashboard} ${q.where}: runs and fits its panel with every agent, and returns rows for All`, async () => {
+      const all = await runPanelQuery(client, q, context(['$__all']), true);
+      assert.ok(all.ok, explain(q, all));
+      if (!q.rawSql.includes('$agent')) return;
+      for (const o of agentOptions) {
+        const one = await runPanelQuery(client, q, context([o.value]), false);
+        assert.ok(one.ok, `agent ${o.text}: ${explain(q, one)}`);
+      }
+      const two = await runPanelQuery(client, q, context(agentOptions.slice(0, 2).map((o) => o.value)), false);
+      assert.ok(two.ok, `two agents: ${explain(q, two)}`);
+    });
+  }
+
+  test('panels count each span once, by its newest row', async () => {
+    // 357 demo actions + the hostile agent's; the re-verdict is a second row of an existing span.
+    assert.equal(await value('chainsight-overview.json', 'Actions'), 358);
+    assert.equal(await value('chainsight-overview.json', 'Failed verdicts'), 3);
+    assert.equal(await value('chainsight-ingest.json', 'Rows written'), 359);
+    assert.equal(await value('chainsight-ingest.json', 'Re-delivered rows'), 1);
+    // The filter applies to the newest row: the re-verdicted action is no longer listed as failed.
+    const failed = await rows('chainsight-overview.json', 'Recent failed actions');
+    assert.equal(failed.length, 3);
+    assert.ok(failed.every((r) => !String(r[10]).includes('scope.exceeded')), JSON.stringify(failed));
+  });
+
+  test('selecting an agent filters to exactly that agent, a hostile ID included', async () => {
+    const hostile = agentOptions.find((o) => o.text === HOSTILE_AGENT)!;
+    assert.equal(await value('chainsight-overview.json', 'Actions', [hostile.value]), 1);
+    const cost = agentOptions.find((o) => o.text.includes('cost-analyzer'))!;
+    assert.equal(await value('chainsight-overview.json', 'Actions', [cost.value]), 14);
+    assert.equal(await value('chainsight-overview.json', 'Failed verdicts', [cost.value]), 2);
+    assert.equal(await value('chainsight-overview.json', 'Actions', [cost.value, hostile.value]), 15);
+  });
+
+  test('a broken query fails the check: a misspelt column, a wrong macro, a wrong shape', async () => {
+    const base = queries.find((q) => q.dashboard === 'chainsight-overview.json' && q.where.includes('"Verdicts over time"'))!;
+    const ctx = context(['$__all']);
+    const column = await runPanelQuery(client, { ...base, rawSql: base.rawSql.replace('$__timeInterval(ts)', '$__timeInterval(tss)') }, ctx, true);
+    assert.equal(column.ok, false);
+    assert.match(column.problems.join(), /ClickHouse refused it/);
+    const macro = await runPanelQuery(client, { ...base, rawSql: base.rawSql.replace('$__timeFilter(ts)', '$__timeFilter(ts, received_at)') }, ctx, true);
+    assert.equal(macro.ok, false);
+    assert.match(macro.problems.join(), /timeFilter expected 1 argument/);
+    const unordered = await runPanelQuery(client, { ...base, rawSql: base.rawSql.replace('ORDER BY time', 'ORDER BY time DESC') }, ctx, true);
+    assert.equal(unordered.ok, false);
+    assert.match(unordered.problems.join(), /ascending/);
+    const empty = await runPanelQuery(client, { ...base, rawSql: base.rawSql.replace('WHERE $__timeFilter(ts)', 'WHERE 0 AND $__timeFilter(ts)') }, ctx, true);
+    assert.equal(empty.ok, false);
+    assert.match(empty.problems.join(), /no rows/);
+  });
+});
+
+describe('provisioning', () => {
+  const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as { services: { grafana: { volumes: string[]; environment: Record<string, string> } } };
+  const grafana = compose.services.grafana;
+  const mount = (host: string) => grafana.volumes.find((v) => v.startsWith(`${host}:`))?.split(':')[1];
+
+  test('compose mounts the provisioning and the dashboards where the provider reads them', () => {
+    const provisioning = mount('./deploy/grafana/provisioning');
+    assert.equal(provisioning, '/etc/grafana/provisioning');
+    const providers = parse(readFileSync('deploy/grafana/provisioning/dashboards/chainsight.yaml', 'utf8')) as { providers: Array<{ type: string; options: { path: string } }> };
+    assert.equal(providers.providers[0]!.type, 'file');
+    assert.equal(mount('./dashboards'), providers.providers[0]!.options.path);
+    const home = grafana.environment.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH!;
+    assert.ok(home.startsWith(providers.providers[0]!.options.path + '/') && dashboards.includes(home.split('/').pop()!), home);
+    assert.ok(grafana.environment.GF_PLUGINS_PREINSTALL_SYNC!.split(',').includes(`${CLICKHOUSE_PLUGIN}@${PLUGIN_VERSION}`), 'compose installs the plugin version whose macros the test expands');
+  });
+
+  test('every dashboard defaults to the provisioned ClickHouse datasource', () => {
+    const ds = (parse(readFileSync('deploy/grafana/provisioning/datasources/clickhouse.yaml', 'utf8')) as { datasources: Array<{ uid: string; type: string; jsonData: { defaultDatabase: string } }> }).datasources[0]!;
+    assert.equal(ds.type, CLICKHOUSE_PLUGIN);
+    assert.equal(ds.jsonData.defaultDatabase, 'chainsight');
+    for (const f of dashboards) {
+      const d = JSON.parse(readFileSync(join(DASHBOARDS, f), 'utf8')) as { uid: string; templating: { list: Array<{ name: string; type: string; query: string; current: { value: string } }> } };
+      assert.equal(`${d.uid}.json`, f, 'file named after the uid, so links and the home path stay stable');
+      const v = d.templating.list.find((x) => x.name === 'datasource')!;
+      assert.equal(v.type, 'datasource');
+      assert.equal(v.query, CLICKHOUSE_PLUGIN);
+      assert.equal(v.current.value, ds.uid);
+    }
+  });
+});
