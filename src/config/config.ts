@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { storeConfigFromEnv, type StoreConfig } from '../store/client.js';
 import { resolveIngestLimits, type IngestLimits } from '../ingest/limits.js';
+import { DEFAULT_MAX_INFLIGHT_BYTES } from '../ingest/admission.js';
 import { defaultPolicy, policyFromJson, type VerifyPolicy } from '../verify/index.js';
 
 /** Everything a chainsight process needs to know, resolved once at start. */
@@ -12,6 +13,8 @@ export interface ChainsightConfig {
   trustDir: string;
   policy: VerifyPolicy;
   limits: IngestLimits;
+  /** Receiver admission: in-flight budget (accounted bytes) and optional soft RSS limit (0: off). */
+  admission: { maxInflightBytes: number; memoryLimitBytes: number };
   otlp: { host: string; port: number };
   api: { host: string; port: number };
   batch: { maxRows: number; maxDelayMs: number };
@@ -45,6 +48,12 @@ function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number 
   return n;
 }
 
+function positiveIntEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const n = intEnv(env, name, fallback);
+  if (n === 0) throw new Error(`${name} must be a positive integer, got 0`);
+  return n;
+}
+
 /** Flags win over environment variables, which win over defaults. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFlags = {}): ChainsightConfig {
   const dataDir = resolve(flags.data ?? env.CHAINSIGHT_DATA_DIR ?? './data');
@@ -60,6 +69,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       maxBodyBytes: env.CHAINSIGHT_MAX_BODY_BYTES ? intEnv(env, 'CHAINSIGHT_MAX_BODY_BYTES', 0) : undefined,
       maxSpansPerRequest: env.CHAINSIGHT_MAX_SPANS_PER_REQUEST ? intEnv(env, 'CHAINSIGHT_MAX_SPANS_PER_REQUEST', 0) : undefined,
     }),
+    admission: {
+      maxInflightBytes: positiveIntEnv(env, 'CHAINSIGHT_MAX_INFLIGHT_BYTES', DEFAULT_MAX_INFLIGHT_BYTES),
+      memoryLimitBytes: intEnv(env, 'CHAINSIGHT_MEMORY_LIMIT_BYTES', 0),
+    },
     otlp: { host, port: flags.otlpPort ?? intEnv(env, 'CHAINSIGHT_OTLP_PORT', 4318) },
     api: { host, port: flags.apiPort ?? intEnv(env, 'CHAINSIGHT_API_PORT', 8480) },
     batch: { maxRows: intEnv(env, 'CHAINSIGHT_BATCH_ROWS', 10_000), maxDelayMs: intEnv(env, 'CHAINSIGHT_BATCH_DELAY_MS', 0) },
