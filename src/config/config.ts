@@ -13,8 +13,8 @@ export interface ChainsightConfig {
   trustDir: string;
   policy: VerifyPolicy;
   limits: IngestLimits;
-  /** Receiver admission: in-flight budget (accounted bytes) and optional soft RSS limit (0: off). */
-  admission: { maxInflightBytes: number; memoryLimitBytes: number };
+  /** Receiver admission: in-flight budget (accounted bytes), wait for room, optional soft RSS limit (0: off). */
+  admission: { maxInflightBytes: number; maxWaitMs: number; memoryLimitBytes: number };
   otlp: { host: string; port: number };
   api: { host: string; port: number };
   batch: { maxRows: number; maxDelayMs: number };
@@ -71,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
     }),
     admission: {
       maxInflightBytes: positiveIntEnv(env, 'CHAINSIGHT_MAX_INFLIGHT_BYTES', DEFAULT_MAX_INFLIGHT_BYTES),
+      maxWaitMs: intEnv(env, 'CHAINSIGHT_ADMISSION_WAIT_MS', 1000),
       memoryLimitBytes: intEnv(env, 'CHAINSIGHT_MEMORY_LIMIT_BYTES', 0),
     },
     otlp: { host, port: flags.otlpPort ?? intEnv(env, 'CHAINSIGHT_OTLP_PORT', 4318) },

@@ -3,19 +3,24 @@
  * memory_limiter: every request reserves an estimate of the memory it will
  * hold (body, decompressed body, decoded spans, rows waiting for the store)
  * against one in-flight budget, and gives it back when it has been answered.
- * Over budget, the receiver throttles (429 + Retry-After) instead of letting
- * memory follow the load. Pure accounting: no I/O, no timers.
+ * A request that does not fit waits, briefly and in arrival order, for room
+ * (costing a socket, not memory: its body is not read yet); past that wait
+ * the receiver throttles it (429 + Retry-After) instead of letting memory
+ * follow the load. Accounting only: no I/O.
  */
 
 /**
- * Accounted bytes per decompressed body byte, on top of the wire bytes. What
- * one decompressed OTLP protobuf byte turns into while its request is in
- * flight, measured on demo-shaped spans (~2.5 KB each, mostly chain tokens):
- * the decompressed buffer itself (1), decoded spans (1.25), action rows
- * (0.2), the INSERT's JSON (0.4) — 2.85 live — rounded up for the garbage
- * the collector has not reclaimed yet. bench/flood.ts checks it holds.
+ * Accounted bytes per decompressed body byte, on top of the wire bytes. The
+ * live heap one decompressed OTLP protobuf byte becomes, on demo-shaped spans
+ * (~2.5 KB each, mostly chain tokens), is ~2.9 bytes: the buffer itself (1),
+ * decoded spans (1.25), action rows (0.2), the INSERT's JSON (0.4). Resident
+ * memory grows by ~8.3 bytes per wire byte in flight, measured by
+ * bench/flood.ts: V8 lets its heap run ahead of live objects, the engine
+ * parses and buffers every INSERT, freed buffers are not returned at once.
+ * Accounting for 1 + 8 bytes per byte keeps the budget close to the resident
+ * memory it stands for.
  */
-export const DEFAULT_EXPANSION = 4;
+export const DEFAULT_EXPANSION = 8;
 
 export const DEFAULT_MAX_INFLIGHT_BYTES = 256 * 1024 * 1024;
 
@@ -33,6 +38,15 @@ export interface AdmissionOptions {
   rss?: () => number;
   /** Retry-After sent with a throttling answer (default 1 second). */
   retryAfterSeconds?: number;
+  /** How long a request may wait for room before it is throttled (default 1000 ms; 0: never waits). */
+  maxWaitMs?: number;
+  /** Requests waiting at most; beyond, new ones are throttled at once (default 4096). */
+  maxWaiting?: number;
+}
+
+interface Waiter {
+  bytes: number;
+  settle(result: Reservation | Refusal): void;
 }
 
 /** Why a request was not admitted, and what to answer. */
@@ -96,7 +110,10 @@ export class AdmissionController {
   readonly expansion: number;
   readonly memoryLimitBytes: number;
   readonly retryAfterSeconds: number;
+  readonly maxWaitMs: number;
+  readonly maxWaiting: number;
   private readonly rss: () => number;
+  private readonly waiting: Waiter[] = [];
   private inflight = 0;
   private requests = 0;
   private throttled = 0;
@@ -108,6 +125,14 @@ export class AdmissionController {
     if (!Number.isFinite(this.memoryLimitBytes) || this.memoryLimitBytes < 0) throw new RangeError('memoryLimitBytes must be >= 0');
     this.retryAfterSeconds = positive('retryAfterSeconds', opts.retryAfterSeconds ?? 1);
     this.rss = opts.rss ?? (() => process.memoryUsage.rss());
+    this.maxWaitMs = opts.maxWaitMs ?? 1000;
+    this.maxWaiting = opts.maxWaiting ?? 4096;
+    if (!(this.maxWaitMs >= 0) || !(this.maxWaiting >= 0)) throw new RangeError('maxWaitMs and maxWaiting must be >= 0');
+  }
+
+  /** Requests waiting for room now. */
+  get waitingRequests(): number {
+    return this.waiting.length;
   }
 
   /** Accounted bytes held by admitted requests now. */
@@ -134,19 +159,53 @@ export class AdmissionController {
     return wireBytes + Math.ceil(decompressedBytes * this.expansion);
   }
 
-  /** Admits a request expected to hold `bytes` accounted bytes, or says why not. */
+  /** Admits a request expected to hold `bytes` accounted bytes now, or says why not. */
   admit(bytes: number): Reservation | Refusal {
-    const refusal = this.check(0, bytes, this.requests === 0);
-    if (refusal) return refusal;
-    this.inflight += bytes;
-    this.requests++;
-    return new Reservation(this, bytes);
+    // Requests already waiting go first: arrivals do not overtake them.
+    if (this.waiting.length > 0) {
+      return this.tooLarge(bytes) ?? this.throttle(`receiver busy: ${this.waiting.length} requests waiting, retry later`);
+    }
+    return this.take(bytes);
+  }
+
+  /**
+   * Like admit, but a request that does not fit now waits in arrival order for
+   * up to maxWaitMs while others release their bytes. Aborting (the client
+   * went away) gives up the place; the promise then resolves to a refusal.
+   */
+  admitWaiting(bytes: number, signal?: AbortSignal): Promise<Reservation | Refusal> {
+    const tooLarge = this.tooLarge(bytes);
+    if (tooLarge) return Promise.resolve(tooLarge);
+    if (this.waiting.length === 0 && this.check(0, bytes, this.requests === 0, false) === null) return Promise.resolve(this.take(bytes));
+    if (this.maxWaitMs === 0 || this.waiting.length >= this.maxWaiting || signal?.aborted) return Promise.resolve(this.admit(bytes));
+    return new Promise((resolve) => {
+      const done = (result: Reservation | Refusal) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        const i = this.waiting.indexOf(waiter);
+        if (i !== -1) this.waiting.splice(i, 1);
+        resolve(result);
+      };
+      const waiter: Waiter = { bytes, settle: done };
+      const onAbort = () => {
+        done(this.throttle('request abandoned while waiting'));
+        this.drain();
+      };
+      const timer = setTimeout(() => {
+        done(this.throttle(`receiver busy: no room within ${this.maxWaitMs} ms, retry later`));
+        this.drain();
+      }, this.maxWaitMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(waiter);
+      this.drain();
+    });
   }
 
   /** @internal */
   tryResize(from: number, to: number): Refusal | null {
     if (to <= from) {
       this.inflight -= from - to;
+      this.drain();
       return null;
     }
     // A request already admitted is not throttled by the soft memory limit:
@@ -161,25 +220,49 @@ export class AdmissionController {
   give(bytes: number): void {
     this.inflight = Math.max(0, this.inflight - bytes);
     this.requests = Math.max(0, this.requests - 1);
+    this.drain();
   }
 
-  private check(held: number, wanted: number, ignoreMemory: boolean): Refusal | null {
-    if (!Number.isFinite(wanted) || wanted < 0) throw new RangeError(`invalid reservation size ${wanted}`);
-    if (wanted > this.maxInflightBytes) {
-      return {
-        kind: 'too_large',
-        message: `request needs ~${wanted} bytes in flight, more than the receiver's whole budget of ${this.maxInflightBytes}: send smaller batches`,
-      };
+  private take(bytes: number): Reservation | Refusal {
+    const refusal = this.check(0, bytes, this.requests === 0);
+    if (refusal) return refusal;
+    this.inflight += bytes;
+    this.requests++;
+    return new Reservation(this, bytes);
+  }
+
+  /** Admits waiters from the head of the line while they fit. */
+  private drain(): void {
+    while (this.waiting.length > 0) {
+      const head = this.waiting[0]!;
+      const r = this.check(0, head.bytes, this.requests === 0, false);
+      if (r) return;
+      head.settle(this.take(head.bytes));
     }
+  }
+
+  /** A refusal when `bytes` could never fit the budget, null when it could. */
+  private tooLarge(bytes: number): Refusal | null {
+    if (!Number.isFinite(bytes) || bytes < 0) throw new RangeError(`invalid reservation size ${bytes}`);
+    if (bytes <= this.maxInflightBytes) return null;
+    return {
+      kind: 'too_large',
+      message: `request needs ~${bytes} bytes in flight, more than the receiver's whole budget of ${this.maxInflightBytes}: send smaller batches`,
+    };
+  }
+
+  private check(held: number, wanted: number, ignoreMemory: boolean, count = true): Refusal | null {
+    const tooLarge = this.tooLarge(wanted);
+    if (tooLarge) return tooLarge;
     if (this.inflight - held + wanted > this.maxInflightBytes) {
-      return this.throttle(`receiver busy: ${this.inflight} of ${this.maxInflightBytes} in-flight bytes in use, retry later`);
+      return count ? this.throttle(`receiver busy: ${this.inflight} of ${this.maxInflightBytes} in-flight bytes in use, retry later`) : BUSY;
     }
     // With nothing in flight the resident memory is the engine's and the heap's
     // standing footprint: refusing then would never recover.
     if (!ignoreMemory && this.memoryLimitBytes > 0) {
       const rss = this.rss();
       if (rss > this.memoryLimitBytes) {
-        return this.throttle(`receiver busy: resident memory ${rss} over the limit of ${this.memoryLimitBytes}, retry later`);
+        return count ? this.throttle(`receiver busy: resident memory ${rss} over the limit of ${this.memoryLimitBytes}, retry later`) : BUSY;
       }
     }
     return null;
@@ -190,6 +273,9 @@ export class AdmissionController {
     return { kind: 'throttled', retryAfterSeconds: this.retryAfterSeconds, message };
   }
 }
+
+/** A refusal that is not counted: used while deciding whether a waiter may go. */
+const BUSY: Refusal = { kind: 'throttled', retryAfterSeconds: 1, message: 'busy' };
 
 function positive(name: string, n: number): number {
   if (!Number.isFinite(n) || n <= 0) throw new RangeError(`${name} must be a positive number, got ${n}`);

@@ -93,10 +93,12 @@ export function createOtlpRouter(opts: OtlpRouterOptions): express.Router {
       if (Number.isFinite(declared) && declared > limits.maxBodyBytes) throw tooLarge(limits.maxBodyBytes, 'body');
 
       // Admission before reading the body: a declared length reserves its whole
-      // estimate now; a chunked body reserves as it arrives.
+      // estimate (waiting briefly for room); a chunked body reserves as it arrives.
       let onChunk: ((received: number) => void) | undefined;
       if (admission) {
-        const admitted = admission.admit(Number.isFinite(declared) ? admission.cost(declared) : 0);
+        const gone = new AbortController();
+        res.once('close', () => gone.abort());
+        const admitted = await admission.admitWaiting(Number.isFinite(declared) ? admission.cost(declared) : 0, gone.signal);
         if (isRefusal(admitted)) throw refusalFailure(admitted, res);
         reservation = admitted;
         const held = reservation;

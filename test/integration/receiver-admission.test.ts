@@ -27,25 +27,38 @@ const requestCost = requestBytes * (1 + DEFAULT_EXPANSION);
 /** Room for three requests at a time, not four. */
 const BUDGET = Math.floor(requestCost * 3.5);
 
+/** Throttles at once (no wait for room): what is refused, and when, is then deterministic. */
 let server: RunningServer;
+/** The default behaviour: a request that does not fit waits up to 10 s for room. */
+let waiting: RunningServer;
 let dataDir: string;
 let target: URL;
 let msgNo = 0;
 
-before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'chainsight-admission-'));
+async function start(database: string, waitMs: number): Promise<RunningServer> {
   const trustDir = mkdtempSync(join(dataDir, 'trust-'));
   const config = loadConfig(
-    { CLICKHOUSE_URL: process.env.CLICKHOUSE_URL ?? '', CHAINSIGHT_MAX_INFLIGHT_BYTES: String(BUDGET) },
+    {
+      CLICKHOUSE_URL: process.env.CLICKHOUSE_URL ?? '',
+      CHAINSIGHT_DATABASE: `${database}_${process.pid}`,
+      CHAINSIGHT_MAX_INFLIGHT_BYTES: String(BUDGET),
+      CHAINSIGHT_ADMISSION_WAIT_MS: String(waitMs),
+    },
     { data: dataDir, trustDir, otlpPort: 0, apiPort: 0 },
   );
-  if (process.env.CLICKHOUSE_URL) config.store.database = `admission_${process.pid}`;
-  server = await startServer(config, createLogger('silent'));
+  return startServer(config, createLogger('silent'));
+}
+
+before(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'chainsight-admission-'));
+  server = await start('admission_now', 0);
+  waiting = await start('admission_wait', 10_000);
   target = new URL(`${server.otlpUrl}/v1/traces`);
 });
 
 after(async () => {
   await server.stop();
+  await waiting.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -56,8 +69,8 @@ interface Answer {
 }
 
 /** A request whose body the test writes itself: all at once, in pieces, or never finished. */
-function open(headers: http.OutgoingHttpHeaders): { req: http.ClientRequest; answer: Promise<Answer> } {
-  const req = http.request(target, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', ...headers }, agent: false });
+function open(headers: http.OutgoingHttpHeaders, to = target): { req: http.ClientRequest; answer: Promise<Answer> } {
+  const req = http.request(to, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', ...headers }, agent: false });
   const answer = new Promise<Answer>((resolve, reject) => {
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
@@ -70,8 +83,8 @@ function open(headers: http.OutgoingHttpHeaders): { req: http.ClientRequest; ans
   return { req, answer };
 }
 
-function send(body: Buffer): Promise<Answer> {
-  const { req, answer } = open({ 'content-length': body.length });
+function send(body: Buffer, to = target): Promise<Answer> {
+  const { req, answer } = open({ 'content-length': body.length }, to);
   req.end(body);
   return answer;
 }
@@ -174,6 +187,15 @@ describe('admission control on the OTLP receiver', () => {
     again.req.end(big);
     assert.equal((await again.answer).status, 200);
     assert.equal(await server.pipeline.queries.countActions(), stored + 3 * SPANS);
+  });
+
+  it('by default a request that does not fit waits for room instead of being throttled', async () => {
+    const to = new URL(`${waiting.otlpUrl}/v1/traces`);
+    const before = await waiting.pipeline.queries.countActions();
+    const exports = Array.from({ length: 20 }, nextExport);
+    const answers = await Promise.all(exports.map((e) => send(e.body, to)));
+    assert.deepEqual(answers.map((a) => a.status), exports.map(() => 200));
+    assert.equal(await waiting.pipeline.queries.countActions(), before + exports.length * SPANS);
   });
 
   it('gives the budget back when clients vanish mid-body', async () => {

@@ -150,3 +150,60 @@ describe('soft memory limit', () => {
     admitted(a.admit(10));
   });
 });
+
+describe('waiting for room', () => {
+  it('admits waiters in arrival order as room is released; arrivals do not overtake them', async () => {
+    const a = new AdmissionController({ maxInflightBytes: 1000, maxWaitMs: 10_000 });
+    const holder = admitted(a.admit(800));
+    const first = a.admitWaiting(300);
+    const second = a.admitWaiting(100);
+    assert.equal(a.waitingRequests, 2);
+    // 100 would fit beside the holder, but two requests wait ahead of it.
+    refused(a.admit(100), 'throttled');
+    holder.release();
+    const [r1, r2] = await Promise.all([first, second]);
+    admitted(r1);
+    admitted(r2);
+    assert.equal(a.inflightBytes, 400);
+    assert.equal(a.waitingRequests, 0);
+  });
+
+  it('throttles a waiter when no room comes within the wait, leaving the accounts as they were', async () => {
+    const a = new AdmissionController({ maxInflightBytes: 1000, maxWaitMs: 30, retryAfterSeconds: 3 });
+    admitted(a.admit(900));
+    const r = refused(await a.admitWaiting(200), 'throttled');
+    assert.equal(r.kind === 'throttled' && r.retryAfterSeconds, 3);
+    assert.equal(a.waitingRequests, 0);
+    assert.equal(a.inflightBytes, 900);
+    assert.equal(a.throttledTotal, 1);
+  });
+
+  it('a client that goes away while waiting gives up its place and is never given bytes', async () => {
+    const a = new AdmissionController({ maxInflightBytes: 1000, maxWaitMs: 10_000 });
+    const holder = admitted(a.admit(900));
+    const gone = new AbortController();
+    const abandoned = a.admitWaiting(500, gone.signal);
+    const next = a.admitWaiting(400);
+    gone.abort();
+    refused(await abandoned, 'throttled');
+    assert.equal(a.waitingRequests, 1);
+    holder.release();
+    admitted(await next);
+    assert.equal(a.inflightBytes, 400);
+    assert.equal(a.inflightRequests, 1);
+  });
+
+  it('never queues a request that could never fit, nor beyond the queue bound, nor without a wait', async () => {
+    const a = new AdmissionController({ maxInflightBytes: 1000, maxWaitMs: 10_000, maxWaiting: 1 });
+    const holder = admitted(a.admit(1000));
+    refused(await a.admitWaiting(1001), 'too_large');
+    const queued = a.admitWaiting(10);
+    refused(await a.admitWaiting(10), 'throttled');
+    holder.release();
+    admitted(await queued);
+    const noWait = new AdmissionController({ maxInflightBytes: 10, maxWaitMs: 0 });
+    admitted(noWait.admit(10));
+    refused(await noWait.admitWaiting(1), 'throttled');
+    assert.equal(noWait.waitingRequests, 0);
+  });
+});
