@@ -238,8 +238,13 @@ const accountedPerRequest = requestBytes * (1 + DEFAULT_EXPANSION);
 // (the engine inserting and merging, the runtime) beyond its idle footprint.
 const floor = floorExporters > 0 ? await round(floorExporters, accountedPerRequest) : undefined;
 const rounds = [];
-for (const n of exporterCounts) rounds.push(await round(n, budget));
-const baseline = baselineExporters > 0 ? await round(baselineExporters, UNBOUNDED) : undefined;
+let baseline: Awaited<ReturnType<typeof round>> | undefined;
+for (const n of exporterCounts) {
+  rounds.push(await round(n, budget));
+  // Right after the budgeted round of the same size, so the two meet the same machine.
+  if (n === baselineExporters) baseline = await round(baselineExporters, UNBOUNDED);
+}
+if (baselineExporters > 0 && !baseline) baseline = await round(baselineExporters, UNBOUNDED);
 agent.destroy();
 rmSync(w.trustDir, { recursive: true, force: true });
 

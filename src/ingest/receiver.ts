@@ -164,7 +164,8 @@ export function createOtlpRouter(opts: OtlpRouterOptions): express.Router {
             ? new RequestFailure(413, RPC_CODE.invalidArgument, err.message)
             : null;
       if (failure === null) logger?.error({ err }, 'OTLP receiver failed unexpectedly');
-      else if (failure.status !== 503) logger?.warn({ status: failure.status, reason: failure.message }, 'OTLP request refused');
+      // Throttling (429) is counted, not logged: under a flood it is every other request.
+      else if (failure.status !== 503 && failure.status !== 429) logger?.warn({ status: failure.status, reason: failure.message }, 'OTLP request refused');
       const status = failure?.status ?? 500;
       const errorFormat = format ?? 'json';
       if (!res.headersSent) {
