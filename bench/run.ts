@@ -90,6 +90,21 @@ if (want('kafka') && process.env.KAFKA_BROKERS) {
   rows.push([`kafka steady load, ${fmt(n('steady_produced_spans_per_sec'))} spans/s for ${fmt(n('steady_seconds'))} s, lag`, `max ${fmt(n('steady_lag_max_messages'))} msgs (${fmt(n('steady_lag_max_spans'))} spans), p95 ${fmt(n('steady_lag_p95_messages'))} msgs (${fmt(n('steady_lag_p95_spans'))} spans)`, '']);
   rows.push(['  end-to-end delay, send → offset committed', `p50 ${fmt(n('steady_delay_ms_p50'))} ms, p95 ${fmt(n('steady_delay_ms_p95'))} ms, max ${fmt(n('steady_delay_ms_max'))} ms (±${fmt(n('steady_sample_interval_ms'))} ms)`, '']);
 }
+if (want('flood')) {
+  const f = child('flood.ts', false);
+  out.flood = f;
+  type Round = Record<string, number>;
+  const mib = (n: number) => `${fmt(n / 2 ** 20)} MiB`;
+  const line = (r: Round) =>
+    `peak RSS ${mib(r.peak_rss!)} = idle ${mib(r.idle_rss!)} + ${mib(r.over_idle!)}; ${fmt(r.requests_ok!)} answered 200 after ${fmt(r.answered_429!)} × 429, ${fmt(r.requests_given_up!)} gave up; ${fmt(r.spans_stored!)} of ${fmt(r.spans_ok!)} spans answered 200 stored; ${fmt(r.spans_per_sec!)} spans/s`;
+  const floor = f.floor as Round | undefined;
+  if (floor) rows.push([`flood: room for one request (${mib(floor.budget!)}), ${fmt(floor.exporters!)} exporters`, line(floor), '']);
+  for (const r of f.rounds as Round[]) {
+    rows.push([`flood: ${fmt(r.exporters!)} exporters × 500 spans, budget ${mib(r.budget!)}`, line(r), 'peak ≤ idle + working set + budget']);
+  }
+  const base = f.baseline as Round | undefined;
+  if (base) rows.push([`flood: ${fmt(base.exporters!)} exporters, no budget (before admission control)`, line(base), '']);
+}
 
 out.finished = new Date().toISOString();
 mkdirSync(`${root}bench/results`, { recursive: true });

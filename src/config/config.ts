@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { StoreConfig } from '../store/client.js';
 import { assertIdentifier } from '../store/client.js';
 import { resolveIngestLimits, type IngestLimits } from '../ingest/limits.js';
+import { DEFAULT_MAX_INFLIGHT_BYTES } from '../ingest/admission.js';
 import { defaultPolicy, policyFromJson, type VerifyPolicy } from '../verify/index.js';
 import { ConfigError, EnvReader } from './env.js';
 
@@ -21,6 +22,8 @@ export interface ChainsightConfig {
   policyFile: string | undefined;
   policy: VerifyPolicy;
   limits: IngestLimits;
+  /** Receiver admission: in-flight budget (accounted bytes), wait for room, optional soft RSS limit (0: off). */
+  admission: { maxInflightBytes: number; maxWaitMs: number; memoryLimitBytes: number };
   otlp: { host: string; port: number };
   api: { host: string; port: number };
   batch: { maxRows: number; maxDelayMs: number };
@@ -83,6 +86,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       maxBodyBytes: maxBodyBytes || undefined,
       maxSpansPerRequest: maxSpansPerRequest || undefined,
     }),
+    admission: {
+      maxInflightBytes: e.int('CHAINSIGHT_MAX_INFLIGHT_BYTES', DEFAULT_MAX_INFLIGHT_BYTES, 1),
+      maxWaitMs: e.int('CHAINSIGHT_ADMISSION_WAIT_MS', 1000, 0, 60_000),
+      memoryLimitBytes: e.int('CHAINSIGHT_MEMORY_LIMIT_BYTES', 0),
+    },
     otlp: { host, port: flags.otlpPort ?? e.port('CHAINSIGHT_OTLP_PORT', 4318) },
     api: { host, port: flags.apiPort ?? e.port('CHAINSIGHT_API_PORT', 8480) },
     batch: {

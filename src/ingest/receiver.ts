@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import express, { type Request, type Response } from 'express';
 import type { SpanSink } from '../pipeline/types.js';
+import { type AdmissionController, type Refusal, type Reservation, isRefusal } from './admission.js';
 import { type IngestLimits, LimitError } from './limits.js';
 import { type OtlpFormat, decodeOtlp } from './otlp/decode.js';
 import { OtlpDecodeError } from './otlp/errors.js';
@@ -43,6 +44,8 @@ export interface OtlpRouterOptions {
   logger?: ReceiverLogger;
   /** Retry-After on 503 (store unavailable). Default 5 seconds. */
   retryAfterSeconds?: number;
+  /** Bounds the memory in-flight requests hold; without it every request is admitted. */
+  admission?: AdmissionController;
 }
 
 const gunzip = promisify(zlib.gunzip);
@@ -63,12 +66,13 @@ class RequestFailure extends Error {
 
 export function createOtlpRouter(opts: OtlpRouterOptions): express.Router {
   const router = express.Router();
-  const { sink, limits, metrics = {}, logger } = opts;
+  const { sink, limits, metrics = {}, logger, admission } = opts;
   const retryAfter = String(opts.retryAfterSeconds ?? 5);
 
   router.post('/v1/traces', async (req: Request, res: Response) => {
     const format = formatOf(req.headers['content-type']);
     let wireBytes = 0;
+    let reservation: Reservation | undefined;
     try {
       if (format === null) {
         throw new RequestFailure(
@@ -88,9 +92,29 @@ export function createOtlpRouter(opts: OtlpRouterOptions): express.Router {
       const declared = Number(req.headers['content-length']);
       if (Number.isFinite(declared) && declared > limits.maxBodyBytes) throw tooLarge(limits.maxBodyBytes, 'body');
 
-      const wire = await readBody(req, limits.maxBodyBytes);
+      // Admission before reading the body: a declared length reserves its whole
+      // estimate (waiting briefly for room); a chunked body reserves as it arrives.
+      let onChunk: ((received: number) => void) | undefined;
+      if (admission) {
+        const gone = new AbortController();
+        res.once('close', () => gone.abort());
+        const admitted = await admission.admitWaiting(Number.isFinite(declared) ? admission.cost(declared) : 0, gone.signal);
+        if (isRefusal(admitted)) throw refusalFailure(admitted, res);
+        reservation = admitted;
+        const held = reservation;
+        onChunk = (received) => {
+          const refusal = received * (1 + admission.expansion) > held.bytes ? held.resize(admission.cost(received)) : null;
+          if (refusal) throw refusalFailure(refusal, res);
+        };
+      }
+      const wire = await readBody(req, limits.maxBodyBytes, onChunk);
       wireBytes = wire.length;
       const body = await decompress(wire, contentEncoding, limits.maxDecompressedBytes);
+      if (admission && reservation) {
+        // The true size is known now: a compressed body grows, an overestimate shrinks.
+        const refusal = reservation.resize(admission.cost(wire.length, body.length));
+        if (refusal) throw refusalFailure(refusal, res);
+      }
       metrics.decompressedBytes?.(body.length, format);
 
       let decoded;
@@ -140,7 +164,8 @@ export function createOtlpRouter(opts: OtlpRouterOptions): express.Router {
             ? new RequestFailure(413, RPC_CODE.invalidArgument, err.message)
             : null;
       if (failure === null) logger?.error({ err }, 'OTLP receiver failed unexpectedly');
-      else if (failure.status !== 503) logger?.warn({ status: failure.status, reason: failure.message }, 'OTLP request refused');
+      // Throttling (429) is counted, not logged: under a flood it is every other request.
+      else if (failure.status !== 503 && failure.status !== 429) logger?.warn({ status: failure.status, reason: failure.message }, 'OTLP request refused');
       const status = failure?.status ?? 500;
       const errorFormat = format ?? 'json';
       if (!res.headersSent) {
@@ -152,6 +177,9 @@ export function createOtlpRouter(opts: OtlpRouterOptions): express.Router {
         );
       }
       metrics.request?.(status, format ?? 'unknown', wireBytes);
+    } finally {
+      // Answered, or failed on any path (client gone, store down): the bytes are free again.
+      reservation?.release();
     }
   });
   return router;
@@ -173,12 +201,22 @@ export function formatOf(contentType: string | undefined): OtlpFormat | null {
   return null;
 }
 
+/** A refused admission as an answer: 429 + Retry-After (OTLP's throttling signal), or 413 when it can never fit. */
+function refusalFailure(refusal: Refusal, res: Response): RequestFailure {
+  if (refusal.kind === 'too_large') return new RequestFailure(413, RPC_CODE.invalidArgument, refusal.message);
+  res.setHeader('Retry-After', String(refusal.retryAfterSeconds));
+  return new RequestFailure(429, RPC_CODE.resourceExhausted, refusal.message);
+}
+
 function tooLarge(limit: number, what: string): RequestFailure {
   return new RequestFailure(413, RPC_CODE.invalidArgument, `${what} exceeds the limit of ${limit} bytes`);
 }
 
-/** Reads the raw body, refusing (413) as soon as it passes limit bytes. */
-function readBody(req: Request, limit: number): Promise<Buffer> {
+/**
+ * Reads the raw body, refusing (413) as soon as it passes limit bytes.
+ * onChunk sees the running total and may throw to stop reading (admission).
+ */
+function readBody(req: Request, limit: number, onChunk?: (received: number) => void): Promise<Buffer> {
   if (Buffer.isBuffer(req.body)) {
     return req.body.length > limit ? Promise.reject(tooLarge(limit, 'body')) : Promise.resolve(req.body);
   }
@@ -198,8 +236,13 @@ function readBody(req: Request, limit: number): Promise<Buffer> {
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       // Past the limit: stop buffering; Node discards the rest of the body.
-      if (size > limit) settle(() => reject(tooLarge(limit, 'body')));
-      else chunks.push(chunk);
+      if (size > limit) return settle(() => reject(tooLarge(limit, 'body')));
+      try {
+        onChunk?.(size);
+      } catch (err) {
+        return settle(() => reject(err));
+      }
+      chunks.push(chunk);
     };
     const onEnd = () => settle(() => resolve(Buffer.concat(chunks, size)));
     const onError = (err: Error) => settle(() => reject(err));

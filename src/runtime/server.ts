@@ -2,8 +2,10 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
+import { Gauge } from 'prom-client';
 import type { ChainsightConfig } from '../config/config.js';
 import { createOtlpRouter } from '../ingest/receiver.js';
+import { AdmissionController } from '../ingest/admission.js';
 import { createApiRouter } from '../serve/api.js';
 import { openPipeline, type Pipeline } from './pipeline.js';
 import type { Logger } from './logger.js';
@@ -44,7 +46,16 @@ export async function startServer(config: ChainsightConfig, logger: Logger, opts
   if (opts.receiver !== false) {
     const ingestApp = express();
     ingestApp.disable('x-powered-by');
-    ingestApp.use(createOtlpRouter({ sink: pipeline.processor, limits: config.limits, metrics: receiverMetrics(pipeline), logger }));
+    const admission = new AdmissionController(config.admission);
+    new Gauge({
+      name: 'chainsight_otlp_inflight_bytes',
+      help: 'Accounted bytes held by OTLP requests in flight (the admission budget in use)',
+      registers: [pipeline.metrics.registry],
+      collect() {
+        this.set(admission.inflightBytes);
+      },
+    });
+    ingestApp.use(createOtlpRouter({ sink: pipeline.processor, limits: config.limits, metrics: receiverMetrics(pipeline), logger, admission }));
     const s = await listen(ingestApp, config.otlp.host, config.otlp.port);
     servers.push(s);
     otlpUrl = urlOf(s);
