@@ -130,6 +130,9 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 log.retention.hours=24
 log.segment.bytes=16777216
+# The gateway's records reach 8 MiB + key and its producer allows 9 MiB
+# (collectors/gateway.yaml); 10 MiB leaves room for batch framing.
+message.max.bytes=10485760
 EOF
   # INFO to a file so readiness and failures can be read; the JVM's own stdout
   # goes to kafka.out beside it.

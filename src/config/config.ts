@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { storeConfigFromEnv, type StoreConfig } from '../store/client.js';
 import { resolveIngestLimits, type IngestLimits } from '../ingest/limits.js';
+import { resolveTopicDurability, type TopicDurability } from '../ingest/kafka-durability.js';
 import { defaultPolicy, policyFromJson, type VerifyPolicy } from '../verify/index.js';
 
 /** Everything a chainsight process needs to know, resolved once at start. */
@@ -24,6 +25,8 @@ export interface ChainsightConfig {
     /** Group session timeout and heartbeat interval: how fast the group notices a dead member. */
     sessionTimeoutMs: number;
     heartbeatIntervalMs: number;
+    /** Replication factor, min.insync.replicas and max.message.bytes of the topics `consume` creates. */
+    durability: TopicDurability;
   };
   logLevel: string;
 }
@@ -72,6 +75,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       // kafkajs's production defaults; the broker refuses sessions under group.min.session.timeout.ms (6 s by default).
       sessionTimeoutMs: intEnv(env, 'CHAINSIGHT_KAFKA_SESSION_TIMEOUT_MS', 30_000),
       heartbeatIntervalMs: intEnv(env, 'CHAINSIGHT_KAFKA_HEARTBEAT_MS', 3_000),
+      durability: resolveTopicDurability({
+        replicationFactor: env.CHAINSIGHT_KAFKA_REPLICATION_FACTOR ? intEnv(env, 'CHAINSIGHT_KAFKA_REPLICATION_FACTOR', 1) : undefined,
+        minInsyncReplicas: env.CHAINSIGHT_KAFKA_MIN_INSYNC_REPLICAS ? intEnv(env, 'CHAINSIGHT_KAFKA_MIN_INSYNC_REPLICAS', 1) : undefined,
+        maxMessageBytes: env.CHAINSIGHT_KAFKA_MAX_MESSAGE_BYTES ? intEnv(env, 'CHAINSIGHT_KAFKA_MAX_MESSAGE_BYTES', 0) : undefined,
+      }),
     },
     logLevel: env.CHAINSIGHT_LOG_LEVEL ?? 'info',
   };

@@ -4,7 +4,9 @@
 // once per manifest) and reused from its cache afterwards.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -25,7 +27,13 @@ export interface CollectorOptions {
   metricsPort?: number;
   /** Config file; default collectors/gateway.yaml. */
   configPath?: string;
-  /** Extra environment for the collector (e.g. KAFKA_QUEUE_SPANS). */
+  /**
+   * Directory of the persistent sending queue (COLLECTOR_QUEUE_DIR). Pass the
+   * same directory to a restarted collector to have it resume the queue;
+   * omitted, a fresh temporary directory removed by stop().
+   */
+  queueDir?: string;
+  /** Extra environment for the collector (e.g. KAFKA_QUEUE_BYTES). */
   env?: Record<string, string>;
   /** Time allowed for the health check once the binary exists (default 30 s). */
   startTimeoutMs?: number;
@@ -41,10 +49,13 @@ export interface RunningCollector {
   /** The collector's own Prometheus metrics (exporter queue size, sent/failed spans). */
   readonly metricsUrl: string;
   readonly pid: number;
+  readonly queueDir: string;
   /** Everything the collector wrote to stdout/stderr so far. */
   logs(): string;
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs` (default 10 s). Idempotent. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL: a crash, with no chance to drain or flush anything. Resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 /** Build (or find cached) otelcol-chainsight and return its path. */
@@ -120,6 +131,12 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   };
   if (options.topic !== undefined) env.KAFKA_TRACES_TOPIC = options.topic;
   const configPath = options.configPath ?? resolve(repoRoot, 'collectors/gateway.yaml');
+  const ownQueueDir = options.queueDir === undefined ? mkdtempSync(resolve(tmpdir(), 'chainsight-collector-queue-')) : undefined;
+  const queueDir = options.queueDir ?? ownQueueDir!;
+  env.COLLECTOR_QUEUE_DIR = queueDir;
+  const removeOwnQueue = (): void => {
+    if (ownQueueDir) rmSync(ownQueueDir, { recursive: true, force: true });
+  };
 
   const child = spawn(binary, ['--config', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -138,7 +155,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
 
   const stop = async (graceMs = 10_000): Promise<void> => {
     process.removeListener('exit', killOnExit);
-    if (exited(child)) return;
+    if (exited(child)) return removeOwnQueue();
     const done = once(child, 'exit');
     child.kill('SIGTERM');
     const timer = setTimeout(() => {
@@ -148,7 +165,15 @@ export async function startCollector(options: CollectorOptions): Promise<Running
       await done;
     } finally {
       clearTimeout(timer);
+      removeOwnQueue();
     }
+  };
+  const kill = async (): Promise<void> => {
+    process.removeListener('exit', killOnExit);
+    if (exited(child)) return;
+    const done = once(child, 'exit');
+    child.kill('SIGKILL');
+    await done;
   };
 
   const healthUrl = `http://${host}:${healthPort}/`;
@@ -167,7 +192,9 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     healthUrl,
     metricsUrl: `http://${host}:${metricsPort}/metrics`,
     pid: child.pid ?? -1,
+    queueDir,
     logs: () => output,
     stop,
+    kill,
   };
 }

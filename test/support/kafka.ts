@@ -1,4 +1,7 @@
 import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Kafka, logLevel, Partitioners, type IHeaders, type KafkaMessage } from 'kafkajs';
@@ -43,6 +46,47 @@ export async function releaseKafka(): Promise<void> {
   startedHere = false;
   brokers = undefined;
   await run(script, ['stop'], { timeout: 60_000 });
+}
+
+/** A broker of the test's own, which it may stop and restart with its log kept (a Kafka outage). */
+export interface OwnBroker {
+  brokers: string[];
+  /** Controlled shutdown; the topics and their records stay on disk. */
+  stop(): Promise<void>;
+  /** Starts again on the same port and log dir. */
+  start(): Promise<void>;
+  /** Stops and deletes the log dir. */
+  remove(): Promise<void>;
+}
+
+/**
+ * Starts a one-node broker with scripts/kafka.sh on free ports and a fresh
+ * log dir, separate from the shared test broker so that stopping it harms no
+ * other test. Resolves to a reason string when Java is missing.
+ */
+export async function startOwnBroker(freePort: () => Promise<number>): Promise<OwnBroker | string> {
+  if (spawnSync('java', ['-version']).error) return 'java not found: the local Kafka broker needs Java 17+';
+  // kafka.sh puts the controller on port + 1: take a pair that is free.
+  let port = await freePort();
+  for (let i = 0; i < 20 && !portFree(port + 1); i++) port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'chainsight-own-kafka-'));
+  const env = { ...process.env, KAFKA_PORT: String(port), KAFKA_DATA: dataDir, KAFKA_KEEP_DATA: '1' };
+  const cmd = (what: string, extra: Record<string, string> = {}) => run(script, [what], { env: { ...env, ...extra }, timeout: 300_000 });
+  await cmd('start');
+  return {
+    brokers: [`127.0.0.1:${port}`],
+    stop: async () => void (await cmd('stop')),
+    start: async () => void (await cmd('start')),
+    remove: async () => {
+      await cmd('stop', { KAFKA_KEEP_DATA: '0' });
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function portFree(port: number): boolean {
+  // bash's /dev/tcp connect fails when nothing listens.
+  return spawnSync('bash', ['-c', `(exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null`]).status !== 0;
 }
 
 let topicSeq = 0;
@@ -189,8 +233,8 @@ export function otlpJsonExport(msgNo: number, spanCount = 2, taskId = 'task-kafk
  * The same request in the protobuf encoding (what the Collector's kafka
  * exporter sends with otlp_proto): ids become bytes, times fixed64.
  */
-export function otlpProtoExport(msgNo: number, spanCount = 2, taskId = 'task-kafka'): { body: Buffer; spanIds: string[] } {
-  const { request, spanIds } = exportRequest(msgNo, spanCount, taskId);
+export function otlpProtoExport(msgNo: number, spanCount = 2, taskId = 'task-kafka', padBytes = 0): { body: Buffer; spanIds: string[] } {
+  const { request, spanIds } = exportRequest(msgNo, spanCount, taskId, padBytes);
   const bytes = (hexId: string): Buffer => Buffer.from(hexId, 'hex');
   for (const rs of request.resourceSpans) {
     for (const ss of rs.scopeSpans) {
@@ -206,7 +250,8 @@ export function otlpProtoExport(msgNo: number, spanCount = 2, taskId = 'task-kaf
   return { body: Buffer.from(ExportTraceServiceRequest.encode(message).finish()), spanIds };
 }
 
-function exportRequest(msgNo: number, spanCount: number, taskId: string) {
+/** `padBytes` adds a string attribute of that length to every span, to make requests of a realistic (or a given) size. */
+function exportRequest(msgNo: number, spanCount: number, taskId: string, padBytes = 0) {
   const traceId = hex(0xc0de, 16) + hex(msgNo, 16);
   const startNs = BigInt(Date.UTC(2026, 2, 27, 14, 0, 0)) * 1_000_000n + BigInt(msgNo) * 1000n;
   const spanIds: string[] = [];
@@ -225,6 +270,7 @@ function exportRequest(msgNo: number, spanCount: number, taskId: string) {
         { key: 'chainsight.task.id', value: { stringValue: taskId } },
         { key: 'gen_ai.operation.name', value: { stringValue: 'execute_tool' } },
         { key: 'gen_ai.tool.name', value: { stringValue: `tool-${i}` } },
+        ...(padBytes > 0 ? [{ key: 'test.padding', value: { stringValue: 'x'.repeat(padBytes) } }] : []),
       ],
       status: {},
     };
