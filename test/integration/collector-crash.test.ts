@@ -22,14 +22,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { loadConfig, type ChainsightConfig } from '../../src/config/config.js';
 import { ensureTopics } from '../../src/ingest/kafka-source.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { startConsumer, type RunningConsumer } from '../../src/runtime/consumer.js';
 import { collectorBinary, freePort, startCollector, type RunningCollector } from '../support/collector.js';
-import { committedOffsets, highWatermarks, otlpProtoExport, startOwnBroker, uniqueTopic, waitFor, type OwnBroker } from '../support/kafka.js';
+import { otlpProtoExport, startOwnBroker, uniqueTopic, waitFor, type OwnBroker } from '../support/kafka.js';
 import { makeTrustDomain, type TestDomain } from '../support/keys.js';
 import { metricSum } from '../support/processor-child.js';
+import { startSingleProcessor, type SingleProcessor } from '../support/single-processor.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const REQUESTS = 12;
@@ -43,7 +42,7 @@ let domain: TestDomain;
 let root: string;
 let topic: string;
 const collectors: RunningCollector[] = [];
-let consumer: RunningConsumer | undefined;
+let processor: SingleProcessor | undefined;
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 
 before(async () => {
@@ -68,7 +67,7 @@ before(async () => {
 
 after(async () => {
   await Promise.allSettled(collectors.map((c) => c.kill()));
-  await consumer?.stop();
+  await processor?.stop();
   await broker?.remove();
   await domain?.cleanup();
   if (root) rmSync(root, { recursive: true, force: true });
@@ -107,30 +106,6 @@ async function exporterQueueSize(c: RunningCollector): Promise<number> {
   return metricSum(await (await fetch(c.metricsUrl)).text(), 'otelcol_exporter_queue_size', { exporter: 'kafka' });
 }
 
-function consumerConfig(): ChainsightConfig {
-  return loadConfig(
-    {
-      ...process.env,
-      KAFKA_BROKERS: broker!.brokers.join(','),
-      CHAINSIGHT_KAFKA_TOPIC: topic,
-      CHAINSIGHT_KAFKA_DLQ_TOPIC: `${topic}.dlq`,
-      CHAINSIGHT_KAFKA_GROUP: uniqueTopic('crash-processors'),
-      CHAINSIGHT_KAFKA_PARTITIONS: '2',
-      CHAINSIGHT_DATABASE: `gw_crash_${process.pid}`,
-    },
-    { data: join(root, 'store'), trustDir: domain.dir, apiPort: 0 },
-  );
-}
-
-async function physicalRows(c: RunningConsumer, config: ChainsightConfig, taskId: string): Promise<number> {
-  const rs = await c.pipeline.readerClient.query({
-    query: `SELECT count() AS n FROM ${config.store.database}.actions WHERE task_id = {task:String}`,
-    query_params: { task: taskId },
-    format: 'JSONEachRow',
-  });
-  return Number((await rs.json<{ n: string }>())[0]?.n ?? 0);
-}
-
 test('SIGKILL while Kafka is unreachable, twice: every span the gateway answered 200 for is stored once; an in-memory queue loses them', { timeout: 10 * 60_000 }, async (t) => {
   if (skipReason) return t.skip(skipReason);
   const queueDir = join(root, 'queue');
@@ -160,22 +135,19 @@ test('SIGKILL while Kafka is unreachable, twice: every span the gateway answered
   const accepted = [...a.accepted, ...b.accepted];
   assert.equal(accepted.length, (REQUESTS + 4) * SPANS_PER_REQUEST);
 
-  const config = consumerConfig();
-  consumer = await startConsumer(config, logger, { serveApi: false, retry: { initialMs: 50, maxMs: 400 }, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 });
-  const queries = consumer.pipeline.queries;
+  processor = await startSingleProcessor({ brokers: broker!.brokers, topic, partitions: 2, dataDir: join(root, 'store'), trustDir: domain.dir, logger });
+  const p = processor;
+  const queries = p.consumer.pipeline.queries;
   await waitFor('every accepted span stored', async () => (await queries.taskActions(durableTask)).length >= accepted.length, 180_000);
   // Everything the gateway will ever send has been sent and consumed: its queue is empty and the group caught up.
   await waitFor('the gateway queue drained', async () => (await exporterQueueSize(third)) === 0, 60_000);
-  await waitFor('the group committed up to the high watermarks', async () => {
-    const [committed, high] = await Promise.all([committedOffsets(broker!.brokers, config.kafka.groupId, topic), highWatermarks(broker!.brokers, topic)]);
-    return [...high].every(([p, hw]) => hw === 0 || committed.get(p) === hw);
-  }, 60_000);
+  await waitFor('the group committed up to the high watermarks', () => p.caughtUp(), 60_000);
 
   const stored = (await queries.taskActions(durableTask)).map((r) => r.span_id);
   assert.equal(new Set(stored).size, stored.length, 'one row per span in queries');
   assert.deepEqual(new Set(stored), new Set(accepted), 'exactly the spans answered 200');
   assert.deepEqual(await queries.taskActions(volatileTask), [], 'the in-memory queue lost every span it answered 200 for');
 
-  const raw = await physicalRows(consumer, config, durableTask);
+  const raw = await p.physicalRows(durableTask);
   t.diagnostic(`${accepted.length} spans accepted across two crashes; ${raw} physical rows (${raw - accepted.length} redelivered copies); ${v.accepted.length} spans lost by the in-memory queue`);
 });

@@ -1,4 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -250,7 +251,10 @@ export function otlpProtoExport(msgNo: number, spanCount = 2, taskId = 'task-kaf
   return { body: Buffer.from(ExportTraceServiceRequest.encode(message).finish()), spanIds };
 }
 
-/** `padBytes` adds a string attribute of that length to every span, to make requests of a realistic (or a given) size. */
+/**
+ * `padBytes` adds a random string attribute of that length to every span, to
+ * make requests of a realistic (or a given) size that compression cannot shrink.
+ */
 function exportRequest(msgNo: number, spanCount: number, taskId: string, padBytes = 0) {
   const traceId = hex(0xc0de, 16) + hex(msgNo, 16);
   const startNs = BigInt(Date.UTC(2026, 2, 27, 14, 0, 0)) * 1_000_000n + BigInt(msgNo) * 1000n;
@@ -270,7 +274,7 @@ function exportRequest(msgNo: number, spanCount: number, taskId: string, padByte
         { key: 'chainsight.task.id', value: { stringValue: taskId } },
         { key: 'gen_ai.operation.name', value: { stringValue: 'execute_tool' } },
         { key: 'gen_ai.tool.name', value: { stringValue: `tool-${i}` } },
-        ...(padBytes > 0 ? [{ key: 'test.padding', value: { stringValue: 'x'.repeat(padBytes) } }] : []),
+        ...(padBytes > 0 ? [{ key: 'test.padding', value: { stringValue: randomBytes(padBytes).toString('base64').slice(0, padBytes) } }] : []),
       ],
       status: {},
     };
