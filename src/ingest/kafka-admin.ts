@@ -45,7 +45,9 @@ export async function ensureTopics(brokers: string[], specs: TopicSpec[], opts: 
     if (missing.length > 0) {
       checkPlaceable(durability, (await admin.describeCluster()).brokers.length, missing.map((s) => s.topic));
       await admin.createTopics({
-        waitForLeaders: true,
+        // kafkajs's own wait asks one broker, which on a cluster may not know
+        // the new topic yet and answers UNKNOWN_TOPIC_OR_PARTITION: wait here.
+        waitForLeaders: false,
         topics: missing.map((s) => ({
           topic: s.topic,
           numPartitions: s.partitions,
@@ -53,6 +55,7 @@ export async function ensureTopics(brokers: string[], specs: TopicSpec[], opts: 
           configEntries: topicConfigEntries(durability),
         })),
       });
+      await waitForLeaders(brokers, missing.map((s) => s.topic));
     }
     const present = specs.filter((s) => existing.has(s.topic));
     if (present.length === 0) return [];
@@ -76,6 +79,40 @@ export async function ensureTopics(brokers: string[], specs: TopicSpec[], opts: 
 
 // An enum kafkajs's CommonJS build exports only on its default object.
 const { ConfigResourceTypes } = kafkajs;
+
+const LEADER_WAIT_MS = 30_000;
+
+/**
+ * Until every partition of the topics has a leader, as seen by whichever
+ * broker answers. Its own client is silent: kafkajs would log each expected
+ * UNKNOWN_TOPIC_OR_PARTITION as an error; the last one is in the timeout's message.
+ */
+async function waitForLeaders(brokers: string[], topics: string[]): Promise<void> {
+  const admin = new Kafka({ brokers, clientId: 'chainsight-admin', logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await pollLeaders(admin, topics);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function pollLeaders(admin: Admin, topics: string[]): Promise<void> {
+  const deadline = Date.now() + LEADER_WAIT_MS;
+  let last: unknown;
+  for (;;) {
+    try {
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
+      if (metadata.length === topics.length && metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      last = 'partitions without a leader';
+    } catch (err) {
+      // A broker that has not caught up with the controller yet; any other error repeats until the deadline.
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`topics ${topics.join(', ')} have no leader after ${LEADER_WAIT_MS} ms: ${String(last)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 /** Partition count, replica count and the effective durability configs of existing topics. */
 async function describeTopics(admin: Admin, topics: string[]): Promise<Map<string, TopicState & { partitions: number }>> {

@@ -25,7 +25,7 @@ import { after, before, test } from 'node:test';
 import { ensureTopics } from '../../src/ingest/kafka-source.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { collectorBinary, freePort, startCollector, type RunningCollector } from '../support/collector.js';
-import { otlpProtoExport, startOwnBroker, uniqueTopic, waitFor, type OwnBroker } from '../support/kafka.js';
+import { otlpProtoExport, startOwnKafka, uniqueTopic, waitFor, type OwnKafka } from '../support/kafka.js';
 import { makeTrustDomain, type TestDomain } from '../support/keys.js';
 import { metricSum } from '../support/processor-child.js';
 import { startSingleProcessor, type SingleProcessor } from '../support/single-processor.js';
@@ -37,7 +37,7 @@ const SPANS_PER_REQUEST = 25;
 const PAD = 2_000;
 
 let skipReason: string | undefined;
-let broker: OwnBroker | undefined;
+let broker: OwnKafka | undefined;
 let domain: TestDomain;
 let root: string;
 let topic: string;
@@ -53,7 +53,7 @@ before(async () => {
     else throw err;
   }
   if (skipReason) return;
-  const own = await startOwnBroker(freePort);
+  const own = await startOwnKafka(freePort);
   if (typeof own === 'string') {
     skipReason = own;
     return;

@@ -1,6 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,39 +49,54 @@ export async function releaseKafka(): Promise<void> {
   await run(script, ['stop'], { timeout: 60_000 });
 }
 
-/** A broker of the test's own, which it may stop and restart with its log kept (a Kafka outage). */
-export interface OwnBroker {
+/** A Kafka cluster of the test's own, whose nodes it may stop and restart with their logs kept (an outage). */
+export interface OwnKafka {
   brokers: string[];
-  /** Controlled shutdown; the topics and their records stay on disk. */
+  /** Controlled shutdown of every node; the topics and their records stay on disk. */
   stop(): Promise<void>;
-  /** Starts again on the same port and log dir. */
+  /** Starts every node again on the same ports and log dirs. */
   start(): Promise<void>;
-  /** Stops and deletes the log dir. */
+  /** Stops node `n` (1-based) alone, keeping its log. */
+  stopNode(n: number): Promise<void>;
+  startNode(n: number): Promise<void>;
+  /** Stops every node and deletes the log dirs. */
   remove(): Promise<void>;
+  /** The brokers' own logs (server.log of every node), for what a client is not told. */
+  serverLogs(): string;
 }
 
 /**
- * Starts a one-node broker with scripts/kafka.sh on free ports and a fresh
- * log dir, separate from the shared test broker so that stopping it harms no
- * other test. Resolves to a reason string when Java is missing.
+ * Starts `nodes` KRaft nodes with scripts/kafka.sh on free ports and fresh
+ * log dirs, separate from the shared test broker so that stopping them harms
+ * no other test. Resolves to a reason string when Java is missing.
  */
-export async function startOwnBroker(freePort: () => Promise<number>): Promise<OwnBroker | string> {
+export async function startOwnKafka(freePort: () => Promise<number>, nodes = 1): Promise<OwnKafka | string> {
   if (spawnSync('java', ['-version']).error) return 'java not found: the local Kafka broker needs Java 17+';
-  // kafka.sh puts the controller on port + 1: take a pair that is free.
+  // kafka.sh gives node N ports KAFKA_PORT + 2(N-1) and the one after: take a free run of 2 x nodes.
   let port = await freePort();
-  for (let i = 0; i < 20 && !portFree(port + 1); i++) port = await freePort();
+  const runFree = (p: number) => Array.from({ length: 2 * nodes - 1 }, (_, i) => p + 1 + i).every(portFree);
+  for (let i = 0; i < 20 && !runFree(port); i++) port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'chainsight-own-kafka-'));
-  const env = { ...process.env, KAFKA_PORT: String(port), KAFKA_DATA: dataDir, KAFKA_KEEP_DATA: '1' };
-  const cmd = (what: string, extra: Record<string, string> = {}) => run(script, [what], { env: { ...env, ...extra }, timeout: 300_000 });
-  await cmd('start');
+  const env = { ...process.env, KAFKA_NODES: String(nodes), KAFKA_PORT: String(port), KAFKA_DATA: dataDir, KAFKA_KEEP_DATA: '1' };
+  if (nodes > 1) env.KAFKA_HEAP ??= '-Xmx256m -Xms64m';
+  const cmd = async (args: string[], extra: Record<string, string> = {}): Promise<void> => {
+    await run(script, args, { env: { ...env, ...extra }, timeout: 300_000 });
+  };
+  await cmd(['start']);
   return {
-    brokers: [`127.0.0.1:${port}`],
-    stop: async () => void (await cmd('stop')),
-    start: async () => void (await cmd('start')),
+    brokers: Array.from({ length: nodes }, (_, i) => `127.0.0.1:${port + 2 * i}`),
+    stop: () => cmd(['stop']),
+    start: () => cmd(['start']),
+    stopNode: (n) => cmd(['stop-node', String(n)]),
+    startNode: (n) => cmd(['start-node', String(n)]),
     remove: async () => {
-      await cmd('stop', { KAFKA_KEEP_DATA: '0' });
+      await cmd(['stop'], { KAFKA_KEEP_DATA: '0' });
       rmSync(dataDir, { recursive: true, force: true });
     },
+    serverLogs: () =>
+      Array.from({ length: nodes }, (_, i) => join(dataDir, nodes === 1 ? '' : `node-${i + 1}`, 'server.log'))
+        .map((f) => (existsSync(f) ? readFileSync(f, 'utf8') : ''))
+        .join('\n'),
   };
 }
 
