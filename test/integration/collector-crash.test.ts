@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { ensureTopics } from '../../src/ingest/kafka-source.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { collectorBinary, freePort, startCollector, type RunningCollector } from '../support/collector.js';
+import { collectorUnavailable, postOtlpProto, freePort, startCollector, type RunningCollector } from '../support/collector.js';
 import { otlpProtoExport, startOwnKafka, uniqueTopic, waitFor, type OwnKafka } from '../support/kafka.js';
 import { makeTrustDomain, type TestDomain } from '../support/keys.js';
 import { metricSum } from '../support/processor-child.js';
@@ -46,12 +46,7 @@ let processor: SingleProcessor | undefined;
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 
 before(async () => {
-  try {
-    await collectorBinary();
-  } catch (err) {
-    if (/go is not on PATH/.test(String(err))) skipReason = 'go not found: the Collector cannot be built';
-    else throw err;
-  }
+  skipReason = await collectorUnavailable();
   if (skipReason) return;
   const own = await startOwnKafka(freePort);
   if (typeof own === 'string') {
@@ -90,10 +85,9 @@ async function sendTask(c: RunningCollector, taskId: string, requests = REQUESTS
   const statuses: number[] = [];
   for (let i = 0; i < requests; i++) {
     const { body, spanIds } = otlpProtoExport(++msgNo, SPANS_PER_REQUEST, taskId, PAD);
-    const res = await fetch(c.tracesUrl, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body, signal: AbortSignal.timeout(30_000) });
-    await res.arrayBuffer();
-    statuses.push(res.status);
-    if (res.status === 200) accepted.push(...spanIds);
+    const status = await postOtlpProto(c.tracesUrl, body);
+    statuses.push(status);
+    if (status === 200) accepted.push(...spanIds);
   }
   return { accepted, statuses };
 }

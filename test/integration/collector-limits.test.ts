@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { ensureTopics } from '../../src/ingest/kafka-source.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { collectorBinary, startCollector, type RunningCollector } from '../support/collector.js';
+import { collectorUnavailable, postOtlpProto, startCollector, type RunningCollector } from '../support/collector.js';
 import { kafkaBrokers, otlpProtoExport, releaseKafka, uniqueTopic, waitFor } from '../support/kafka.js';
 import { makeTrustDomain, type TestDomain } from '../support/keys.js';
 import { metricSum } from '../support/processor-child.js';
@@ -45,12 +45,7 @@ before(async () => {
     return;
   }
   brokers = found;
-  try {
-    await collectorBinary();
-  } catch (err) {
-    if (/go is not on PATH/.test(String(err))) skipReason = 'go not found: the Collector cannot be built';
-    else throw err;
-  }
+  skipReason = await collectorUnavailable();
   if (skipReason) return;
   topic = uniqueTopic('gateway-limits');
   await ensureTopics(brokers, [{ topic, partitions: 2 }, { topic: `${topic}.dlq`, partitions: 1 }]);
@@ -71,9 +66,7 @@ let msgNo = 1_000;
 /** One trace of `spans` padded spans in one protobuf export; its status, wire size and span ids. */
 async function sendTrace(c: RunningCollector, taskId: string, spans: number): Promise<{ status: number; bytes: number; spanIds: string[] }> {
   const { body, spanIds } = otlpProtoExport(++msgNo, spans, taskId, PAD);
-  const res = await fetch(c.tracesUrl, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body, signal: AbortSignal.timeout(60_000) });
-  await res.arrayBuffer();
-  return { status: res.status, bytes: body.length, spanIds };
+  return { status: await postOtlpProto(c.tracesUrl, body), bytes: body.length, spanIds };
 }
 
 async function collectorMetric(c: RunningCollector, name: string): Promise<number> {

@@ -20,7 +20,7 @@ import { after, before, test } from 'node:test';
 import { ensureTopics } from '../../src/ingest/kafka-source.js';
 import { resolveTopicDurability } from '../../src/ingest/kafka-durability.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { collectorBinary, freePort, startCollector, type RunningCollector } from '../support/collector.js';
+import { collectorUnavailable, postOtlpProto, freePort, startCollector, type RunningCollector } from '../support/collector.js';
 import { highWatermarks, otlpDecoder, otlpProtoExport, readTopic, startOwnKafka, testKafka, uniqueTopic, waitFor, type OwnKafka } from '../support/kafka.js';
 import { makeTrustDomain, type TestDomain } from '../support/keys.js';
 import { metricSum } from '../support/processor-child.js';
@@ -35,12 +35,7 @@ let processor: SingleProcessor | undefined;
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 
 before(async () => {
-  try {
-    await collectorBinary();
-  } catch (err) {
-    if (/go is not on PATH/.test(String(err))) skipReason = 'go not found: the Collector cannot be built';
-    else throw err;
-  }
+  skipReason = await collectorUnavailable();
   if (skipReason) return;
   const own = await startOwnKafka(freePort, 3);
   if (typeof own === 'string') {
@@ -65,9 +60,7 @@ async function send(c: RunningCollector, taskId: string, requests: number): Prom
   const accepted: string[] = [];
   for (let i = 0; i < requests; i++) {
     const { body, spanIds } = otlpProtoExport(++msgNo, 10, taskId, 500);
-    const res = await fetch(c.tracesUrl, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body, signal: AbortSignal.timeout(30_000) });
-    await res.arrayBuffer();
-    assert.equal(res.status, 200, 'the gateway accepts');
+    assert.equal(await postOtlpProto(c.tracesUrl, body), 200, 'the gateway accepts');
     accepted.push(...spanIds);
   }
   return accepted;

@@ -70,6 +70,27 @@ export async function collectorBinary(): Promise<string> {
   return path;
 }
 
+/**
+ * Builds (or finds) the Collector; resolves to why it cannot be built on this
+ * machine (for `t.skip`), or undefined. Any other build failure throws.
+ */
+export async function collectorUnavailable(): Promise<string | undefined> {
+  try {
+    await collectorBinary();
+    return undefined;
+  } catch (err) {
+    if (/go is not on PATH/.test(String(err))) return 'go not found: the Collector cannot be built';
+    throw err;
+  }
+}
+
+/** POSTs one OTLP/protobuf export and returns the HTTP status, the body read and discarded. */
+export async function postOtlpProto(tracesUrl: string, body: Buffer, timeoutMs = 60_000): Promise<number> {
+  const res = await fetch(tracesUrl, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body, signal: AbortSignal.timeout(timeoutMs) });
+  await res.arrayBuffer();
+  return res.status;
+}
+
 /** A TCP port that was free on 127.0.0.1 a moment ago. */
 export async function freePort(): Promise<number> {
   const server = createServer();
