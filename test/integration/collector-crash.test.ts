@@ -100,7 +100,7 @@ async function exporterQueueSize(c: RunningCollector): Promise<number> {
   return metricSum(await (await fetch(c.metricsUrl)).text(), 'otelcol_exporter_queue_size', { exporter: 'kafka' });
 }
 
-test('SIGKILL while Kafka is unreachable, twice: every span the gateway answered 200 for is stored once; an in-memory queue loses them', { timeout: 10 * 60_000 }, async (t) => {
+test('SIGKILL twice and SIGTERM once while Kafka is unreachable: every span the gateway answered 200 for is stored once; an in-memory queue loses them', { timeout: 10 * 60_000 }, async (t) => {
   if (skipReason) return t.skip(skipReason);
   const queueDir = join(root, 'queue');
   const durableTask = uniqueTopic('durable-task');
@@ -124,17 +124,22 @@ test('SIGKILL while Kafka is unreachable, twice: every span the gateway answered
   assert.ok((await exporterQueueSize(second)) > 0, 'the restarted gateway holds the queue in file_storage');
   await second.kill();
 
+  // A graceful stop with Kafka still down keeps the queue as well: the send in progress ends as a shutdown, not a failure.
   const third = await durable(queueDir);
+  const c = await sendTask(third, durableTask, 4);
+  assert.deepEqual(await third.stop(30_000), { code: 0, signal: null }, 'a clean shutdown, not a kill after the grace period');
+
+  const fourth = await durable(queueDir);
   await broker!.start();
-  const accepted = [...a.accepted, ...b.accepted];
-  assert.equal(accepted.length, (REQUESTS + 4) * SPANS_PER_REQUEST);
+  const accepted = [...a.accepted, ...b.accepted, ...c.accepted];
+  assert.equal(accepted.length, (REQUESTS + 8) * SPANS_PER_REQUEST);
 
   processor = await startSingleProcessor({ brokers: broker!.brokers, topic, partitions: 2, dataDir: join(root, 'store'), trustDir: domain.dir, logger });
   const p = processor;
   const queries = p.consumer.pipeline.queries;
   await waitFor('every accepted span stored', async () => (await queries.taskActions(durableTask)).length >= accepted.length, 180_000);
   // Everything the gateway will ever send has been sent and consumed: its queue is empty and the group caught up.
-  await waitFor('the gateway queue drained', async () => (await exporterQueueSize(third)) === 0, 60_000);
+  await waitFor('the gateway queue drained', async () => (await exporterQueueSize(fourth)) === 0, 60_000);
   await waitFor('the group committed up to the high watermarks', () => p.caughtUp(), 60_000);
 
   const stored = (await queries.taskActions(durableTask)).map((r) => r.span_id);
@@ -143,5 +148,5 @@ test('SIGKILL while Kafka is unreachable, twice: every span the gateway answered
   assert.deepEqual(await queries.taskActions(volatileTask), [], 'the in-memory queue lost every span it answered 200 for');
 
   const raw = await p.physicalRows(durableTask);
-  t.diagnostic(`${accepted.length} spans accepted across two crashes; ${raw} physical rows (${raw - accepted.length} redelivered copies); ${v.accepted.length} spans lost by the in-memory queue`);
+  t.diagnostic(`${accepted.length} spans accepted across two crashes and a stop; ${raw} physical rows (${raw - accepted.length} redelivered copies); ${v.accepted.length} spans lost by the in-memory queue`);
 });

@@ -39,6 +39,12 @@ export interface CollectorOptions {
   startTimeoutMs?: number;
 }
 
+/** How the process ended: a clean shutdown is code 0 and no signal. */
+export interface CollectorExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 export interface RunningCollector {
   /** OTLP/HTTP base URL, e.g. http://127.0.0.1:43181 (traces go to `${endpoint}/v1/traces`). */
   readonly endpoint: string;
@@ -52,8 +58,8 @@ export interface RunningCollector {
   readonly queueDir: string;
   /** Everything the collector wrote to stdout/stderr so far. */
   logs(): string;
-  /** SIGTERM, then SIGKILL if it has not exited after `graceMs` (default 10 s). Idempotent. */
-  stop(graceMs?: number): Promise<void>;
+  /** SIGTERM, then SIGKILL if it has not exited after `graceMs` (default 10 s). Idempotent. Resolves to how it ended. */
+  stop(graceMs?: number): Promise<CollectorExit>;
   /** SIGKILL: a crash, with no chance to drain or flush anything. Resolves once the process is gone. */
   kill(): Promise<void>;
 }
@@ -174,9 +180,13 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   };
   process.once('exit', killOnExit);
 
-  const stop = async (graceMs = 10_000): Promise<void> => {
+  const exit = (): CollectorExit => ({ code: child.exitCode, signal: child.signalCode });
+  const stop = async (graceMs = 10_000): Promise<CollectorExit> => {
     process.removeListener('exit', killOnExit);
-    if (exited(child)) return removeOwnQueue();
+    if (exited(child)) {
+      removeOwnQueue();
+      return exit();
+    }
     const done = once(child, 'exit');
     child.kill('SIGTERM');
     const timer = setTimeout(() => {
@@ -188,6 +198,7 @@ export async function startCollector(options: CollectorOptions): Promise<Running
       clearTimeout(timer);
       removeOwnQueue();
     }
+    return exit();
   };
   const kill = async (): Promise<void> => {
     process.removeListener('exit', killOnExit);
