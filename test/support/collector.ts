@@ -30,7 +30,7 @@ export interface CollectorOptions {
   /**
    * Directory of the persistent sending queue (COLLECTOR_QUEUE_DIR). Pass the
    * same directory to a restarted collector to have it resume the queue;
-   * omitted, a fresh temporary directory removed by stop().
+   * omitted, a fresh temporary directory, removed by stop() or when the test process exits.
    */
   queueDir?: string;
   /** Extra environment for the collector (e.g. KAFKA_QUEUE_BYTES). */
@@ -164,6 +164,8 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   const removeOwnQueue = (): void => {
     if (ownQueueDir) rmSync(ownQueueDir, { recursive: true, force: true });
   };
+  // kill() leaves the queue for a restart on collector.queueDir; the temporary one goes when the test process ends.
+  if (ownQueueDir) process.once('exit', removeOwnQueue);
 
   const child = spawn(binary, ['--config', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
