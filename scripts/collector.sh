@@ -16,6 +16,8 @@
 #   COLLECTOR_METRICS_PORT the collector's own Prometheus metrics, default 8888
 #   COLLECTOR_CONFIG       default collectors/gateway.yaml
 #   COLLECTOR_DATA         pid and log dir, default /tmp/chainsight-collector
+#   COLLECTOR_QUEUE_DIR    persistent sending queue, default $COLLECTOR_DATA/queue;
+#                          a restart on the same directory resumes what was queued
 #   COLLECTOR_START_TIMEOUT seconds, default 60 (excludes the build)
 set -euo pipefail
 
@@ -28,6 +30,7 @@ COLLECTOR_METRICS_PORT="${COLLECTOR_METRICS_PORT:-8888}"
 COLLECTOR_CONFIG="${COLLECTOR_CONFIG:-$repo_root/collectors/gateway.yaml}"
 COLLECTOR_DATA="${COLLECTOR_DATA:-/tmp/chainsight-collector}"
 COLLECTOR_START_TIMEOUT="${COLLECTOR_START_TIMEOUT:-60}"
+COLLECTOR_QUEUE_DIR="${COLLECTOR_QUEUE_DIR:-$COLLECTOR_DATA/queue}"
 PID_FILE="$COLLECTOR_DATA/collector.pid"
 LOG_FILE="$COLLECTOR_DATA/collector.log"
 HEALTH_URL="http://$COLLECTOR_HOST:$COLLECTOR_HEALTH_PORT/"
@@ -51,6 +54,7 @@ print_endpoints() {
   echo "OTLP_HTTP_ENDPOINT=http://$COLLECTOR_HOST:$COLLECTOR_HTTP_PORT"
   echo "COLLECTOR_HEALTH_URL=$HEALTH_URL"
   echo "COLLECTOR_LOG=$LOG_FILE"
+  echo "COLLECTOR_QUEUE_DIR=$COLLECTOR_QUEUE_DIR"
 }
 
 start() {
@@ -70,6 +74,7 @@ start() {
   TELEMETRY_HOST="$COLLECTOR_HOST" \
   TELEMETRY_PORT="$COLLECTOR_METRICS_PORT" \
   KAFKA_BROKERS="$KAFKA_BROKERS" \
+  COLLECTOR_QUEUE_DIR="$COLLECTOR_QUEUE_DIR" \
     nohup "$binary" --config "$COLLECTOR_CONFIG" >"$LOG_FILE" 2>&1 </dev/null &
   local pid=$!
   echo "$pid" >"$PID_FILE"
@@ -99,8 +104,8 @@ stop() {
     log "not running"
     return 0
   fi
-  # SIGTERM lets the collector shut its pipeline down and drain the batch
-  # processor; the in-memory sending queue is lost if Kafka is unreachable.
+  # SIGTERM shuts the pipeline down; what Kafka has not acknowledged stays in
+  # the persistent queue and is sent by the next start on the same directory.
   kill -TERM "$pid"
   local deadline=$((SECONDS + 20))
   while kill -0 "$pid" 2>/dev/null; do

@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
-# Local single-node Apache Kafka (KRaft, broker+controller in one JVM) for
-# development and integration tests. No Docker: the broker's jars come from
+# Local Apache Kafka (KRaft, each node broker and controller in one JVM) for
+# development and integration tests: one node by default, or a cluster of
+# KAFKA_NODES to try replication. No Docker: the broker's jars come from
 # Maven Central through mvn and run on the machine's Java 17.
 #
-#   scripts/kafka.sh fetch    download kafka_2.13 and its runtime deps (cached)
-#   scripts/kafka.sh start    fetch if needed, format a fresh KRaft dir, start, wait ready
-#   scripts/kafka.sh stop     stop the broker started by `start`
-#   scripts/kafka.sh status   exit 0 and print KAFKA_BROKERS=... when running
+#   scripts/kafka.sh fetch         download kafka_2.13 and its runtime deps (cached)
+#   scripts/kafka.sh start         fetch if needed, format fresh KRaft dirs, start every node, wait ready
+#   scripts/kafka.sh stop          stop every node started by `start`
+#   scripts/kafka.sh status        exit 0 and print KAFKA_BROKERS=... when every node runs
+#   scripts/kafka.sh stop-node N   stop node N only (a broker outage; its log is kept)
+#   scripts/kafka.sh start-node N  start node N again on its kept log
 #
 # Environment:
 #   KAFKA_VERSION      (default 4.1.2)
-#   KAFKA_PORT         PLAINTEXT port, 127.0.0.1 only (default 19092)
-#   KAFKA_CONTROLLER_PORT  (default KAFKA_PORT+1)
-#   KAFKA_DATA         state dir: config, logs, pid (default /tmp/chainsight-kafka)
-#   KAFKA_KEEP_DATA=1  keep the log dir across starts instead of formatting afresh
-#   KAFKA_HEAP         (default -Xmx512m -Xms128m)
+#   KAFKA_NODES        nodes in the cluster (default 1). Node N listens on
+#                      KAFKA_PORT + 2(N-1) (PLAINTEXT) and the port after it
+#                      (controller). Kafka's own topics get min(3, nodes) replicas.
+#   KAFKA_PORT         PLAINTEXT port of node 1, 127.0.0.1 only (default 19092)
+#   KAFKA_CONTROLLER_PORT  controller port of a single node (default KAFKA_PORT+1)
+#   KAFKA_DATA         state dir: config, logs, pid (default /tmp/chainsight-kafka;
+#                      with several nodes, a node-N subdirectory each)
+#   KAFKA_KEEP_DATA=1  keep the log dirs across starts instead of formatting afresh
+#   KAFKA_HEAP         per node (default -Xmx512m -Xms128m)
 #   KAFKA_START_TIMEOUT seconds (default 90)
 #   CHAINSIGHT_CACHE   jar cache root (default $HOME/.cache/chainsight)
 set -euo pipefail
@@ -22,20 +29,30 @@ set -euo pipefail
 KAFKA_VERSION="${KAFKA_VERSION:-4.1.2}"
 # log4j2 binding for slf4j 1.7 (what kafka 4.1 depends on); the version follows log4j-core's.
 LOG4J_VERSION="${KAFKA_LOG4J_VERSION:-2.25.3}"
+KAFKA_NODES="${KAFKA_NODES:-1}"
 KAFKA_PORT="${KAFKA_PORT:-19092}"
-KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 KAFKA_DATA="${KAFKA_DATA:-/tmp/chainsight-kafka}"
 KAFKA_HEAP="${KAFKA_HEAP:--Xmx512m -Xms128m}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 CACHE_ROOT="${CHAINSIGHT_CACHE:-$HOME/.cache/chainsight}"
 HOME_DIR="$CACHE_ROOT/kafka-$KAFKA_VERSION"
 LIBS="$HOME_DIR/libs"
-PID_FILE="$KAFKA_DATA/kafka.pid"
-LOG_FILE="$KAFKA_DATA/kafka.out"
-BROKERS="127.0.0.1:$KAFKA_PORT"
 
 log() { echo "kafka.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
+
+[[ "$KAFKA_NODES" =~ ^[1-9][0-9]*$ ]] || die "KAFKA_NODES must be a positive integer"
+
+# Per-node layout; a single node keeps the historical one-directory layout.
+broker_port() { echo $((KAFKA_PORT + 2 * ($1 - 1))); }
+controller_port() {
+  if ((KAFKA_NODES == 1)); then echo "${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"; else echo $(($(broker_port "$1") + 1)); fi
+}
+node_dir() { if ((KAFKA_NODES == 1)); then echo "$KAFKA_DATA"; else echo "$KAFKA_DATA/node-$1"; fi; }
+pid_file() { echo "$(node_dir "$1")/kafka.pid"; }
+all_nodes() { seq 1 "$KAFKA_NODES"; }
+BROKERS="$(for n in $(all_nodes); do printf '127.0.0.1:%s,' "$(broker_port "$n")"; done)"
+BROKERS="${BROKERS%,}"
 
 need_java() {
   command -v java >/dev/null 2>&1 || die "java not found (Kafka $KAFKA_VERSION needs Java 17+)"
@@ -91,9 +108,10 @@ EOF
 # --- helpers ----------------------------------------------------------------
 
 running_pid() {
-  [[ -f "$PID_FILE" ]] || return 1
-  local pid
-  pid="$(cat "$PID_FILE")"
+  local file pid
+  file="$(pid_file "$1")"
+  [[ -f "$file" ]] || return 1
+  pid="$(cat "$file")"
   [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
   echo "$pid"
 }
@@ -108,36 +126,51 @@ random_cluster_id() {
   head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
 }
 
+# Every node of one cluster is formatted with the same id, kept beside them.
+cluster_id() {
+  local file="$KAFKA_DATA/cluster.id"
+  [[ -s "$file" ]] || random_cluster_id >"$file"
+  cat "$file"
+}
+
 write_config() {
-  cat >"$KAFKA_DATA/server.properties" <<EOF
+  local n="$1" dir voters="" v
+  local replicas=$((KAFKA_NODES < 3 ? KAFKA_NODES : 3))
+  local min_isr=$((replicas < 2 ? 1 : 2))
+  dir="$(node_dir "$n")"
+  for v in $(all_nodes); do voters+="$v@127.0.0.1:$(controller_port "$v"),"; done
+  cat >"$dir/server.properties" <<EOF
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+node.id=$n
+controller.quorum.voters=${voters%,}
+listeners=PLAINTEXT://127.0.0.1:$(broker_port "$n"),CONTROLLER://127.0.0.1:$(controller_port "$n")
+advertised.listeners=PLAINTEXT://127.0.0.1:$(broker_port "$n")
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=$KAFKA_DATA/log
+log.dirs=$dir/log
 num.partitions=1
 auto.create.topics.enable=false
-offsets.topic.replication.factor=1
+offsets.topic.replication.factor=$replicas
 offsets.topic.num.partitions=4
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+transaction.state.log.replication.factor=$replicas
+transaction.state.log.min.isr=$min_isr
+share.coordinator.state.topic.replication.factor=$replicas
+share.coordinator.state.topic.min.isr=$min_isr
 group.initial.rebalance.delay.ms=0
 log.retention.hours=24
 log.segment.bytes=16777216
+# The gateway's records reach 8 MiB + key and its producer allows 9 MiB
+# (collectors/gateway.yaml); 10 MiB leaves room for batch framing.
+message.max.bytes=10485760
 EOF
   # INFO to a file so readiness and failures can be read; the JVM's own stdout
   # goes to kafka.out beside it.
-  cat >"$KAFKA_DATA/log4j2.properties" <<EOF
+  cat >"$dir/log4j2.properties" <<EOF
 status = warn
 appender.file.type = File
 appender.file.name = FILE
-appender.file.fileName = $KAFKA_DATA/server.log
+appender.file.fileName = $dir/server.log
 appender.file.layout.type = PatternLayout
 appender.file.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = INFO
@@ -150,112 +183,142 @@ EOF
 }
 
 java_opts() {
+  local dir
+  dir="$(node_dir "$1")"
   # shellcheck disable=SC2206
   local heap=($KAFKA_HEAP)
   # C1-only JIT and the serial collector: a small dev/test broker starts
   # faster and takes less CPU from a 2-core machine than with the server defaults.
   echo "${heap[@]}" ${KAFKA_JVM_OPTS:--XX:TieredStopAtLevel=1 -XX:+UseSerialGC} -Djava.awt.headless=true \
-    "-Dlog4j2.configurationFile=$KAFKA_DATA/log4j2.properties" \
-    "-Dkafka.logs.dir=$KAFKA_DATA"
+    "-Dlog4j2.configurationFile=$dir/log4j2.properties" \
+    "-Dkafka.logs.dir=$dir"
 }
 
 # --- start / stop / status ---------------------------------------------------
 
-start() {
-  need_java
-  if pid="$(running_pid)"; then
-    log "already running (pid $pid)"
-    echo "KAFKA_BROKERS=$BROKERS"
+# Formats the node if it has no log yet and launches its JVM, without
+# waiting: the nodes of a cluster turn ready together, once their controller
+# quorum has formed.
+launch_node() {
+  local n="$1" dir pid
+  dir="$(node_dir "$n")"
+  if pid="$(running_pid "$n")"; then
+    log "node $n already running (pid $pid)"
     return 0
   fi
-  if port_open "$KAFKA_PORT"; then
-    die "port $KAFKA_PORT is in use by another process; set KAFKA_PORT"
+  if port_open "$(broker_port "$n")"; then
+    die "port $(broker_port "$n") is in use by another process; set KAFKA_PORT"
   fi
-  fetch
-  local t0
-  t0="$(date +%s%3N)"
-  mkdir -p "$KAFKA_DATA"
+  mkdir -p "$dir"
   if [[ "${KAFKA_KEEP_DATA:-0}" != 1 ]]; then
-    rm -rf "$KAFKA_DATA/log"
+    rm -rf "$dir/log"
   fi
-  rm -f "$KAFKA_DATA/server.log" "$LOG_FILE"
-  write_config
+  rm -f "$dir/server.log" "$dir/kafka.out"
+  write_config "$n"
   # shellcheck disable=SC2046
-  if [[ ! -f "$KAFKA_DATA/log/meta.properties" ]]; then
+  if [[ ! -f "$dir/log/meta.properties" ]]; then
     # Formatting costs a JVM start; format once into a template and copy it
-    # for each fresh start (same cluster id every time, which a local broker
-    # does not mind).
-    local template="$KAFKA_DATA/formatted-$KAFKA_VERSION"
+    # for each fresh start (same cluster id every time, which a local
+    # cluster does not mind).
+    local template="$dir/formatted-$KAFKA_VERSION"
     if [[ ! -f "$template/meta.properties" ]]; then
       rm -rf "$template"
-      sed "s|^log.dirs=.*|log.dirs=$template|" "$KAFKA_DATA/server.properties" >"$KAFKA_DATA/format.properties"
-      java $(java_opts) -cp "$LIBS/*" kafka.tools.StorageTool format \
-        -t "$(random_cluster_id)" -c "$KAFKA_DATA/format.properties" \
-        >"$KAFKA_DATA/format.out" 2>&1 || { cat "$KAFKA_DATA/format.out" >&2; die "storage format failed"; }
+      sed "s|^log.dirs=.*|log.dirs=$template|" "$dir/server.properties" >"$dir/format.properties"
+      java $(java_opts "$n") -cp "$LIBS/*" kafka.tools.StorageTool format \
+        -t "$(cluster_id)" -c "$dir/format.properties" \
+        >"$dir/format.out" 2>&1 || { cat "$dir/format.out" >&2; die "storage format of node $n failed"; }
     fi
-    rm -rf "$KAFKA_DATA/log"
-    cp -R "$template" "$KAFKA_DATA/log"
+    rm -rf "$dir/log"
+    cp -R "$template" "$dir/log"
   fi
   # setsid: the broker outlives this shell and is not tied to its process group.
   # shellcheck disable=SC2046
-  setsid java $(java_opts) -cp "$LIBS/*" kafka.Kafka "$KAFKA_DATA/server.properties" \
-    >"$LOG_FILE" 2>&1 </dev/null &
-  echo $! >"$PID_FILE"
-  local pid=$!
-  local deadline=$(( $(date +%s) + KAFKA_START_TIMEOUT ))
-  # Ready = the server logged its start and the client port answers.
-  until grep -q "Kafka Server started" "$KAFKA_DATA/server.log" 2>/dev/null && port_open "$KAFKA_PORT"; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      log "broker exited during start; log tail:"
-      tail -40 "$LOG_FILE" "$KAFKA_DATA/server.log" >&2 2>/dev/null || true
-      rm -f "$PID_FILE"
-      exit 1
-    fi
-    if (( $(date +%s) >= deadline )); then
-      log "broker not ready after ${KAFKA_START_TIMEOUT}s; log tail:"
-      tail -40 "$LOG_FILE" "$KAFKA_DATA/server.log" >&2 2>/dev/null || true
-      stop >/dev/null 2>&1 || true
-      exit 1
-    fi
-    sleep 0.2
+  setsid java $(java_opts "$n") -cp "$LIBS/*" kafka.Kafka "$dir/server.properties" \
+    >"$dir/kafka.out" 2>&1 </dev/null &
+  echo $! >"$(pid_file "$n")"
+}
+
+# Ready = the node logged its start and its client port answers.
+wait_ready() {
+  local deadline=$(( $(date +%s) + KAFKA_START_TIMEOUT )) n m dir pid
+  for n in "$@"; do
+    dir="$(node_dir "$n")"
+    pid="$(cat "$(pid_file "$n")")"
+    until grep -q "Kafka Server started" "$dir/server.log" 2>/dev/null && port_open "$(broker_port "$n")"; do
+      if ! kill -0 "$pid" 2>/dev/null; then
+        log "node $n exited during start; log tail:"
+        tail -40 "$dir/kafka.out" "$dir/server.log" >&2 2>/dev/null || true
+        rm -f "$(pid_file "$n")"
+        exit 1
+      fi
+      if (( $(date +%s) >= deadline )); then
+        log "node $n not ready after ${KAFKA_START_TIMEOUT}s; log tail:"
+        tail -40 "$dir/kafka.out" "$dir/server.log" >&2 2>/dev/null || true
+        for m in "$@"; do stop_node "$m" >/dev/null 2>&1 || true; done
+        exit 1
+      fi
+      sleep 0.2
+    done
   done
+}
+
+start() {
+  need_java
+  fetch
+  local t0 n
+  t0="$(date +%s%3N)"
+  mkdir -p "$KAFKA_DATA"
+  for n in $(all_nodes); do launch_node "$n"; done
+  # shellcheck disable=SC2046
+  wait_ready $(all_nodes)
   local ms=$(( $(date +%s%3N) - t0 ))
-  log "started pid $pid in $((ms / 1000)).$(printf '%03d' $((ms % 1000)))s (data $KAFKA_DATA)"
+  log "started $KAFKA_NODES node(s) in $((ms / 1000)).$(printf '%03d' $((ms % 1000)))s (data $KAFKA_DATA)"
   echo "KAFKA_BROKERS=$BROKERS"
 }
 
-stop() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    log "not running"
-    rm -f "$PID_FILE"
+stop_node() {
+  local n="$1" pid
+  if ! pid="$(running_pid "$n")"; then
+    log "node $n not running"
+    rm -f "$(pid_file "$n")"
     return 0
   fi
   kill -TERM "$pid"
-  # A controlled shutdown of a single node takes a few seconds; force after 30s.
+  # A controlled shutdown takes a few seconds; force after 30s.
   for _ in $(seq 1 150); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.2
   done
   if kill -0 "$pid" 2>/dev/null; then
-    log "pid $pid did not stop in 30s; killing"
+    log "node $n (pid $pid) did not stop in 30s; killing"
     kill -KILL "$pid" 2>/dev/null || true
   fi
-  rm -f "$PID_FILE"
+  rm -f "$(pid_file "$n")"
+  log "stopped node $n (pid $pid)"
+}
+
+stop() {
+  local n
+  for n in $(all_nodes | tac); do stop_node "$n"; done
   if [[ "${KAFKA_KEEP_DATA:-0}" != 1 ]]; then
-    rm -rf "$KAFKA_DATA/log"
+    for n in $(all_nodes); do rm -rf "$(node_dir "$n")/log"; done
   fi
-  log "stopped pid $pid"
 }
 
 status() {
-  if pid="$(running_pid)" && port_open "$KAFKA_PORT"; then
-    log "running (pid $pid)"
-    echo "KAFKA_BROKERS=$BROKERS"
-  else
-    log "not running"
-    return 1
-  fi
+  local n
+  for n in $(all_nodes); do
+    if ! running_pid "$n" >/dev/null || ! port_open "$(broker_port "$n")"; then
+      log "node $n not running"
+      return 1
+    fi
+  done
+  log "running ($KAFKA_NODES node(s))"
+  echo "KAFKA_BROKERS=$BROKERS"
+}
+
+check_node() {
+  [[ "${1:-}" =~ ^[0-9]+$ ]] && (($1 >= 1 && $1 <= KAFKA_NODES)) || die "node must be 1..$KAFKA_NODES"
 }
 
 case "${1:-}" in
@@ -263,5 +326,8 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status|fetch" >&2; exit 2 ;;
+  # A node stopped on its own keeps its log, so start-node brings it back as it was.
+  stop-node) check_node "${2:-}"; stop_node "$2" ;;
+  start-node) check_node "${2:-}"; need_java; KAFKA_KEEP_DATA=1 launch_node "$2"; wait_ready "$2"; echo "KAFKA_BROKERS=$BROKERS" ;;
+  *) echo "usage: $0 start|stop|status|fetch|stop-node N|start-node N" >&2; exit 2 ;;
 esac

@@ -4,6 +4,7 @@ import type { StoreConfig } from '../store/client.js';
 import { assertIdentifier } from '../store/client.js';
 import { resolveIngestLimits, type IngestLimits } from '../ingest/limits.js';
 import { DEFAULT_MAX_INFLIGHT_BYTES } from '../ingest/admission.js';
+import { resolveTopicDurability, type TopicDurability } from '../ingest/kafka-durability.js';
 import { defaultPolicy, policyFromJson, type VerifyPolicy } from '../verify/index.js';
 import { ConfigError, EnvReader } from './env.js';
 
@@ -36,6 +37,8 @@ export interface ChainsightConfig {
     /** Group session timeout and heartbeat interval: how fast the group notices a dead member. */
     sessionTimeoutMs: number;
     heartbeatIntervalMs: number;
+    /** Replication factor, min.insync.replicas and max.message.bytes of the topics `consume` creates. */
+    durability: TopicDurability;
   };
   logLevel: LogLevel;
   /** `CHAINSIGHT_*` variables nobody reads (likely typos), for a warning at start. */
@@ -106,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       // kafkajs's production defaults; the broker refuses sessions under group.min.session.timeout.ms (6 s by default).
       sessionTimeoutMs: e.int('CHAINSIGHT_KAFKA_SESSION_TIMEOUT_MS', 30_000, 1_000),
       heartbeatIntervalMs: e.int('CHAINSIGHT_KAFKA_HEARTBEAT_MS', 3_000, 100),
+      durability: readDurability(e),
     },
     logLevel: e.oneOf('CHAINSIGHT_LOG_LEVEL', LOG_LEVELS, defaults.logLevel ?? 'info'),
     unknownVariables: [],
@@ -116,6 +120,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   e.assertValid();
   config.unknownVariables = e.unknownChainsightVariables();
   return config;
+}
+
+/** Topic settings `consume` creates topics with; the pure rules live beside the Kafka admin code. */
+function readDurability(e: EnvReader): TopicDurability {
+  const replicationFactor = e.int('CHAINSIGHT_KAFKA_REPLICATION_FACTOR', 0, 1, 32_767);
+  const minInsyncReplicas = e.int('CHAINSIGHT_KAFKA_MIN_INSYNC_REPLICAS', 0, 1, 32_767);
+  const maxMessageBytes = e.int('CHAINSIGHT_KAFKA_MAX_MESSAGE_BYTES', 0, 1);
+  try {
+    return resolveTopicDurability({
+      ...(replicationFactor ? { replicationFactor } : {}),
+      ...(minInsyncReplicas ? { minInsyncReplicas } : {}),
+      ...(maxMessageBytes ? { maxMessageBytes } : {}),
+    });
+  } catch (err) {
+    e.problems.push(`CHAINSIGHT_KAFKA_*: ${(err as Error).message}`);
+    return resolveTopicDurability();
+  }
 }
 
 /** CLICKHOUSE_URL selects a server, otherwise chdb in dataDir. */

@@ -66,7 +66,7 @@ export async function startConsumer(
     await ensureTopics(config.kafka.brokers, [
       { topic: config.kafka.topic, partitions: config.kafka.partitions },
       { topic: config.kafka.dlqTopic, partitions: 1 },
-    ]);
+    ], { durability: config.kafka.durability, logger });
     await source.start();
     if (opts.serveApi !== false) {
       const app = express();

@@ -17,7 +17,7 @@ import { ATTR } from '../../src/model/span.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import type { AgentTelemetry } from '../../src/sdk/telemetry.js';
 import { emitTask, expectationsFor, mintTaskChains, taskSize, type AgentName } from '../support/agent-tasks.js';
-import { collectorBinary, startCollector, type RunningCollector } from '../support/collector.js';
+import { collectorUnavailable, startCollector, type RunningCollector } from '../support/collector.js';
 import { kafkaBrokers, otlpDecoder, releaseKafka, testKafka, uniqueTopic, waitFor } from '../support/kafka.js';
 import { makeTrustDomain, type TestDomain } from '../support/keys.js';
 import { startTestAgent } from '../support/otel.js';
@@ -43,12 +43,7 @@ before(async () => {
     return;
   }
   brokers = found;
-  try {
-    await collectorBinary();
-  } catch (err) {
-    if (/go is not on PATH/.test(String(err))) skipReason = 'go not found: the Collector cannot be built';
-    else throw err;
-  }
+  skipReason = await collectorUnavailable();
   domain = await makeTrustDomain();
   dataDir = mkdtempSync(join(tmpdir(), 'chainsight-collector-e2e-'));
 }, { timeout: 30 * 60_000 });

@@ -4,7 +4,9 @@
 // once per manifest) and reused from its cache afterwards.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -25,10 +27,22 @@ export interface CollectorOptions {
   metricsPort?: number;
   /** Config file; default collectors/gateway.yaml. */
   configPath?: string;
-  /** Extra environment for the collector (e.g. KAFKA_QUEUE_SPANS). */
+  /**
+   * Directory of the persistent sending queue (COLLECTOR_QUEUE_DIR). Pass the
+   * same directory to a restarted collector to have it resume the queue;
+   * omitted, a fresh temporary directory, removed by stop() or when the test process exits.
+   */
+  queueDir?: string;
+  /** Extra environment for the collector (e.g. KAFKA_QUEUE_BYTES). */
   env?: Record<string, string>;
   /** Time allowed for the health check once the binary exists (default 30 s). */
   startTimeoutMs?: number;
+}
+
+/** How the process ended: a clean shutdown is code 0 and no signal. */
+export interface CollectorExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
 }
 
 export interface RunningCollector {
@@ -41,10 +55,13 @@ export interface RunningCollector {
   /** The collector's own Prometheus metrics (exporter queue size, sent/failed spans). */
   readonly metricsUrl: string;
   readonly pid: number;
+  readonly queueDir: string;
   /** Everything the collector wrote to stdout/stderr so far. */
   logs(): string;
-  /** SIGTERM, then SIGKILL if it has not exited after `graceMs` (default 10 s). Idempotent. */
-  stop(graceMs?: number): Promise<void>;
+  /** SIGTERM, then SIGKILL if it has not exited after `graceMs` (default 10 s). Idempotent. Resolves to how it ended. */
+  stop(graceMs?: number): Promise<CollectorExit>;
+  /** SIGKILL: a crash, with no chance to drain or flush anything. Resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 /** Build (or find cached) otelcol-chainsight and return its path. */
@@ -57,6 +74,27 @@ export async function collectorBinary(): Promise<string> {
   const path = stdout.trim().split('\n').pop();
   if (!path) throw new Error('build-collector.sh printed no binary path');
   return path;
+}
+
+/**
+ * Builds (or finds) the Collector; resolves to why it cannot be built on this
+ * machine (for `t.skip`), or undefined. Any other build failure throws.
+ */
+export async function collectorUnavailable(): Promise<string | undefined> {
+  try {
+    await collectorBinary();
+    return undefined;
+  } catch (err) {
+    if (/go is not on PATH/.test(String(err))) return 'go not found: the Collector cannot be built';
+    throw err;
+  }
+}
+
+/** POSTs one OTLP/protobuf export and returns the HTTP status, the body read and discarded. */
+export async function postOtlpProto(tracesUrl: string, body: Buffer, timeoutMs = 60_000): Promise<number> {
+  const res = await fetch(tracesUrl, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body, signal: AbortSignal.timeout(timeoutMs) });
+  await res.arrayBuffer();
+  return res.status;
 }
 
 /** A TCP port that was free on 127.0.0.1 a moment ago. */
@@ -120,6 +158,14 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   };
   if (options.topic !== undefined) env.KAFKA_TRACES_TOPIC = options.topic;
   const configPath = options.configPath ?? resolve(repoRoot, 'collectors/gateway.yaml');
+  const ownQueueDir = options.queueDir === undefined ? mkdtempSync(resolve(tmpdir(), 'chainsight-collector-queue-')) : undefined;
+  const queueDir = options.queueDir ?? ownQueueDir!;
+  env.COLLECTOR_QUEUE_DIR = queueDir;
+  const removeOwnQueue = (): void => {
+    if (ownQueueDir) rmSync(ownQueueDir, { recursive: true, force: true });
+  };
+  // kill() leaves the queue for a restart on collector.queueDir; the temporary one goes when the test process ends.
+  if (ownQueueDir) process.once('exit', removeOwnQueue);
 
   const child = spawn(binary, ['--config', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -136,9 +182,13 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   };
   process.once('exit', killOnExit);
 
-  const stop = async (graceMs = 10_000): Promise<void> => {
+  const exit = (): CollectorExit => ({ code: child.exitCode, signal: child.signalCode });
+  const stop = async (graceMs = 10_000): Promise<CollectorExit> => {
     process.removeListener('exit', killOnExit);
-    if (exited(child)) return;
+    if (exited(child)) {
+      removeOwnQueue();
+      return exit();
+    }
     const done = once(child, 'exit');
     child.kill('SIGTERM');
     const timer = setTimeout(() => {
@@ -148,7 +198,16 @@ export async function startCollector(options: CollectorOptions): Promise<Running
       await done;
     } finally {
       clearTimeout(timer);
+      removeOwnQueue();
     }
+    return exit();
+  };
+  const kill = async (): Promise<void> => {
+    process.removeListener('exit', killOnExit);
+    if (exited(child)) return;
+    const done = once(child, 'exit');
+    child.kill('SIGKILL');
+    await done;
   };
 
   const healthUrl = `http://${host}:${healthPort}/`;
@@ -167,7 +226,9 @@ export async function startCollector(options: CollectorOptions): Promise<Running
     healthUrl,
     metricsUrl: `http://${host}:${metricsPort}/metrics`,
     pid: child.pid ?? -1,
+    queueDir,
     logs: () => output,
     stop,
+    kill,
   };
 }

@@ -1,4 +1,8 @@
 import { execFile, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Kafka, logLevel, Partitioners, type IHeaders, type KafkaMessage } from 'kafkajs';
@@ -43,6 +47,62 @@ export async function releaseKafka(): Promise<void> {
   startedHere = false;
   brokers = undefined;
   await run(script, ['stop'], { timeout: 60_000 });
+}
+
+/** A Kafka cluster of the test's own, whose nodes it may stop and restart with their logs kept (an outage). */
+export interface OwnKafka {
+  brokers: string[];
+  /** Controlled shutdown of every node; the topics and their records stay on disk. */
+  stop(): Promise<void>;
+  /** Starts every node again on the same ports and log dirs. */
+  start(): Promise<void>;
+  /** Stops node `n` (1-based) alone, keeping its log. */
+  stopNode(n: number): Promise<void>;
+  startNode(n: number): Promise<void>;
+  /** Stops every node and deletes the log dirs. */
+  remove(): Promise<void>;
+  /** The brokers' own logs (server.log of every node), for what a client is not told. */
+  serverLogs(): string;
+}
+
+/**
+ * Starts `nodes` KRaft nodes with scripts/kafka.sh on free ports and fresh
+ * log dirs, separate from the shared test broker so that stopping them harms
+ * no other test. Resolves to a reason string when Java is missing.
+ */
+export async function startOwnKafka(freePort: () => Promise<number>, nodes = 1): Promise<OwnKafka | string> {
+  if (spawnSync('java', ['-version']).error) return 'java not found: the local Kafka broker needs Java 17+';
+  // kafka.sh gives node N ports KAFKA_PORT + 2(N-1) and the one after: take a free run of 2 x nodes.
+  let port = await freePort();
+  const runFree = (p: number) => Array.from({ length: 2 * nodes - 1 }, (_, i) => p + 1 + i).every(portFree);
+  for (let i = 0; i < 20 && !runFree(port); i++) port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'chainsight-own-kafka-'));
+  const env = { ...process.env, KAFKA_NODES: String(nodes), KAFKA_PORT: String(port), KAFKA_DATA: dataDir, KAFKA_KEEP_DATA: '1' };
+  if (nodes > 1) env.KAFKA_HEAP ??= '-Xmx256m -Xms64m';
+  const cmd = async (args: string[], extra: Record<string, string> = {}): Promise<void> => {
+    await run(script, args, { env: { ...env, ...extra }, timeout: 300_000 });
+  };
+  await cmd(['start']);
+  return {
+    brokers: Array.from({ length: nodes }, (_, i) => `127.0.0.1:${port + 2 * i}`),
+    stop: () => cmd(['stop']),
+    start: () => cmd(['start']),
+    stopNode: (n) => cmd(['stop-node', String(n)]),
+    startNode: (n) => cmd(['start-node', String(n)]),
+    remove: async () => {
+      await cmd(['stop'], { KAFKA_KEEP_DATA: '0' });
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    serverLogs: () =>
+      Array.from({ length: nodes }, (_, i) => join(dataDir, nodes === 1 ? '' : `node-${i + 1}`, 'server.log'))
+        .map((f) => (existsSync(f) ? readFileSync(f, 'utf8') : ''))
+        .join('\n'),
+  };
+}
+
+function portFree(port: number): boolean {
+  // bash's /dev/tcp connect fails when nothing listens.
+  return spawnSync('bash', ['-c', `(exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null`]).status !== 0;
 }
 
 let topicSeq = 0;
@@ -189,8 +249,8 @@ export function otlpJsonExport(msgNo: number, spanCount = 2, taskId = 'task-kafk
  * The same request in the protobuf encoding (what the Collector's kafka
  * exporter sends with otlp_proto): ids become bytes, times fixed64.
  */
-export function otlpProtoExport(msgNo: number, spanCount = 2, taskId = 'task-kafka'): { body: Buffer; spanIds: string[] } {
-  const { request, spanIds } = exportRequest(msgNo, spanCount, taskId);
+export function otlpProtoExport(msgNo: number, spanCount = 2, taskId = 'task-kafka', padBytes = 0): { body: Buffer; spanIds: string[] } {
+  const { request, spanIds } = exportRequest(msgNo, spanCount, taskId, padBytes);
   const bytes = (hexId: string): Buffer => Buffer.from(hexId, 'hex');
   for (const rs of request.resourceSpans) {
     for (const ss of rs.scopeSpans) {
@@ -206,7 +266,11 @@ export function otlpProtoExport(msgNo: number, spanCount = 2, taskId = 'task-kaf
   return { body: Buffer.from(ExportTraceServiceRequest.encode(message).finish()), spanIds };
 }
 
-function exportRequest(msgNo: number, spanCount: number, taskId: string) {
+/**
+ * `padBytes` adds a random string attribute of that length to every span, to
+ * make requests of a realistic (or a given) size that compression cannot shrink.
+ */
+function exportRequest(msgNo: number, spanCount: number, taskId: string, padBytes = 0) {
   const traceId = hex(0xc0de, 16) + hex(msgNo, 16);
   const startNs = BigInt(Date.UTC(2026, 2, 27, 14, 0, 0)) * 1_000_000n + BigInt(msgNo) * 1000n;
   const spanIds: string[] = [];
@@ -225,6 +289,7 @@ function exportRequest(msgNo: number, spanCount: number, taskId: string) {
         { key: 'chainsight.task.id', value: { stringValue: taskId } },
         { key: 'gen_ai.operation.name', value: { stringValue: 'execute_tool' } },
         { key: 'gen_ai.tool.name', value: { stringValue: `tool-${i}` } },
+        ...(padBytes > 0 ? [{ key: 'test.padding', value: { stringValue: randomBytes(padBytes).toString('base64').slice(0, padBytes) } }] : []),
       ],
       status: {},
     };
