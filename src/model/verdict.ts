@@ -36,7 +36,9 @@ export type ReasonCode =
   | 'agent.missing'
   | 'agent.mismatch'
   | 'task.missing'
-  | 'task.mismatch';
+  | 'task.mismatch'
+  // the span itself, as decoded
+  | 'span.time_out_of_range';
 
 export interface Reason {
   code: ReasonCode;

@@ -39,7 +39,7 @@ export async function startServer(config: ChainsightConfig, logger: Logger, opts
   if (opts.receiver !== false) {
     const ingestApp = express();
     ingestApp.disable('x-powered-by');
-    ingestApp.use(createOtlpRouter({ sink: pipeline.processor, limits: config.limits, metrics: receiverMetrics(pipeline), logger }));
+    ingestApp.use(createOtlpRouter({ sink: pipeline.quarantining, limits: config.limits, metrics: receiverMetrics(pipeline), logger }));
     const s = await listen(ingestApp, config.otlp.host, config.otlp.port);
     servers.push(s);
     otlpUrl = urlOf(s);

@@ -34,7 +34,7 @@ after(async () => store.close());
 
 test('migration is idempotent', async () => {
   const files = await migrate(store.writer, store.config.database);
-  assert.deepEqual(files, ['001_actions.sql', '002_delegations.sql']);
+  assert.deepEqual(files, ['001_actions.sql', '002_delegations.sql', '003_quarantine.sql']);
 });
 
 test('re-delivered spans appear once in the tree and task queries', async () => {

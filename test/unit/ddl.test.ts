@@ -6,8 +6,8 @@ import { assertIdentifier, storeConfigFromEnv } from '../../src/store/client.js'
 test('the cluster layout: replicated local tables behind Distributed tables sharded by task, same columns', async () => {
   const single = await allStatements('cs', 'single');
   const cluster = await allStatements('cs', 'replicated');
-  assert.equal(single.length, 3);
-  assert.equal(cluster.length, 5);
+  assert.equal(single.length, 4);
+  assert.equal(cluster.length, 7);
   assert.equal(cluster[0], "CREATE DATABASE IF NOT EXISTS cs ON CLUSTER '{cluster}'");
   const actions = cluster[1]!;
   assert.match(actions, /^CREATE TABLE IF NOT EXISTS cs\.actions_local ON CLUSTER '\{cluster\}'/);
