@@ -19,7 +19,16 @@ export const DLQ_HEADER = {
   /** On refused rows only: the store's error name and the table that refused the row. */
   errorCode: 'x-chainsight-error-code',
   table: 'x-chainsight-table',
+  /** 'true' when the refused row's JSON was cut to MAX_REFUSED_ROW_BYTES. */
+  truncated: 'x-chainsight-truncated',
 } as const;
+
+/**
+ * A refused row's JSON may be larger than the broker takes (1 MiB by
+ * default): a DLQ write that can never succeed would stall the partition
+ * exactly as the refused row did. Beyond this the row is cut.
+ */
+export const MAX_REFUSED_ROW_BYTES = 512 * 1024;
 
 /** Error text is attacker-influenced and unbounded; keep DLQ headers small. */
 const MAX_ERROR_HEADER_CHARS = 1000;
@@ -123,10 +132,14 @@ export function deadLetterOfRefusal(
   source: { topic: string; partition: number; offset: string },
 ): { key: string | null; value: string; headers: IHeaders } {
   const row = (typeof refusal.row === 'object' && refusal.row !== null ? refusal.row : {}) as Record<string, unknown>;
+  let value = JSON.stringify(refusal.row) ?? 'null';
+  const truncated = Buffer.byteLength(value) > MAX_REFUSED_ROW_BYTES;
+  if (truncated) value = Buffer.from(value).subarray(0, MAX_REFUSED_ROW_BYTES).toString();
   return {
-    key: typeof row.trace_id === 'string' && row.trace_id !== '' ? row.trace_id : null,
-    value: JSON.stringify(refusal.row) ?? 'null',
+    key: typeof row.trace_id === 'string' && row.trace_id !== '' ? row.trace_id.slice(0, 64) : null,
+    value,
     headers: {
+      ...(truncated ? { [DLQ_HEADER.truncated]: 'true' } : {}),
       'content-type': 'application/json',
       [DLQ_HEADER.error]: refusal.error.message.slice(0, MAX_ERROR_HEADER_CHARS),
       [DLQ_HEADER.errorCode]: refusal.error.code,

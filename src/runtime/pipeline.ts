@@ -3,7 +3,7 @@ import type { ChainsightConfig } from '../config/config.js';
 import { openClient } from '../store/client.js';
 import { migrate } from '../store/migrate.js';
 import { BatchWriter, type BatchWriterOptions } from '../store/writer.js';
-import type { QuarantineRow } from '../store/quarantine.js';
+import { findQuarantined, type QuarantineFilter, type QuarantineRow } from '../store/quarantine.js';
 import { Queries } from '../store/queries.js';
 import { Processor, type BatchSummary } from '../pipeline/processor.js';
 import { SinkRegistry } from '../pipeline/sinks.js';
@@ -31,6 +31,8 @@ export interface Pipeline {
   writerClient: ClickHouseClient;
   readerClient: ClickHouseClient;
   database: string;
+  /** Rows the store refused, with their error (the OTLP/HTTP path's quarantine table). */
+  findQuarantined(filter: QuarantineFilter): Promise<QuarantineRow[]>;
   close(): Promise<void>;
 }
 
@@ -100,6 +102,7 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
   return {
     processor, quarantining, sinks, metrics, verifier, trust, writerClient, readerClient, database: db,
     queries: new Queries(readerClient, db),
+    findQuarantined: (filter) => findQuarantined(readerClient, db, filter),
     async close() {
       await Promise.allSettled([sinks.close(), quarantine.close()]);
       await Promise.allSettled([writerClient.close(), linkClient.close(), readerClient.close()]);

@@ -46,7 +46,7 @@ export async function startServer(config: ChainsightConfig, logger: Logger, opts
   }
   const apiApp = express();
   apiApp.disable('x-powered-by');
-  apiApp.use(createApiRouter(pipeline.queries, pipeline.metrics));
+  apiApp.use(createApiRouter(pipeline.queries, pipeline.metrics, pipeline.findQuarantined));
   const api = await listen(apiApp, config.api.host, config.api.port);
   servers.push(api);
   const apiUrl = urlOf(api);

@@ -127,10 +127,14 @@ export class BatchWriter<Row> {
   }
 
   /**
-   * Bisection: a batch of n rows with k bad ones costs about 2·k·log2(n)
-   * extra INSERTs, and only when the store refused the whole batch. A
+   * Isolates the refused rows. ClickHouse names the row a parse error is at
+   * ("(at row N)", 1-based within the INSERT, exact in measurements up to
+   * 100k rows): the rows before it are sent on their own, that row alone
+   * (refused only if it fails alone too, so a wrong hint costs nothing but an
+   * INSERT), then the rest. Errors without a row (a constraint, too many
+   * partitions) are bisected: about 2·log2(n) INSERTs per bad row. A
    * transient error anywhere aborts the split and fails the batch (rows stored
-   * by earlier halves are stored twice on retry, which the tables fold away).
+   * by earlier parts are stored twice on retry, which the tables fold away).
    */
   private async insertOrSplit(rows: Row[], lo: number, hi: number, refused: Map<number, StoreError>): Promise<void> {
     let error: StoreError;
@@ -143,6 +147,14 @@ export class BatchWriter<Row> {
     }
     if (hi - lo === 1) {
       refused.set(lo, error);
+      return;
+    }
+    const at = rowHint(error.message, hi - lo);
+    if (at !== undefined) {
+      const c = lo + at;
+      if (c > lo) await this.insertOrSplit(rows, lo, c, refused);
+      await this.insertOrSplit(rows, c, c + 1, refused);
+      if (c + 1 < hi) await this.insertOrSplit(rows, c + 1, hi, refused);
       return;
     }
     const mid = (lo + hi) >>> 1;
@@ -166,6 +178,14 @@ export class BatchWriter<Row> {
       this.cancelScheduled = () => clearImmediate(i);
     }
   }
+}
+
+/** The 0-based position of the row a ClickHouse parse error names, when it is inside an INSERT of n rows. */
+export function rowHint(message: string, n: number): number | undefined {
+  const m = /\(at row (\d+)\)/.exec(message);
+  if (!m) return undefined;
+  const row = Number(m[1]);
+  return row >= 1 && row <= n ? row - 1 : undefined;
 }
 
 function refusedOf<Row>(rows: Row[], w: Waiter<Row>, refused: Map<number, StoreError>): RefusedRow<Row>[] {

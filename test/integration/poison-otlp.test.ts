@@ -148,6 +148,14 @@ test('hostile spans beside valid traffic: every valid request 200 and stored, ho
       assert.ok(row.attributes[RAW_VALUE_KEYS.startTime] ?? row.attributes[RAW_VALUE_KEYS.endTime], `${what}: raw time kept`);
     } else assert.ok(!row.reasons.includes('span.time_out_of_range'), what);
   }
+  // The analyst API finds them too, and takes its filters as parameters only.
+  const api = async (q: string) => (await (await fetch(`${server.apiUrl}/api/quarantine?${q}`)).json()) as { quarantined: Array<{ span_id: string; error_code: string }> };
+  const byTask = await api(`task=${HOSTILE_TASK}`);
+  assert.equal(byTask.quarantined.length, 3);
+  assert.ok(byTask.quarantined.every((q) => q.error_code === 'VIOLATED_CONSTRAINT'));
+  assert.equal((await api(`task=${encodeURIComponent("x' OR 1=1 --")}`)).quarantined.length, 0);
+  assert.equal((await fetch(`${server.apiUrl}/api/quarantine?limit=lots`)).status, 400);
+
   const metrics = await server.pipeline.metrics.registry.metrics();
   assert.equal(metricSum(metrics, 'chainsight_otlp_requests_total', { status: '503' }), 0);
   assert.equal(metricSum(metrics, 'chainsight_quarantined_rows_total', { destination: 'table' }), 3);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createClient } from '@clickhouse/client';
 import { openTestStore, type TestStore } from '../support/store.js';
 import { makeSpan } from '../support/spans.js';
-import { BatchWriter } from '../../src/store/writer.js';
+import { BatchWriter, rowHint } from '../../src/store/writer.js';
 import { StoreError, classifyStoreError } from '../../src/store/errors.js';
 import { findQuarantined, toQuarantineRow, type QuarantineRow } from '../../src/store/quarantine.js';
 import { toActionRow } from '../../src/correlate/correlate.js';
@@ -103,6 +103,28 @@ test('the writer stores every good row of a shared INSERT and hands each caller 
   assert.equal(results[4]![0]!.row, callers[4]![0]);
   for (let c = 0; c < 6; c++) assert.equal(await count(`task-shared-${c}`), 50 - results[c]!.length, `caller ${c}`);
   await writer.close();
+});
+
+test('many bad rows, with and without a row named in the error, are each isolated; the named row costs a few INSERTs, not a bisection', async () => {
+  for (const [what, bad] of [['named row (CANNOT_PARSE_NUMBER)', { kind: -1 }], ['no row named (DECIMAL_OVERFLOW)', { ts: '2300-01-01 00:00:00.000000000' }]] as const) {
+    let inserts = 0;
+    const writer = new BatchWriter<ActionRow>(store.writer, table, { maxRows: 100_000, maxDelayMs: 0, onFlush: () => void inserts++ });
+    const task = `task-many-${'kind' in bad ? 'named' : 'unnamed'}`;
+    const rows = Array.from({ length: 2000 }, () => row({}, task));
+    const positions = Array.from({ length: 16 }, (_, i) => i * 125 + 7);
+    for (const p of positions) rows[p] = row(bad, task);
+    const refused = await writer.write(rows);
+    assert.deepEqual(refused.map((r) => r.index), positions, what);
+    assert.equal(await count(task), 2000 - 16, what);
+    if ('kind' in bad) assert.ok(inserts <= 2 * 16 + 1, `${what}: ${inserts} INSERTs`);
+  }
+});
+
+test('rowHint reads the 1-based row ClickHouse names, only within the INSERT', () => {
+  assert.equal(rowHint('Unsigned type must not contain ... (at row 3851)\n: While executing', 5000), 3850);
+  assert.equal(rowHint('... (at row 3851)', 100), undefined);
+  assert.equal(rowHint('... (at row 0)', 100), undefined);
+  assert.equal(rowHint('Decimal math overflow', 100), undefined);
 });
 
 test('a batch over more partitions than one INSERT may touch is split, and all of it stored', async () => {

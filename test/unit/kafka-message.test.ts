@@ -6,6 +6,7 @@ import {
   deadLetterOf,
   deadLetterOfRefusal,
   decodeBatch,
+  MAX_REFUSED_ROW_BYTES,
   detectFormat,
   errorText,
   headerText,
@@ -200,6 +201,13 @@ describe('deadLetterOfRefusal', () => {
     assert.equal(headerText(m.headers, DLQ_HEADER.sourcePartition), '3');
     assert.equal(headerText(m.headers, DLQ_HEADER.sourceOffset), '42');
     assert.equal(headerText(m.headers, DLQ_HEADER.error)?.length, 1000);
+  });
+  it('cuts a row too large for the broker, and says so', () => {
+    const huge = { ...refusal, row: { trace_id: 'ab', attributes: { k: 'é'.repeat(400_000) } } };
+    const m = deadLetterOfRefusal(huge, { topic: 't', partition: 0, offset: '1' });
+    assert.ok(Buffer.byteLength(m.value) <= MAX_REFUSED_ROW_BYTES);
+    assert.equal(headerText(m.headers, DLQ_HEADER.truncated), 'true');
+    assert.equal(headerText(deadLetterOfRefusal(refusal, { topic: 't', partition: 0, offset: '1' }).headers, DLQ_HEADER.truncated), undefined);
   });
   it('has no key for a row without a trace id', () => {
     assert.equal(deadLetterOfRefusal({ ...refusal, row: { link_hash: 'h' } }, { topic: 't', partition: 0, offset: '1' }).key, null);
