@@ -48,10 +48,10 @@ export class Processor implements SpanSink {
     if (spans.length === 0) return { accepted: 0, rejected: 0, errors: [] };
     let batch = this.process(spans);
     if (batch instanceof Promise) batch = await batch;
-    const writes: Promise<Refusal[]>[] = [];
-    for (const out of batch.output()) {
-      for (const sink of this.sinks.sinksOf(out.kind)) writes.push(sink.write(out.rows).then((refused) => refusalsOf(out, refused)));
-    }
+    // Every kind's sinks are looked up before any write starts: a kind without
+    // a sink fails the batch before anything is half written.
+    const routes = [...batch.output()].map((out) => ({ out, sinks: this.sinks.sinksOf(out.kind) }));
+    const writes = routes.flatMap(({ out, sinks }) => sinks.map((sink) => sink.write(out.rows).then((refused) => refusalsOf(out, refused))));
     const refused = (await Promise.all(writes)).flat();
     for (const stage of this.stages) stage.stored?.(batch);
     const result = resultOf(batch, refused);
@@ -80,7 +80,11 @@ function resultOf(batch: SpanBatch, refused: Refusal[]): IngestResult {
   for (const r of refused) if (perSpan.has(r.kind) && r.spanIndex >= 0 && !bySpan.has(r.spanIndex)) bySpan.set(r.spanIndex, r);
   const errors: string[] = [];
   const byCode = new Map<string, number[]>();
-  for (const [i, r] of bySpan) byCode.set(r.error.code, [...(byCode.get(r.error.code) ?? []), i]);
+  for (const [i, r] of bySpan) {
+    const list = byCode.get(r.error.code);
+    if (list) list.push(i);
+    else byCode.set(r.error.code, [i]);
+  }
   for (const [code, indices] of byCode) {
     const named = indices.slice(0, NAMED_SPANS).map((i) => `${batch.spans[i]!.traceId}/${batch.spans[i]!.spanId}`);
     const more = indices.length > NAMED_SPANS ? ` and ${indices.length - NAMED_SPANS} more` : '';

@@ -118,10 +118,14 @@ export class BatchWriter<Row> {
   private async store(rows: Row[]): Promise<Map<number, StoreError>> {
     const refused = new Map<number, StoreError>();
     await this.insertOrSplit(rows, 0, rows.length, refused);
-    if (refused.size > 0) {
-      const byCode = new Map<string, StoreError[]>();
-      for (const e of refused.values()) byCode.set(e.code, [...(byCode.get(e.code) ?? []), e]);
-      for (const errs of byCode.values()) this.opts.onRefused?.(this.table, errs.length, errs[0]!);
+    if (refused.size > 0 && this.opts.onRefused) {
+      const byCode = new Map<string, { rows: number; first: StoreError }>();
+      for (const e of refused.values()) {
+        const c = byCode.get(e.code);
+        if (c) c.rows++;
+        else byCode.set(e.code, { rows: 1, first: e });
+      }
+      for (const { rows: n, first } of byCode.values()) this.opts.onRefused(this.table, n, first);
     }
     return refused;
   }
