@@ -4,6 +4,8 @@
 -- dead-letter topic instead. `row` is the refused row as JSON, exactly as it
 -- was sent; trace_id, span_id and task_id are copied out of it ('' for rows
 -- without them, such as delegation links) so refusals can be found by span.
+-- table_name is the table that refused the row, or 'spans' for a span a
+-- pipeline stage failed on (error_code STAGE_FAILED; row.span is the span).
 CREATE TABLE IF NOT EXISTS ${db}.quarantine
 (
     received_at     DateTime64(3),

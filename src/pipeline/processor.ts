@@ -46,17 +46,48 @@ export class Processor implements SpanSink {
 
   async ingest(spans: AgentSpan[]): Promise<IngestResult> {
     if (spans.length === 0) return { accepted: 0, rejected: 0, errors: [] };
-    let batch = this.process(spans);
-    if (batch instanceof Promise) batch = await batch;
+    const { batch, index, failed } = await this.runStages(spans);
     // Every kind's sinks are looked up before any write starts: a kind without
     // a sink fails the batch before anything is half written.
     const routes = [...batch.output()].map((out) => ({ out, sinks: this.sinks.sinksOf(out.kind) }));
-    const writes = routes.flatMap(({ out, sinks }) => sinks.map((sink) => sink.write(out.rows).then((refused) => refusalsOf(out, refused))));
-    const refused = (await Promise.all(writes)).flat();
+    const writes = routes.flatMap(({ out, sinks }) => sinks.map((sink) => sink.write(out.rows).then((refused) => refusalsOf(out, refused, index))));
+    const refused = failed.concat(...(await Promise.all(writes)));
     for (const stage of this.stages) stage.stored?.(batch);
-    const result = resultOf(batch, refused);
+    const perSpan = new Set(routes.filter((r) => r.out.kind.perSpan).map((r) => r.out.kind.name)).add(FAILED_SPANS);
+    const result = resultOf(spans, perSpan, refused);
     this.observer?.onBatch(summarize(batch, result.rejected));
     return result;
+  }
+
+  /**
+   * The stages over the batch. When a stage throws, the spans are tried one
+   * by one: spans that fail alone are set aside as refused (a stage bug
+   * meeting one hostile span must not fail the others), and the rest go on as
+   * one batch. Not when the error says it is transient (permanent: false, an
+   * outage of something a stage calls), nor when every span fails alone (the
+   * stage itself is broken): then the whole delivery fails and is retried.
+   */
+  private async runStages(spans: AgentSpan[]): Promise<{ batch: SpanBatch; index?: number[]; failed: Refusal[] }> {
+    try {
+      return { batch: await this.process(spans), failed: [] };
+    } catch (err) {
+      if (!isolatable(err) || spans.length === 1) throw err;
+      const index: number[] = [];
+      const failed: Refusal[] = [];
+      for (let i = 0; i < spans.length; i++) {
+        const span = spans[i]!;
+        try {
+          await this.process([span]);
+          index.push(i);
+        } catch (e) {
+          if (!isolatable(e)) throw e;
+          const message = `span failed in the pipeline: ${e instanceof Error ? e.message : String(e)}`;
+          failed.push({ kind: FAILED_SPANS, row: { trace_id: span.traceId, span_id: span.spanId, task_id: span.taskId, span }, spanIndex: i, error: { code: 'STAGE_FAILED', message } });
+        }
+      }
+      if (index.length === 0) throw err;
+      return { batch: await this.process(index.map((i) => spans[i]!)), index, failed };
+    }
   }
 
   private async continueAsync(batch: SpanBatch, from: number, pending: Promise<void>): Promise<SpanBatch> {
@@ -66,16 +97,25 @@ export class Processor implements SpanSink {
   }
 }
 
-function refusalsOf(out: RowOutput, refused: { row: unknown; index: number; error: Refusal['error'] }[]): Refusal[] {
-  return refused.map((r) => ({ kind: out.kind.name, row: r.row, spanIndex: out.origins[r.index] ?? -1, error: r.error }));
+/** Row kind of spans set aside because a stage failed on them (the row carries the span). */
+export const FAILED_SPANS = 'spans';
+
+function isolatable(err: unknown): boolean {
+  return !(typeof err === 'object' && err !== null && (err as { permanent?: unknown }).permanent === false);
+}
+
+/** Refusals with span indices of the delivery (`index` maps the batch's spans back when some were set aside). */
+function refusalsOf(out: RowOutput, refused: { row: unknown; index: number; error: Refusal['error'] }[], index?: number[]): Refusal[] {
+  return refused.map((r) => {
+    const origin = out.origins[r.index] ?? -1;
+    return { kind: out.kind.name, row: r.row, spanIndex: origin >= 0 && index ? index[origin]! : origin, error: r.error };
+  });
 }
 
 /** Spans whose own row (a per-span kind) was refused count as rejected; the partial-success message names them. */
-function resultOf(batch: SpanBatch, refused: Refusal[]): IngestResult {
-  const total = batch.spans.length;
+function resultOf(spans: readonly AgentSpan[], perSpan: Set<string>, refused: Refusal[]): IngestResult {
+  const total = spans.length;
   if (refused.length === 0) return { accepted: total, rejected: 0, errors: [] };
-  const perSpan = new Set<string>();
-  for (const out of batch.output()) if (out.kind.perSpan) perSpan.add(out.kind.name);
   const bySpan = new Map<number, Refusal>();
   for (const r of refused) if (perSpan.has(r.kind) && r.spanIndex >= 0 && !bySpan.has(r.spanIndex)) bySpan.set(r.spanIndex, r);
   const errors: string[] = [];
@@ -86,9 +126,10 @@ function resultOf(batch: SpanBatch, refused: Refusal[]): IngestResult {
     else byCode.set(r.error.code, [i]);
   }
   for (const [code, indices] of byCode) {
-    const named = indices.slice(0, NAMED_SPANS).map((i) => `${batch.spans[i]!.traceId}/${batch.spans[i]!.spanId}`);
+    const named = indices.slice(0, NAMED_SPANS).map((i) => `${spans[i]!.traceId}/${spans[i]!.spanId}`);
     const more = indices.length > NAMED_SPANS ? ` and ${indices.length - NAMED_SPANS} more` : '';
-    errors.push(`${indices.length} span${indices.length === 1 ? '' : 's'} refused by the store (${code}): ${named.join(', ')}${more}`);
+    const by = code === 'STAGE_FAILED' ? 'the pipeline' : 'the store';
+    errors.push(`${indices.length} span${indices.length === 1 ? '' : 's'} refused by ${by} (${code}): ${named.join(', ')}${more}`);
   }
   return { accepted: total - bySpan.size, rejected: bySpan.size, errors, refused };
 }

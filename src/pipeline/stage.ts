@@ -89,7 +89,11 @@ export class SpanBatch {
 /**
  * One step of the processor. `process` returns nothing when it finished
  * synchronously: the processor then moves on without a microtask, which
- * keeps cached-chain batches on a synchronous path.
+ * keeps cached-chain batches on a synchronous path. A stage that fails
+ * because something it depends on is unavailable throws an error with
+ * `permanent: false` (e.g. a StoreError), so the delivery is retried; any
+ * other error is taken as the span's fault, and the spans it fails on alone
+ * are set aside.
  */
 export interface Stage {
   readonly name: string;

@@ -1,14 +1,17 @@
 import type { AgentSpan } from '../model/span.js';
-import type { StoreError } from '../store/errors.js';
 
-/** A row the store refused for good, traced back to the span it came from. */
+/**
+ * A row refused for good, traced back to the span it came from: by the store
+ * (a StoreError's code, e.g. DECIMAL_OVERFLOW), or by the pipeline itself
+ * (kind 'spans', code STAGE_FAILED: a stage failed on that span alone).
+ */
 export interface Refusal {
   /** Row kind (the table name for table sinks). */
   kind: string;
   row: unknown;
   /** Index in the spans handed to ingest; -1 when the row belongs to no span in particular. */
   spanIndex: number;
-  error: StoreError;
+  error: { code: string; message: string };
 }
 
 /** What a source learns back from the pipeline about one delivery. */

@@ -1,5 +1,4 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { StoreError } from './errors.js';
 
 /** One row of the quarantine table (schemas/clickhouse/003_quarantine.sql). */
 export interface QuarantineRow {
@@ -21,7 +20,7 @@ const MAX_ROW_CHARS = 1 << 20;
 const MAX_ID_CHARS = 256;
 
 /** A refused row as its quarantine row. Pure. */
-export function toQuarantineRow(refused: { kind: string; row: unknown; error: StoreError }, source: string, nowMs: number): QuarantineRow {
+export function toQuarantineRow(refused: { kind: string; row: unknown; error: { code: string; message: string } }, source: string, nowMs: number): QuarantineRow {
   let json = JSON.stringify(refused.row) ?? 'null';
   if (json.length > MAX_ROW_CHARS) json = json.slice(0, MAX_ROW_CHARS) + '…(truncated)';
   const r = (typeof refused.row === 'object' && refused.row !== null ? refused.row : {}) as Record<string, unknown>;

@@ -141,6 +141,33 @@ describe('refusals and outages', () => {
     assert.equal(storedCalls, 1);
   });
 
+  it('a stage failing on one span sets that span aside (refused, STAGE_FAILED) and stores the others', async () => {
+    const fragile: Stage = {
+      name: 'fragile',
+      process(batch: SpanBatch) {
+        for (const s of batch.spans) if (s.name === 'boom') throw new TypeError('cannot read properties of undefined');
+      },
+    };
+    const actions = new MemorySink<ActionRow>();
+    const { processor } = wired([new VerifyStage(verifySync), fragile, new ActionsStage()], { actions });
+    const spans = [makeSpan(), makeSpan({ name: 'boom' }), makeSpan(), makeSpan({ name: 'boom' })];
+    const result = await processor.ingest(spans);
+    assert.equal(result.accepted, 2);
+    assert.equal(result.rejected, 2);
+    assert.deepEqual(result.refused?.map((r) => [r.kind, r.spanIndex, r.error.code]), [['spans', 1, 'STAGE_FAILED'], ['spans', 3, 'STAGE_FAILED']]);
+    assert.match(result.errors[0]!, /2 spans refused by the pipeline \(STAGE_FAILED\)/);
+    assert.deepEqual(actions.rows.map((r) => r.span_id), [spans[0]!.spanId, spans[2]!.spanId]);
+  });
+
+  it('a stage failing on every span, or failing transiently, fails the delivery: no span is set aside', async () => {
+    const broken: Stage = { name: 'broken', process() { throw new Error('bug'); } };
+    await assert.rejects(wired([new VerifyStage(verifySync), broken]).processor.ingest([makeSpan(), makeSpan()]), /bug/);
+    let calls = 0;
+    const remoteDown: Stage = { name: 'remote', process() { calls++; throw new StoreError('policy engine unreachable', false, 'ECONNREFUSED'); } };
+    await assert.rejects(wired([new VerifyStage(verifySync), remoteDown]).processor.ingest([makeSpan(), makeSpan()]), /unreachable/);
+    assert.equal(calls, 1, 'not retried span by span');
+  });
+
   it('close() closes every sink once', async () => {
     const a = new MemorySink<Alert>();
     const { registry } = wired([], { alerts: [a, a] });
