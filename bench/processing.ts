@@ -6,6 +6,9 @@
 import { decodeOtlp } from '../src/ingest/otlp/index.js';
 import { resolveIngestLimits } from '../src/ingest/limits.js';
 import { Processor } from '../src/pipeline/processor.js';
+import { SinkRegistry } from '../src/pipeline/sinks.js';
+import { ACTIONS, DELEGATIONS } from '../src/correlate/stages.js';
+import { pipelineStages } from '../src/runtime/pipeline.js';
 import { ChainVerifier, TrustStore, defaultPolicy } from '../src/verify/index.js';
 import { makeWorkload } from './workload.js';
 import { report } from './stats.js';
@@ -14,13 +17,14 @@ const limits = resolveIngestLimits();
 const w = await makeWorkload({ chains: 400, spansPerChain: 50, spansPerRequest: 500 });
 const trust = await TrustStore.fromDirectory(w.trustDir);
 const policy = { ...defaultPolicy(), implications: w.implications };
-const discard = { write: async () => undefined };
+const discard = { write: async () => [], flush: async () => undefined, close: async () => undefined };
+const sinks = new SinkRegistry().register(ACTIONS, discard).register(DELEGATIONS, discard);
 
 async function pass(format: 'protobuf' | 'json', verify: boolean): Promise<number> {
   // Cold caches: every chain's first span verifies it. Built before the clock
   // starts, as a long-running process builds them once.
   const verifier = new ChainVerifier(trust, policy);
-  const processor = new Processor((span) => verifier.verifyDetailed(span), discard, discard);
+  const processor = new Processor(pipelineStages((span) => verifier.verifyDetailed(span)), sinks);
   const bodies = format === 'protobuf' ? w.protobuf : w.json;
   let spans = 0;
   const start = performance.now();

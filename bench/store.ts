@@ -119,7 +119,7 @@ const TARGET = 'task-target';
 const TARGET_ACTIONS = 5000;
 const insertStart = performance.now();
 const writerBatch = new BatchWriter<ActionRow>(writer, 'bench_tree.actions', { maxRows: 50_000, maxDelayMs: 50 });
-const pending: Promise<void>[] = [];
+const pending: Promise<unknown>[] = [];
 for (let i = 0; i < totalActions; i += 50_000) {
   const rows: ActionRow[] = [];
   for (let k = i; k < Math.min(i + 50_000, totalActions); k++) {

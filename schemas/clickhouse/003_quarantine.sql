@@ -5,7 +5,7 @@ CREATE TABLE IF NOT EXISTS ${db}.quarantine
     received_at DateTime64(3),
     source LowCardinality(String),
     table_name LowCardinality(String),
-    error_code Int32,
+    error_code      LowCardinality(String),
     error String,
     trace_id String,
     span_id String,

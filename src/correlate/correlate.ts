@@ -56,10 +56,16 @@ export function toActionRow(
   };
 }
 
-/** One row per link of a chain; `valid` is false for a link a structural reason points at (or any after it). */
-export function toDelegationRows(check: ChainCheck, nowMs: number): DelegationRow[] {
+/** Index of the first link a structural reason points at (Infinity when none does). */
+export function firstBadLink(check: ChainCheck): number {
   let firstBad = Infinity;
   for (const r of check.reasons) if (r.link !== undefined && r.link < firstBad) firstBad = r.link;
+  return firstBad;
+}
+
+/** One row per link of a chain; `valid` is false for a link a structural reason points at (or any after it). */
+export function toDelegationRows(check: ChainCheck, nowMs: number): DelegationRow[] {
+  const firstBad = firstBadLink(check);
   const purpose = check.links[0]?.claims.purpose ?? '';
   return check.links.map((link, i) => {
     const c = link.claims;

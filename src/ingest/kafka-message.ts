@@ -1,5 +1,6 @@
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { AgentSpan } from '../model/span.js';
+import type { Refusal } from '../pipeline/types.js';
 
 /** The two OTLP encodings the OTel Collector's kafka exporter writes (otlp_proto, otlp_json). */
 export type OtlpFormat = 'protobuf' | 'json';
@@ -15,7 +16,19 @@ export const DLQ_HEADER = {
   sourceTopic: 'x-chainsight-source-topic',
   sourcePartition: 'x-chainsight-source-partition',
   sourceOffset: 'x-chainsight-source-offset',
+  /** On refused rows only: the store's error name and the table that refused the row. */
+  errorCode: 'x-chainsight-error-code',
+  table: 'x-chainsight-table',
+  /** 'true' when the refused row's JSON was cut to MAX_REFUSED_ROW_BYTES. */
+  truncated: 'x-chainsight-truncated',
 } as const;
+
+/**
+ * A refused row's JSON may be larger than the broker takes (1 MiB by
+ * default): a DLQ write that can never succeed would stall the partition
+ * exactly as the refused row did. Beyond this the row is cut.
+ */
+export const MAX_REFUSED_ROW_BYTES = 512 * 1024;
 
 /** Error text is attacker-influenced and unbounded; keep DLQ headers small. */
 const MAX_ERROR_HEADER_CHARS = 1000;
@@ -60,6 +73,8 @@ export interface PoisonMessage {
 /** What one fetched batch amounts to once every message is decoded. */
 export interface DecodedBatch {
   spans: AgentSpan[];
+  /** The offset of the message each span came from, index for index. */
+  offsets: string[];
   /** Spans the decoder refused inside otherwise valid messages. */
   rejected: number;
   errors: string[];
@@ -68,7 +83,7 @@ export interface DecodedBatch {
 
 /** Decodes every message of a batch; a throwing decode marks that message poison, never the batch. */
 export function decodeBatch(messages: KafkaMessage[], decode: SpanDecoder): DecodedBatch {
-  const out: DecodedBatch = { spans: [], rejected: 0, errors: [], poison: [] };
+  const out: DecodedBatch = { spans: [], offsets: [], rejected: 0, errors: [], poison: [] };
   for (const message of messages) {
     if (message.value === null) {
       out.poison.push({ offset: message.offset, message, error: 'message has no value' });
@@ -76,7 +91,10 @@ export function decodeBatch(messages: KafkaMessage[], decode: SpanDecoder): Deco
     }
     try {
       const result = decode(message.value, detectFormat(message.headers, message.value));
-      for (const span of result.spans) out.spans.push(span);
+      for (const span of result.spans) {
+        out.spans.push(span);
+        out.offsets.push(message.offset);
+      }
       out.rejected += result.rejected;
       for (const error of result.errors) out.errors.push(error);
     } catch (err) {
@@ -101,6 +119,35 @@ export function deadLetterOf(
     value: poison.message.value,
     headers,
     timestamp: poison.message.timestamp,
+  };
+}
+
+/**
+ * The DLQ copy of a row the store refused for good: the row as JSON (the
+ * rest of its message was stored), keyed by its trace id, with the error and
+ * where its message came from.
+ */
+export function deadLetterOfRefusal(
+  refusal: Refusal,
+  source: { topic: string; partition: number; offset: string },
+): { key: string | null; value: string; headers: IHeaders } {
+  const row = (typeof refusal.row === 'object' && refusal.row !== null ? refusal.row : {}) as Record<string, unknown>;
+  let value = JSON.stringify(refusal.row) ?? 'null';
+  const truncated = Buffer.byteLength(value) > MAX_REFUSED_ROW_BYTES;
+  if (truncated) value = Buffer.from(value).subarray(0, MAX_REFUSED_ROW_BYTES).toString();
+  return {
+    key: typeof row.trace_id === 'string' && row.trace_id !== '' ? row.trace_id.slice(0, 64) : null,
+    value,
+    headers: {
+      ...(truncated ? { [DLQ_HEADER.truncated]: 'true' } : {}),
+      'content-type': 'application/json',
+      [DLQ_HEADER.error]: refusal.error.message.slice(0, MAX_ERROR_HEADER_CHARS),
+      [DLQ_HEADER.errorCode]: refusal.error.code,
+      [DLQ_HEADER.table]: refusal.kind,
+      [DLQ_HEADER.sourceTopic]: source.topic,
+      [DLQ_HEADER.sourcePartition]: String(source.partition),
+      [DLQ_HEADER.sourceOffset]: source.offset,
+    },
   };
 }
 

@@ -8,6 +8,8 @@ export interface KafkaSourceMetrics {
   /** Spans refused by the decoder or the sink (counted, not stored). */
   spansRejected(count: number): void;
   deadLettered(topic: string, partition: number, count: number): void;
+  /** Rows the store refused for good, sent to the dead-letter topic (the rest of their messages was stored). */
+  refusedDeadLettered?(topic: string, partition: number, count: number): void;
   /** One failed attempt that will be retried; `stage` says what failed. */
   retry(stage: 'sink' | 'dlq'): void;
   /** Messages after the last one processed on this partition (high watermark - 1 - last offset). */
@@ -23,6 +25,7 @@ export class KafkaSourceCounters implements KafkaSourceMetrics {
   ingested = 0;
   rejected = 0;
   deadLetteredCount = 0;
+  refusedDeadLetteredCount = 0;
   retries = { sink: 0, dlq: 0 };
   commits = 0;
   readonly lagByPartition = new Map<string, number>();
@@ -38,6 +41,9 @@ export class KafkaSourceCounters implements KafkaSourceMetrics {
   }
   deadLettered(_topic: string, _partition: number, count: number): void {
     this.deadLetteredCount += count;
+  }
+  refusedDeadLettered(_topic: string, _partition: number, count: number): void {
+    this.refusedDeadLetteredCount += count;
   }
   retry(stage: 'sink' | 'dlq'): void {
     this.retries[stage] += 1;

@@ -9,7 +9,7 @@ import {
 import type { SpanSink } from '../pipeline/types.js';
 import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffPolicy } from './kafka-backoff.js';
 import { consoleErrorLogger, kafkajsLogCreator, type KafkaLogger } from './kafka-logging.js';
-import { deadLetterOf, decodeBatch, errorText, type SpanDecoder } from './kafka-message.js';
+import { deadLetterOf, deadLetterOfRefusal, decodeBatch, errorText, type SpanDecoder } from './kafka-message.js';
 import { KafkaSourceCounters, type KafkaSourceMetrics } from './kafka-metrics.js';
 
 export { ensureTopics, type TopicSpec } from './kafka-admin.js';
@@ -184,6 +184,19 @@ export class KafkaSpanSource {
         const result = await this.withRetry('sink', payload, pauseOnce, () => this.opts.sink.ingest(chunk));
         this.metrics.spansIngested(result.accepted);
         if (result.rejected > 0) this.metrics.spansRejected(result.rejected);
+        const refused = result.refused ?? [];
+        if (refused.length > 0) {
+          // The rest of the chunk is stored; the refused rows go to the DLQ so the partition moves on.
+          const lastOffset = decoded.offsets[Math.min(i + chunk.length, decoded.offsets.length) - 1] ?? batch.lastOffset();
+          const messages = refused.map((r) =>
+            deadLetterOfRefusal(r, { topic, partition, offset: r.spanIndex >= 0 ? (decoded.offsets[i + r.spanIndex] ?? lastOffset) : lastOffset }),
+          );
+          await this.withRetry('dlq', payload, pauseOnce, async () => {
+            await producer.send({ topic: this.dlqTopic, acks: -1, messages });
+          });
+          this.metrics.refusedDeadLettered?.(topic, partition, messages.length);
+          this.logger.warn({ topic, partition, rows: messages.length, code: refused[0]!.error.code, error: refused[0]!.error.message.slice(0, 300) }, 'rows refused by the store dead-lettered');
+        }
       }
     } catch (err) {
       if (err instanceof Abandoned) return; // not committed: whoever owns the partition next rereads it

@@ -2,7 +2,9 @@
  * OTLP/HTTP trace receiver: POST /v1/traces in protobuf or JSON, gzip or
  * identity (deflate too). Answers only after the sink (the pipeline) has
  * stored the spans, so an OTel exporter's 200 means "stored"; a store outage
- * answers 503 + Retry-After, which OTLP exporters retry.
+ * answers 503 + Retry-After, which OTLP exporters retry. Spans the store
+ * refused for good (quarantined by the sink) are named in a 200's
+ * partial_success: retrying them could only fail again.
  *
  * Mount it before any body-parsing middleware: it reads the raw body itself
  * (a Buffer left in req.body by express.raw is used as is).
@@ -137,6 +139,14 @@ export function createOtlpRouter(opts: OtlpRouterOptions): express.Router {
           rejected += result.rejected;
           errors.push(...result.errors);
         } catch (err) {
+          // Rows the store refuses for good come back in the result (200 with
+          // partial_success), not here. A failure marked permanent anyway is
+          // the request's own fault: 400, which exporters do not retry. Anything
+          // else is an outage: 503, which they do.
+          if (isPermanent(err)) {
+            logger?.warn({ err }, 'span sink refused the request for good');
+            throw new RequestFailure(400, RPC_CODE.invalidArgument, `spans refused: ${(err as Error).message.slice(0, MAX_ERROR_MESSAGE)}`);
+          }
           logger?.error({ err }, 'span sink failed; answering 503 so the exporter retries');
           res.setHeader('Retry-After', retryAfter);
           throw new RequestFailure(503, RPC_CODE.unavailable, 'span store unavailable, retry later');
@@ -183,6 +193,11 @@ export function createOtlpRouter(opts: OtlpRouterOptions): express.Router {
     }
   });
   return router;
+}
+
+/** Errors that say retrying cannot help (e.g. StoreError with permanent: true). */
+function isPermanent(err: unknown): boolean {
+  return err instanceof Error && (err as { permanent?: unknown }).permanent === true;
 }
 
 function reply(res: Response, status: number, format: OtlpFormat, body: Buffer): void {

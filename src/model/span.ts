@@ -1,3 +1,5 @@
+import type { Reason } from './verdict.js';
+
 /**
  * An agent's span after decoding, with chainsight's attributes lifted out.
  * Both OTLP encodings (protobuf and JSON) decode into this one shape, so the
@@ -40,6 +42,12 @@ export interface AgentSpan {
   resource: string;
   /** Remaining span attributes, stringified, for analysts. */
   attributes: Record<string, string>;
+  /**
+   * Problems decoding found and repaired so the span can be stored (see
+   * src/ingest/otlp/mapping.ts); each fails the span's verdict. Absent on
+   * well-formed spans, which keep one object shape.
+   */
+  ingestIssues?: Reason[];
 }
 
 /** Why a span's chain attribute was not kept. */

@@ -41,7 +41,9 @@ export type ReasonCode =
   // what the span must say about itself to be judged
   | 'span.operation_missing'
   | 'span.operation_malformed'
-  | 'span.start_missing';
+  | 'span.start_missing'
+  // the span itself, as decoded
+  | 'span.time_out_of_range';
 
 export interface Reason {
   code: ReasonCode;

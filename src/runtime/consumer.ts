@@ -27,6 +27,7 @@ export function kafkaMetrics(m: Metrics): KafkaSourceMetrics {
     spansIngested: (n) => m.spansReceived.inc({ source: 'kafka' }, n),
     spansRejected: (n) => m.spansRejected.inc({ source: 'kafka' }, n),
     deadLettered: (_t, _p, n) => m.kafkaDeadLettered.inc(n),
+    refusedDeadLettered: (_t, _p, n) => m.quarantined.inc({ destination: 'dlq' }, n),
     retry: () => m.kafkaRetries.inc(),
     lag: (topic, partition, lag) => m.kafkaLag.set({ topic, partition: String(partition) }, lag),
     offsetsCommitted: () => m.kafkaCommits.inc(),

@@ -2,9 +2,16 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { ChainsightConfig } from '../config/config.js';
 import { openClient } from '../store/client.js';
 import { migrate } from '../store/migrate.js';
-import { BatchWriter } from '../store/writer.js';
+import { BatchWriter, type BatchWriterOptions } from '../store/writer.js';
+import { findQuarantined, type QuarantineFilter, type QuarantineRow } from '../store/quarantine.js';
 import { Queries } from '../store/queries.js';
-import { Processor, type ProcessedBatch } from '../pipeline/processor.js';
+import { Processor, type BatchSummary } from '../pipeline/processor.js';
+import { SinkRegistry } from '../pipeline/sinks.js';
+import type { Stage } from '../pipeline/stage.js';
+import { VerifyStage, type VerifyFn } from '../pipeline/verify-stage.js';
+import { QuarantiningSink } from '../pipeline/quarantine.js';
+import type { SpanSink } from '../pipeline/types.js';
+import { ACTIONS, ActionsStage, DELEGATIONS, DelegationsStage } from '../correlate/stages.js';
 import type { ActionRow, DelegationRow } from '../correlate/rows.js';
 import { ChainVerifier, TrustStore } from '../verify/index.js';
 import { Metrics } from '../serve/metrics.js';
@@ -12,16 +19,38 @@ import type { Logger } from './logger.js';
 
 /** The processor with its store, verifier and metrics: what every source feeds. */
 export interface Pipeline {
+  /** Reports rows the store refused for good back to its caller (the Kafka source dead-letters them). */
   processor: Processor;
+  /** The processor with refused rows quarantined in the store: what OTLP/HTTP feeds. */
+  quarantining: SpanSink;
+  sinks: SinkRegistry;
   queries: Queries;
   metrics: Metrics;
   verifier: ChainVerifier;
   trust: TrustStore;
   writerClient: ClickHouseClient;
   readerClient: ClickHouseClient;
+  database: string;
+  /** Rows the store refused, with their error (the OTLP/HTTP path's quarantine table). */
+  findQuarantined(filter: QuarantineFilter): Promise<QuarantineRow[]>;
   close(): Promise<void>;
 }
 
+/**
+ * The processor's stages, in order. Verify first, because every later
+ * decision reads the verdict; policy next (when it lands), because its
+ * reasons must be part of the verdict before rows are built; correlate then
+ * turns spans and final verdicts into rows; detection last, because it reads
+ * the rows (and emits its own, such as alerts, to sinks registered below).
+ */
+export function pipelineStages(verify: VerifyFn): Stage[] {
+  return [new VerifyStage(verify), new ActionsStage(), new DelegationsStage()];
+}
+
+/**
+ * Wires the processor: its stages, in order, and a sink per row kind. This is
+ * the one place a new stage or table is plugged in.
+ */
 export async function openPipeline(config: ChainsightConfig, logger: Logger, opts: { defaultMetrics?: boolean } = {}): Promise<Pipeline> {
   const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
   const trust = await TrustStore.fromDirectory(config.trustDir);
@@ -32,36 +61,50 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
   const linkClient = openClient(config.store);
   const readerClient = openClient(config.store);
   await migrate(writerClient, config.store.database, config.store.layout ?? 'single');
-  const writerOpts = (table: string) => ({
+  const writerOpts = (table: string): BatchWriterOptions => ({
     maxRows: config.batch.maxRows,
     maxDelayMs: config.batch.maxDelayMs,
-    onFlush: (_t: string, rows: number, seconds: number) => {
+    onFlush: (_t, rows, seconds) => {
       metrics.batchRows.observe({ table }, rows);
       metrics.writeSeconds.observe({ table }, seconds);
     },
-    onError: (_t: string, err: unknown) => {
+    onError: (_t, err) => {
       metrics.writeErrors.inc({ table });
-      logger.warn({ table, err: err instanceof Error ? err.message : String(err) }, 'insert failed; callers will retry');
+      logger.warn({ table, code: err.code, err: err.message }, 'insert failed; callers will retry');
+    },
+    onRefused: (_t, rows, err) => {
+      metrics.storeRefused.inc({ table, code: err.code }, rows);
+      logger.warn({ table, rows, code: err.code, err: err.message.slice(0, 500) }, 'store refused rows for good; the rest of the batch is stored');
     },
   });
   const db = config.store.database;
   const actions = new BatchWriter<ActionRow>(writerClient, `${db}.actions`, writerOpts('actions'));
   const delegations = new BatchWriter<DelegationRow>(linkClient, `${db}.delegations`, writerOpts('delegations'));
+  // Refusals are rare: the quarantine shares the delegation rows' connection.
+  const quarantine = new BatchWriter<QuarantineRow>(linkClient, `${db}.quarantine`, writerOpts('quarantine'));
+
+  const stages = pipelineStages((span) => verifier.verifyDetailed(span));
+  const sinks = new SinkRegistry().register(ACTIONS, actions).register(DELEGATIONS, delegations);
   const observer = {
-    onBatch(b: ProcessedBatch) {
+    onBatch(b: BatchSummary) {
       if (b.verified) metrics.verdicts.inc({ status: 'verified' }, b.verified);
       if (b.failed) metrics.verdicts.inc({ status: 'failed' }, b.failed);
       for (const [reason, n] of b.reasons) metrics.verdictReasons.inc({ reason }, n);
       metrics.chainCache.inc({ result: 'hit' }, b.cacheHits);
-      metrics.chainCache.inc({ result: 'miss' }, b.actions.length - b.cacheHits);
+      metrics.chainCache.inc({ result: 'miss' }, b.spans - b.cacheHits);
     },
   };
-  const processor = new Processor((span) => verifier.verifyDetailed(span), actions, delegations, observer);
+  const processor = new Processor(stages, sinks, observer);
+  const quarantining = new QuarantiningSink(processor, quarantine, 'otlp_http', {
+    quarantined: (n) => metrics.quarantined.inc({ destination: 'table' }, n),
+    lost: (rows, err) => logger.error({ rows: rows.map((r) => `${r.table_name} ${r.trace_id}/${r.span_id}`), code: err.code, err: err.message }, 'quarantine refused rows'),
+  });
   return {
-    processor, metrics, verifier, trust, writerClient, readerClient,
+    processor, quarantining, sinks, metrics, verifier, trust, writerClient, readerClient, database: db,
     queries: new Queries(readerClient, db),
+    findQuarantined: (filter) => findQuarantined(readerClient, db, filter),
     async close() {
-      await Promise.allSettled([actions.close(), delegations.close()]);
+      await Promise.allSettled([sinks.close(), quarantine.close()]);
       await Promise.allSettled([writerClient.close(), linkClient.close(), readerClient.close()]);
     },
   };

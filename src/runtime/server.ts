@@ -55,14 +55,14 @@ export async function startServer(config: ChainsightConfig, logger: Logger, opts
         this.set(admission.inflightBytes);
       },
     });
-    ingestApp.use(createOtlpRouter({ sink: pipeline.processor, limits: config.limits, metrics: receiverMetrics(pipeline), logger, admission }));
+    ingestApp.use(createOtlpRouter({ sink: pipeline.quarantining, limits: config.limits, metrics: receiverMetrics(pipeline), logger, admission }));
     const s = await listen(ingestApp, config.otlp.host, config.otlp.port);
     servers.push(s);
     otlpUrl = urlOf(s);
   }
   const apiApp = express();
   apiApp.disable('x-powered-by');
-  apiApp.use(createApiRouter(pipeline.queries, pipeline.metrics, logger));
+  apiApp.use(createApiRouter(pipeline.queries, pipeline.metrics, logger, pipeline.findQuarantined));
   const api = await listen(apiApp, config.api.host, config.api.port);
   servers.push(api);
   const apiUrl = urlOf(api);

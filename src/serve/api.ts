@@ -3,6 +3,7 @@ import express, { type Request, type Response, type NextFunction } from 'express
 import { isStoreUnavailable } from '../store/availability.js';
 import type { Queries, TaskFilter } from '../store/queries.js';
 import type { Metrics } from './metrics.js';
+import type { QuarantineFilter, QuarantineRow } from '../store/quarantine.js';
 import { buildTaskTree } from './tree.js';
 import { renderTaskTree } from './render-tree.js';
 
@@ -64,8 +65,11 @@ export interface ApiLogger {
   error(obj: object, msg: string): void;
 }
 
-/** The analyst API: tasks, one task's action tree, an agent's delegations, metrics. */
-export function createApiRouter(queries: Queries, metrics?: Metrics, logger?: ApiLogger): express.Router {
+/** Rows the store refused, kept with their error (src/store/quarantine.ts). */
+export type QuarantineLookup = (filter: QuarantineFilter) => Promise<QuarantineRow[]>;
+
+/** The analyst API: tasks, one task's action tree, an agent's delegations, quarantined rows, metrics. */
+export function createApiRouter(queries: Queries, metrics?: Metrics, logger?: ApiLogger, quarantine?: QuarantineLookup): express.Router {
   const r = express.Router();
 
   r.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
@@ -100,6 +104,24 @@ export function createApiRouter(queries: Queries, metrics?: Metrics, logger?: Ap
     if (limit !== undefined && !/^\d{1,4}$/.test(limit)) throw new BadRequest('limit must be an integer from 1 to 1000');
     res.json({ agentId, delegations: await queries.agentDelegations(agentId, limit ? Number(limit) : undefined) });
   }));
+
+  if (quarantine) {
+    r.get('/api/quarantine', wrap(async (req, res) => {
+      const f: QuarantineFilter = {};
+      const task = str(req, 'task');
+      const traceId = str(req, 'trace');
+      const from = time(req, 'from');
+      const to = time(req, 'to');
+      const limit = str(req, 'limit');
+      if (limit !== undefined && !/^\d{1,4}$/.test(limit)) throw new BadRequest('limit must be an integer from 1 to 1000');
+      if (task !== undefined) f.taskId = task;
+      if (traceId !== undefined) f.traceId = traceId;
+      if (from !== undefined) f.fromMs = from;
+      if (to !== undefined) f.toMs = to;
+      if (limit !== undefined) f.limit = Math.min(Number(limit), 1000);
+      res.json({ quarantined: await quarantine(f) });
+    }));
+  }
 
   if (metrics) {
     r.get('/metrics', wrap(async (_req, res) => {

@@ -17,6 +17,8 @@ export class Metrics {
   readonly batchRows = new Histogram({ name: 'chainsight_store_batch_rows', help: 'Rows per INSERT', labelNames: ['table'], buckets: [1, 10, 100, 500, 1000, 5000, 10000, 50000], registers: [this.registry] });
   readonly writeSeconds = new Histogram({ name: 'chainsight_store_write_seconds', help: 'INSERT latency until ClickHouse acknowledged', labelNames: ['table'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
   readonly writeErrors = new Counter({ name: 'chainsight_store_write_errors_total', help: 'Failed INSERTs (rows not stored, caller retries)', labelNames: ['table'], registers: [this.registry] });
+  readonly storeRefused = new Counter({ name: 'chainsight_store_refused_rows_total', help: 'Rows the store refused for good (the rest of their batch was stored), by table and error code', labelNames: ['table', 'code'], registers: [this.registry] });
+  readonly quarantined = new Counter({ name: 'chainsight_quarantined_rows_total', help: 'Refused rows kept with their error: in the quarantine table (OTLP/HTTP) or the dead-letter topic (Kafka)', labelNames: ['destination'], registers: [this.registry] });
   readonly kafkaMessages = new Counter({ name: 'chainsight_kafka_messages_total', help: 'Kafka messages consumed', registers: [this.registry] });
   readonly kafkaDeadLettered = new Counter({ name: 'chainsight_kafka_dead_lettered_total', help: 'Kafka messages sent to the dead-letter topic', registers: [this.registry] });
   readonly kafkaRetries = new Counter({ name: 'chainsight_kafka_retries_total', help: 'Retries of a batch after the store refused it', registers: [this.registry] });

@@ -10,6 +10,7 @@ import { ExportTraceServiceResponse, RpcStatus } from '../../src/ingest/otlp/sch
 import { type ReceiverMetrics, createOtlpRouter } from '../../src/ingest/receiver.js';
 import type { AgentSpan } from '../../src/model/span.js';
 import type { IngestResult, SpanSink } from '../../src/pipeline/types.js';
+import { StoreError } from '../../src/store/errors.js';
 import { agentSpanAttributes, spanName, withTask } from '../../src/sdk/telemetry.js';
 import { type Encoding, encodeProtobufRequest, fakeLink, startTestAgent } from '../support/otel.js';
 
@@ -20,9 +21,12 @@ class RecordingSink implements SpanSink {
   failing = false;
   /** Fail this many more calls, then recover. */
   failNext = 0;
+  /** Throw an error marked permanent (data the pipeline can never take). */
+  failPermanently = false;
   async ingest(spans: AgentSpan[]): Promise<IngestResult> {
     this.calls++;
     if (this.failing) throw new Error('store down');
+    if (this.failPermanently) throw new StoreError('value out of range', true, 'DECIMAL_OVERFLOW');
     if (this.failNext > 0) {
       this.failNext--;
       throw new Error('store down for a moment');
@@ -71,6 +75,7 @@ beforeEach(() => {
   sink.calls = 0;
   sink.failing = false;
   sink.failNext = 0;
+  sink.failPermanently = false;
 });
 
 const chain = [fakeLink('r'), fakeLink('m')];
@@ -283,6 +288,16 @@ describe('receiver responses', () => {
     assert.equal(res.headers.get('retry-after'), '2');
     assert.equal((RpcStatus.toObject(RpcStatus.decode(body)) as { code: number }).code, 14);
     assert.equal(sink.spans.length, 0);
+  });
+
+  it('400, not 503, when the sink fails with an error marked permanent: retrying cannot help', async () => {
+    sink.failPermanently = true;
+    const { res, body } = await post(protoBody([span('b7ad6b7169203331')]), PB);
+    assert.equal(res.status, 400);
+    assert.equal(res.headers.get('retry-after'), null);
+    const status = RpcStatus.toObject(RpcStatus.decode(body)) as { code: number; message: string };
+    assert.equal(status.code, 3);
+    assert.match(status.message, /value out of range/);
   });
 
   it('stays up after all of the above', async () => {

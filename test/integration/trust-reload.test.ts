@@ -137,6 +137,12 @@ test('a key added starts verifying, a key removed starts failing, and no span is
   assert.ok(removed.slice(0, firstFailed).every((a) => a.verdict === 'verified'), 'before the reload: still verified');
   assert.ok(removed.slice(firstFailed).every((a) => codes(a) === 'signature.unknown_key'), 'after the reload: the removed key is unknown, even for a cached chain');
 
+  // The delegation map follows the keys: the link the removed key signed is now stored as invalid (its newest row wins).
+  const links = await server.pipeline.queries.agentDelegations(staging.id('planner'));
+  const signedByPlanner = links.filter((l) => l.delegator === staging.id('planner'));
+  assert.ok(signedByPlanner.length > 0);
+  assert.ok(signedByPlanner.every((l) => l.valid === false), 'the planner-signed link is invalid after its key was removed');
+
   const ok = Number((await metric('chainsight_trust_reloads_total{result="ok"}'))[0]?.split(' ')[1]);
   assert.ok(ok >= 2, `${ok} reloads`);
   assert.deepEqual(await metric('chainsight_trust_reloads_total{result="failed"}'), []);

@@ -4,7 +4,9 @@ import type { IHeaders, KafkaMessage } from 'kafkajs';
 import {
   DLQ_HEADER,
   deadLetterOf,
+  deadLetterOfRefusal,
   decodeBatch,
+  MAX_REFUSED_ROW_BYTES,
   detectFormat,
   errorText,
   headerText,
@@ -12,6 +14,7 @@ import {
   type SpanDecoder,
 } from '../../src/ingest/kafka-message.js';
 import { OtlpDecodeError } from '../../src/ingest/otlp/index.js';
+import { StoreError } from '../../src/store/errors.js';
 import { otlpDecoder, otlpJsonExport, otlpProtoExport } from '../support/kafka.js';
 
 const JSON_BODY = Buffer.from('{"resourceSpans":[]}');
@@ -74,6 +77,7 @@ describe('decodeBatch', () => {
     const b = otlpProtoExport(11, 3);
     const out = decodeBatch([message(0, a.body), message(1, b.body, { 'content-type': 'application/x-protobuf' })], otlpDecoder);
     assert.deepEqual(out.spans.map((s) => s.spanId), [...a.spanIds, ...b.spanIds]);
+    assert.deepEqual(out.offsets, ['0', '0', '1', '1', '1'], 'each span knows the message it came from');
     assert.equal(out.rejected, 0);
     assert.deepEqual(out.errors, []);
     assert.deepEqual(out.poison, []);
@@ -130,7 +134,7 @@ describe('decodeBatch', () => {
   });
 
   it('an empty batch decodes to nothing', () => {
-    assert.deepEqual(decodeBatch([], otlpDecoder), { spans: [], rejected: 0, errors: [], poison: [] });
+    assert.deepEqual(decodeBatch([], otlpDecoder), { spans: [], offsets: [], rejected: 0, errors: [], poison: [] });
   });
 });
 
@@ -178,6 +182,35 @@ describe('deadLetterOf', () => {
     const exact = 'x'.repeat(1000);
     assert.equal(deadLetterOf({ ...poison, error: exact }, { topic: 't', partition: 0 }).headers[DLQ_HEADER.error], exact);
     assert.equal(deadLetterOf({ ...poison, error: '' }, { topic: 't', partition: 0 }).headers[DLQ_HEADER.error], '');
+  });
+});
+
+describe('deadLetterOfRefusal', () => {
+  const refusal = {
+    kind: 'actions',
+    row: { trace_id: 'ab'.repeat(16), span_id: 'cd'.repeat(8), ts: '2300-01-01' },
+    spanIndex: 0,
+    error: new StoreError('x'.repeat(5000), true, 'DECIMAL_OVERFLOW'),
+  };
+  it('carries the row as JSON keyed by trace id, with the error, its code, the table and the source offset', () => {
+    const m = deadLetterOfRefusal(refusal, { topic: 't', partition: 3, offset: '42' });
+    assert.equal(m.key, 'ab'.repeat(16));
+    assert.deepEqual(JSON.parse(m.value), refusal.row);
+    assert.equal(headerText(m.headers, DLQ_HEADER.errorCode), 'DECIMAL_OVERFLOW');
+    assert.equal(headerText(m.headers, DLQ_HEADER.table), 'actions');
+    assert.equal(headerText(m.headers, DLQ_HEADER.sourcePartition), '3');
+    assert.equal(headerText(m.headers, DLQ_HEADER.sourceOffset), '42');
+    assert.equal(headerText(m.headers, DLQ_HEADER.error)?.length, 1000);
+  });
+  it('cuts a row too large for the broker, and says so', () => {
+    const huge = { ...refusal, row: { trace_id: 'ab', attributes: { k: 'é'.repeat(400_000) } } };
+    const m = deadLetterOfRefusal(huge, { topic: 't', partition: 0, offset: '1' });
+    assert.ok(Buffer.byteLength(m.value) <= MAX_REFUSED_ROW_BYTES);
+    assert.equal(headerText(m.headers, DLQ_HEADER.truncated), 'true');
+    assert.equal(headerText(deadLetterOfRefusal(refusal, { topic: 't', partition: 0, offset: '1' }).headers, DLQ_HEADER.truncated), undefined);
+  });
+  it('has no key for a row without a trace id', () => {
+    assert.equal(deadLetterOfRefusal({ ...refusal, row: { link_hash: 'h' } }, { topic: 't', partition: 0, offset: '1' }).key, null);
   });
 });
 

@@ -4,7 +4,9 @@
  * Nothing here knows about a wire format.
  */
 import { ATTR, type AgentSpan } from '../../model/span.js';
+import type { Reason } from '../../model/verdict.js';
 import type { IngestLimits } from '../limits.js';
+import { MAX_STORABLE_NS, decimalLess, storableNanos } from './nanos.js';
 import { type AttrValue, describeValue, stringifyValue } from './values.js';
 
 /** What a span inherits from its resource. */
@@ -15,6 +17,23 @@ export interface ResourceContext {
 
 /** Attribute recording how many span attributes were over the per-span cap. */
 export const DROPPED_ATTRIBUTES_KEY = 'chainsight.ingest.dropped_attributes';
+
+/**
+ * Attributes keeping a value as sent when decoding had to replace it so that
+ * the store can hold the span (see normalise below). The `chainsight.ingest.`
+ * prefix is reserved: senders' attributes under it are dropped, so these
+ * always come from chainsight.
+ */
+export const RAW_VALUE_KEYS = {
+  startTime: 'chainsight.ingest.raw_start_time_unix_nano',
+  endTime: 'chainsight.ingest.raw_end_time_unix_nano',
+  kind: 'chainsight.ingest.raw_kind',
+  statusCode: 'chainsight.ingest.raw_status_code',
+} as const;
+const RESERVED_PREFIX = 'chainsight.ingest.';
+/** OTLP SpanKind (0..5) and Status.code (0..2); the columns are UInt8. */
+const MAX_SPAN_KIND = 5;
+const MAX_STATUS_CODE = 2;
 
 export function resourceContext(attributes: Iterable<[string, AttrValue]>, limits: IngestLimits): ResourceContext {
   const ctx: ResourceContext = { serviceName: '', agentId: '' };
@@ -95,6 +114,7 @@ export class AttributeSink {
         return;
       default: {
         const k = key.length > limits.maxAttributeKeyLength ? key.slice(0, limits.maxAttributeKeyLength) : key;
+        if (k.startsWith(RESERVED_PREFIX)) return;
         // Keys are unique per the OTLP spec, so counting every write is exact for
         // well-formed spans; a repeated key only overwrites once at the cap.
         if (this.kept >= limits.maxAttributesPerSpan) {
@@ -112,10 +132,49 @@ export class AttributeSink {
     }
   }
 
-  /** Called once the span's attributes are all applied. */
+  /** Called once the span's fields and attributes are all applied. */
   finish(span: AgentSpan): void {
     if (this.dropped > 0) span.attributes[DROPPED_ATTRIBUTES_KEY] = String(this.dropped);
+    normalise(span);
   }
+}
+
+/**
+ * Replaces what ClickHouse would refuse, so that one hostile span can never
+ * fail an INSERT: times past what DateTime64(9) holds are clamped to its
+ * last instant, an end before the start is set to the start, and an
+ * out-of-range kind or status becomes 0 (unset). The value as sent is kept
+ * under RAW_VALUE_KEYS; a repaired time also fails the verdict with
+ * span.time_out_of_range, because the action's time can no longer be
+ * trusted. startMs and endMs keep the times as sent, so time rules judge
+ * what the span claimed. The span is stored either way, never dropped.
+ */
+export function normalise(span: AgentSpan): void {
+  let issues: Reason[] | undefined;
+  if (!storableNanos(span.startNs)) {
+    span.attributes[RAW_VALUE_KEYS.startTime] = span.startNs;
+    (issues ??= []).push({ code: 'span.time_out_of_range', message: `start time ${span.startNs} ns is after 2262-04-11T23:47:16.854775807Z, the latest the store holds` });
+    span.startNs = MAX_STORABLE_NS;
+  }
+  if (!storableNanos(span.endNs)) {
+    span.attributes[RAW_VALUE_KEYS.endTime] = span.endNs;
+    (issues ??= []).push({ code: 'span.time_out_of_range', message: `end time ${span.endNs} ns is after 2262-04-11T23:47:16.854775807Z, the latest the store holds` });
+    span.endNs = MAX_STORABLE_NS;
+  }
+  if (decimalLess(span.endNs, span.startNs)) {
+    span.attributes[RAW_VALUE_KEYS.endTime] ??= span.endNs;
+    (issues ??= []).push({ code: 'span.time_out_of_range', message: `end time ${span.endNs} ns is before start time ${span.startNs} ns` });
+    span.endNs = span.startNs;
+  }
+  if (!(span.kind >= 0 && span.kind <= MAX_SPAN_KIND && Number.isInteger(span.kind))) {
+    span.attributes[RAW_VALUE_KEYS.kind] = String(span.kind);
+    span.kind = 0;
+  }
+  if (!(span.statusCode >= 0 && span.statusCode <= MAX_STATUS_CODE && Number.isInteger(span.statusCode))) {
+    span.attributes[RAW_VALUE_KEYS.statusCode] = String(span.statusCode);
+    span.statusCode = 0;
+  }
+  if (issues !== undefined) span.ingestIssues = issues;
 }
 
 /** Scalar fields: strings as sent; any other type stringified so it still shows (and fails checks). */

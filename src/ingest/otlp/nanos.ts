@@ -58,3 +58,22 @@ export function jsonNanosToDecimal(value: unknown): string | null {
 export function decimalNanosToMs(decimal: string): number {
   return Math.round(Number(decimal) / 1e6);
 }
+
+/**
+ * The latest time a DateTime64(9) column holds: its ticks are a signed 64-bit
+ * count of nanoseconds, so 2^63−1 ns = 2262-04-11T23:47:16.854775807Z. A later
+ * value fails the INSERT with DECIMAL_OVERFLOW (measured with chdb; the
+ * documented 2299-12-31 bound holds only for coarser precisions). OTLP times
+ * are unsigned, so none is earlier than 1970, inside the column's range.
+ */
+export const MAX_STORABLE_NS = '9223372036854775807';
+
+/** Whether a canonical decimal (no leading zeros) nanosecond time fits DateTime64(9). */
+export function storableNanos(decimal: string): boolean {
+  return decimal.length < 19 || (decimal.length === 19 && decimal <= MAX_STORABLE_NS);
+}
+
+/** a < b for canonical non-negative decimals. */
+export function decimalLess(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length < b.length : a < b;
+}
