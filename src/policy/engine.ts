@@ -4,12 +4,30 @@
  * policy and an input; they never throw. Input that cannot be judged is
  * denied (`policy.input.invalid`); a chain some of whose links did not decode
  * is judged on what decoded and denied as `policy.input.incomplete`.
+ *
+ * An action's decision is its chain's judgement (time-independent, so
+ * cacheable: see policy-engine.ts) finished with the action's own checks.
  */
 import type { CompiledPolicy } from './compile.js';
 import { actionShapeProblems, chainShapeProblems, type ShapeProblem } from './input-shape.js';
-import { agentTypeRule, approvalRules, crossDomainRules, delegationRules, depthRules, gatherFacts, lifetimeRules, scopeRules, violate, type Facts, type Outcome } from './rules.js';
+import {
+  actionRules,
+  agentTypeRule,
+  approvalRules,
+  approvalTimes,
+  crossDomainRules,
+  delegationRules,
+  depthRules,
+  gatherFacts,
+  lifetimeRules,
+  scopeRules,
+  violate,
+  type ApprovalNeed,
+  type Facts,
+  type Outcome,
+} from './rules.js';
 import { agentTypeOf } from './spiffe-type.js';
-import { INPUT_INCOMPLETE, INPUT_INVALID, type ActionPolicyInput, type ChainPolicyInput, type PolicyDecision } from './types.js';
+import { INPUT_INCOMPLETE, INPUT_INVALID, type ActionPolicyInput, type ChainPolicyInput, type PolicyDecision, type PolicyLink } from './types.js';
 
 /** Bound on memoised agent types per policy: IDs come from hostile spans. */
 const MAX_TYPE_MEMO = 10_000;
@@ -28,6 +46,17 @@ export function knownAgentType(policy: CompiledPolicy, id: string): string | und
   return known ?? undefined;
 }
 
+/** A chain's judgement: frozen once made, shared by every action on the chain. */
+export interface ChainJudgement {
+  policy: CompiledPolicy;
+  links: readonly PolicyLink[];
+  /** Shape problems: when present, nothing else was judged. */
+  invalid: readonly ShapeProblem[];
+  applied: ReadonlySet<string>;
+  reasons: Outcome['reasons'];
+  needs: readonly ApprovalNeed[];
+}
+
 function decide(policy: CompiledPolicy, o: Outcome): PolicyDecision {
   return {
     result: o.reasons.length === 0 ? 'allow' : 'deny',
@@ -38,55 +67,65 @@ function decide(policy: CompiledPolicy, o: Outcome): PolicyDecision {
   };
 }
 
-function invalid(policy: CompiledPolicy, problems: ShapeProblem[]): PolicyDecision {
+function invalidDecision(policy: CompiledPolicy, problems: readonly ShapeProblem[]): PolicyDecision {
   const o: Outcome = { applied: new Set([INPUT_INVALID]), reasons: [] };
   for (const p of problems) violate(o, INPUT_INVALID, p.link, p.message);
   return decide(policy, o);
 }
 
-function judge(policy: CompiledPolicy, input: ChainPolicyInput, action: ActionPolicyInput['action'] | undefined): PolicyDecision {
-  const typeOf = (id: string) => knownAgentType(policy, id);
-  const f: Facts = { policy, links: input.links, depth: input.depth, approvals: input.approvals, ...gatherFacts(input.links, typeOf) };
-  if (action !== undefined) f.atMs = action.atMs;
+/** Judge the time-independent rules of a chain. Throws only on engine bugs (callers guard). */
+export function judgeChain(policy: CompiledPolicy, input: ChainPolicyInput, problems = chainShapeProblems(input)): ChainJudgement {
+  if (problems.length > 0) return { policy, links: [], invalid: problems, applied: new Set(), reasons: [], needs: [] };
+  const f: Facts = { policy, links: input.links, depth: input.depth, approvals: input.approvals, ...gatherFacts(input.links, (id) => knownAgentType(policy, id)) };
   const o: Outcome = { applied: new Set(), reasons: [] };
   if (input.links.length !== input.depth) {
     o.applied.add(INPUT_INCOMPLETE);
     violate(o, INPUT_INCOMPLETE, undefined, `${input.depth - input.links.length} of ${input.depth} links could not be judged (they did not decode)`);
   }
   agentTypeRule(f, o);
-  if (action !== undefined && typeOf(action.agent) === undefined) {
-    violate(o, policy.data.agentTypes.id, undefined, `acting agent ${JSON.stringify(action.agent)} has no known agent type`);
-  }
   depthRules(f, o);
-  scopeRules(f, o, action?.scopes);
+  scopeRules(f, o);
   lifetimeRules(f, o);
   delegationRules(f, o);
   crossDomainRules(f, o);
-  approvalRules(f, o);
-  return decide(policy, o);
+  const needs = approvalRules(f, o);
+  return { policy, links: input.links, invalid: [], applied: o.applied, reasons: o.reasons, needs };
 }
 
-function guarded(policy: CompiledPolicy, run: () => PolicyDecision): PolicyDecision {
+/** The decision for a chain alone. */
+export function chainDecision(j: ChainJudgement): PolicyDecision {
+  if (j.invalid.length > 0) return invalidDecision(j.policy, j.invalid);
+  return decide(j.policy, { applied: new Set(j.applied), reasons: [...j.reasons] });
+}
+
+/** A chain's judgement finished with one action's checks. */
+export function actionDecision(j: ChainJudgement, action: ActionPolicyInput['action']): PolicyDecision {
+  if (j.invalid.length > 0) return invalidDecision(j.policy, j.invalid);
+  const o: Outcome = { applied: new Set(j.applied), reasons: [...j.reasons] };
+  actionRules(j, knownAgentType(j.policy, action.agent), action, o);
+  approvalTimes(j.needs, action.atMs, o);
+  return decide(j.policy, o);
+}
+
+/** Run `fn`; an engine bug becomes a deny, never an allow nor a crash of the pipeline. */
+export function guarded(policy: CompiledPolicy, fn: () => PolicyDecision): PolicyDecision {
   try {
-    return run();
+    return fn();
   } catch (e) {
-    // A bug must never turn into an allow, nor into a crash of the pipeline.
-    return invalid(policy, [{ message: `the engine could not judge this input: ${(e as Error)?.message ?? String(e)}` }]);
+    return invalidDecision(policy, [{ message: `the engine could not judge this input: ${(e as Error)?.message ?? String(e)}` }]);
   }
 }
 
 /** Judge a delegation chain (no action): every rule that does not need an action. */
 export function evaluateChain(policy: CompiledPolicy, input: ChainPolicyInput): PolicyDecision {
-  return guarded(policy, () => {
-    const problems = chainShapeProblems(input);
-    return problems.length > 0 ? invalid(policy, problems) : judge(policy, input, undefined);
-  });
+  return guarded(policy, () => chainDecision(judgeChain(policy, input)));
 }
 
 /** Judge one action: the chain's rules, the acting agent's type, the action's scopes and approval times. */
 export function evaluateAction(policy: CompiledPolicy, input: ActionPolicyInput): PolicyDecision {
   return guarded(policy, () => {
     const problems = actionShapeProblems(input);
-    return problems.length > 0 ? invalid(policy, problems) : judge(policy, input, input.action);
+    if (problems.length > 0) return invalidDecision(policy, problems);
+    return actionDecision(judgeChain(policy, input, []), input.action);
   });
 }

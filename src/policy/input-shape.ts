@@ -49,14 +49,17 @@ export function chainShapeProblems(input: unknown): ShapeProblem[] {
   return out;
 }
 
+/** Problems with the action part alone. */
+export function actionPartProblems(action: unknown): ShapeProblem[] {
+  if (!isObj(action) || !isStr(action.agent) || !isScopes(action.scopes) || !isNum(action.atMs)) {
+    return [{ message: 'action must have agent (string), scopes (well-formed scopes) and atMs (number)' }];
+  }
+  return [];
+}
+
 /** Chain problems plus the action's. */
 export function actionShapeProblems(input: unknown): ShapeProblem[] {
-  const out = chainShapeProblems(input);
-  const action = isObj(input) ? input.action : undefined;
-  if (!isObj(action) || !isStr(action.agent) || !isScopes(action.scopes) || !isNum(action.atMs)) {
-    out.push({ message: 'action must have agent (string), scopes (well-formed scopes) and atMs (number)' });
-  }
-  return out;
+  return [...chainShapeProblems(input), ...actionPartProblems(isObj(input) ? input.action : undefined)];
 }
 
 export type { ActionPolicyInput, ChainPolicyInput };

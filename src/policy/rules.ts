@@ -23,8 +23,6 @@ export interface Facts {
   /** Trust domain of each link's delegatee / delegator (undefined: not a SPIFFE ID). */
   subDomains: Array<string | undefined>;
   issDomains: Array<string | undefined>;
-  /** The action's time in ms, when judging an action. */
-  atMs?: number;
 }
 
 export interface Outcome {
@@ -58,7 +56,7 @@ export function depthRules(f: Facts, o: Outcome): void {
 }
 
 /** Scope diminishment with the policy's implications, and wildcard limits. */
-export function scopeRules(f: Facts, o: Outcome, actionScopes?: readonly string[]): void {
+export function scopeRules(f: Facts, o: Outcome): void {
   const s = f.policy.data.scopes;
   if (s === null) return;
   o.applied.add(s.id);
@@ -66,11 +64,6 @@ export function scopeRules(f: Facts, o: Outcome, actionScopes?: readonly string[
     const parent = (f.links[i - 1] as PolicyLink).scope;
     const wider = (f.links[i] as PolicyLink).scope.filter((w) => !parent.some((g) => coversWith(g, w, f.policy.closures)));
     if (wider.length > 0) violate(o, s.id, i, `grants ${wider.join(', ')} beyond its parent's scope`);
-  }
-  if (actionScopes !== undefined && f.links.length > 0) {
-    const last = (f.links[f.links.length - 1] as PolicyLink).scope;
-    const beyond = actionScopes.filter((w) => !last.some((g) => coversWith(g, w, f.policy.closures)));
-    if (beyond.length > 0) violate(o, s.id, undefined, `action used ${beyond.join(', ')} beyond the last link's scope`);
   }
   const w = s.wildcards;
   if (w === null) return;
@@ -152,28 +145,58 @@ export function crossDomainRules(f: Facts, o: Outcome): void {
   }
 }
 
-/** Human approval: links granting sensitive scopes need a verified approval bound to their hash. */
-export function approvalRules(f: Facts, o: Outcome): void {
+/** A link that needs approval under a rule, and the approvals that would do if valid at the action's time. */
+export interface ApprovalNeed {
+  rule: string;
+  link: number;
+  sensitive: string[];
+  /** Verified, bound to this link, covering every sensitive scope. */
+  candidates: PolicyApproval[];
+}
+
+/**
+ * Human approval: links granting sensitive scopes need a verified approval
+ * bound to their hash that covers those scopes. Time is not judged here (a
+ * chain has no time); `approvalTimes` does it per action.
+ */
+export function approvalRules(f: Facts, o: Outcome): ApprovalNeed[] {
+  const needs: ApprovalNeed[] = [];
   for (const r of f.policy.data.approval) {
     f.links.forEach((l, i) => {
       const sensitive = selects(r.scopes, l.scope, f);
       if (sensitive.length === 0) return;
       o.applied.add(r.id);
       const bound = f.approvals.filter((a) => a.linkHash === l.hash);
-      const ok = bound.some(
-        (a) =>
-          a.verified &&
-          sensitive.every((s) => a.scope.some((g) => patternCovers(g, s))) &&
-          (f.atMs === undefined || (a.iat * 1000 <= f.atMs && f.atMs < a.exp * 1000)),
-      );
-      if (ok) return;
+      const candidates = bound.filter((a) => a.verified && sensitive.every((s) => a.scope.some((g) => patternCovers(g, s))));
+      needs.push({ rule: r.id, link: i, sensitive, candidates });
+      if (candidates.length > 0) return;
       const why =
         bound.length === 0
           ? 'no approval is bound to this link'
-          : bound.map((a) => (!a.verified ? `approval rejected: ${a.error}` : f.atMs !== undefined && (f.atMs < a.iat * 1000 || f.atMs >= a.exp * 1000) ? 'approval not valid at the action time' : `approval covers only ${a.scope.join(', ')}`)).join('; ');
+          : bound.map((a) => (a.verified ? `approval covers only ${a.scope.join(', ')}` : `approval rejected: ${a.error}`)).join('; ');
       violate(o, r.id, i, `grants sensitive ${sensitive.join(', ')}: ${why}`);
     });
   }
+  return needs;
+}
+
+/** Per action: each approval that satisfied a need must be valid at the action's time. */
+export function approvalTimes(needs: readonly ApprovalNeed[], atMs: number, o: Outcome): void {
+  for (const n of needs) {
+    if (n.candidates.length === 0) continue; // already a violation of the chain
+    if (n.candidates.some((a) => a.iat * 1000 <= atMs && atMs < a.exp * 1000)) continue;
+    violate(o, n.rule, n.link, `grants sensitive ${n.sensitive.join(', ')}: no approval is valid at the action's time`);
+  }
+}
+
+/** Per action: the acting agent's type and the scopes it used. */
+export function actionRules(f: Pick<Facts, 'policy' | 'links'>, agentType: string | undefined, action: { agent: string; scopes: readonly string[] }, o: Outcome): void {
+  const p = f.policy.data;
+  if (agentType === undefined) violate(o, p.agentTypes.id, undefined, `acting agent ${JSON.stringify(action.agent)} has no known agent type`);
+  if (p.scopes === null) return;
+  const last = (f.links[f.links.length - 1] as PolicyLink).scope;
+  const beyond = action.scopes.filter((w) => !last.some((g) => coversWith(g, w, f.policy.closures)));
+  if (beyond.length > 0) violate(o, p.scopes.id, undefined, `action used ${beyond.join(', ')} beyond the last link's scope`);
 }
 
 /** Types and domains of every link, computed once per input. */
