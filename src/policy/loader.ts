@@ -61,7 +61,7 @@ function pos(lc: LineCounter, offset: number): { line: number; column: number } 
 
 /** What each pattern-checked definition of the schema means, for readable errors. */
 const PATTERN_MEANING: Record<string, string> = {
-  ruleId: 'must be a rule id: lower-case letters, digits, ".", "_", "-" (up to 64, not starting with "input.")',
+  ruleId: 'must be a rule id: lower-case letters, digits, ".", "_", "-" (up to 64, not starting with "input." or "engine.")',
   agentType: 'must be an agent type: letters, digits, ".", "_", "-" (up to 64)',
   trustDomain: 'must be a trust domain name: lower-case letters, digits, ".", "_", "-"',
   scope: 'must be a scope: printable ASCII without spaces, "*" only as the last character',

@@ -143,8 +143,10 @@ export interface PolicyDecision {
   revision: string;
 }
 
-/** Rule ids the engine itself uses (user rule ids may not start with `input.`). */
+/** Rule ids the engines themselves use (user rule ids may not start with `input.` or `engine.`). */
 export const INPUT_INVALID = 'input.invalid';
 export const INPUT_INCOMPLETE = 'input.incomplete';
+/** The OPA engine could not answer (fail closed). */
+export const ENGINE_UNAVAILABLE = 'engine.unavailable';
 /** The agent type a root link's (human) issuer has. */
 export const HUMAN_TYPE = 'human';
