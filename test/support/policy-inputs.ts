@@ -3,6 +3,7 @@
  * domains, agent paths (with look-alikes), scopes (with case, Unicode and
  * syntax tricks), lifetimes and approvals, so that every rule fires often.
  */
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import type { ActionPolicyInput, ChainPolicyInput, PolicyApproval, PolicyLink } from '../../src/policy/types.js';
 
@@ -117,8 +118,30 @@ function plausibleArb(): fc.Arbitrary<ChainPolicyInput> {
     });
 }
 
+const digest = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('base64url');
+
+/**
+ * Give links and approvals content-derived hashes, as real inputs have (the
+ * cached engine relies on it); approvals keep pointing at the same link.
+ */
+function rehash(c: ChainPolicyInput): ChainPolicyInput {
+  const map = new Map<string, string>();
+  const links = c.links.map((l, i) => {
+    const { hash, ...rest } = l;
+    const h = digest([i, rest]);
+    if (!map.has(hash)) map.set(hash, h);
+    return { ...rest, hash: h };
+  });
+  const approvals = c.approvals.map((a) => {
+    const linkHash = map.get(a.linkHash) ?? a.linkHash;
+    const { hash: _, ...rest } = { ...a, linkHash };
+    return { ...rest, hash: digest(rest) };
+  });
+  return { depth: c.depth, links, approvals };
+}
+
 export function chainInputArb(): fc.Arbitrary<ChainPolicyInput> {
-  return fc.oneof(chainArb(), plausibleArb());
+  return fc.oneof(chainArb(), plausibleArb()).map(rehash);
 }
 
 export function actionInputArb(): fc.Arbitrary<ActionPolicyInput> {
