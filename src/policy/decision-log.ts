@@ -27,31 +27,37 @@ export interface DecisionLogEvent {
 export interface DecisionContext {
   /** When the decision was made, ms since the epoch. */
   atMs: number;
+  /** The same instant in ns since the epoch as decimal text (spans carry it); exact where `atMs` is not. */
+  atNs?: string;
   /** Defaults to a digest of revision, input and time (stable for a re-delivered span). */
   decisionId?: string;
   /** Extra labels (e.g. task, trace and span ids). */
   labels?: Record<string, string>;
 }
 
-function rfc3339(ms: number): string {
-  const iso = new Date(Math.floor(ms)).toISOString(); // …sss Z
-  const nanos = Math.round((ms - Math.floor(ms)) * 1e6).toString().padStart(6, '0');
-  return `${iso.slice(0, -1)}${nanos}Z`;
+function rfc3339(ms: number, ns?: string): string {
+  if (ns !== undefined && /^\d{1,20}$/.test(ns)) {
+    const n = BigInt(ns);
+    const iso = new Date(Number(n / 1_000_000n)).toISOString();
+    if (!Number.isNaN(Date.parse(iso))) return `${iso.slice(0, -1)}${(n % 1_000_000n).toString().padStart(6, '0')}Z`;
+  }
+  const whole = Math.floor(ms);
+  return `${new Date(whole).toISOString().slice(0, -1)}${Math.round((ms - whole) * 1e6).toString().padStart(6, '0')}Z`;
 }
 
 /** A UUID-shaped id derived from content, so one decision logged twice keeps one id. */
-function derivedId(d: PolicyDecision, input: unknown, atMs: number): string {
-  const h = createHash('sha256').update(d.revision).update('\0').update(JSON.stringify(input) ?? '').update('\0').update(String(atMs)).digest('hex');
+function derivedId(d: PolicyDecision, input: unknown, at: string): string {
+  const h = createHash('sha256').update(d.revision).update('\0').update(JSON.stringify(input) ?? '').update('\0').update(at).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16] as string, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 export function decisionLogEvent(d: PolicyDecision, input: ChainPolicyInput | ActionPolicyInput, ctx: DecisionContext): DecisionLogEvent {
   return {
-    decision_id: ctx.decisionId ?? derivedId(d, input, ctx.atMs),
+    decision_id: ctx.decisionId ?? derivedId(d, input, ctx.atNs ?? String(ctx.atMs)),
     path: DECISION_PATH,
     input,
     result: { result: d.result, rules: d.rules, reasons: d.reasons },
-    timestamp: rfc3339(ctx.atMs),
+    timestamp: rfc3339(ctx.atMs, ctx.atNs),
     bundles: { [BUNDLE_NAME]: { revision: d.revision } },
     labels: { app: 'chainsight', policy_version: d.policyVersion, ...(ctx.labels ?? {}) },
   };
