@@ -27,7 +27,7 @@ import {
   type Outcome,
 } from './rules.js';
 import { agentTypeOf } from './spiffe-type.js';
-import { INPUT_INCOMPLETE, INPUT_INVALID, type ActionPolicyInput, type ChainPolicyInput, type PolicyDecision, type PolicyLink } from './types.js';
+import { INPUT_INCOMPLETE, INPUT_INVALID, type ActionPolicyInput, type ChainPolicyInput, type PolicyDecision, type PolicyLink, type PolicyReason } from './types.js';
 
 /** Bound on memoised agent types per policy: IDs come from hostile spans. */
 const MAX_TYPE_MEMO = 10_000;
@@ -50,12 +50,22 @@ export function knownAgentType(policy: CompiledPolicy, id: string): string | und
 export interface ChainJudgement {
   policy: CompiledPolicy;
   links: readonly PolicyLink[];
+  /** The input's depth (links the span carried). */
+  depth: number;
   /** Shape problems: when present, nothing else was judged. */
   invalid: readonly ShapeProblem[];
   applied: ReadonlySet<string>;
+  /** `applied`, sorted (actions add no rules, so their decisions reuse it). */
+  rules: readonly string[];
   reasons: Outcome['reasons'];
   needs: readonly ApprovalNeed[];
+  /** Reasons of the action rules, by agent and scopes (most spans of a chain repeat them). */
+  actionMemo: Map<string, Outcome['reasons']>;
+  /** The allow decision, built once and shared (frozen) by every action it allows. */
+  allow?: PolicyDecision;
 }
+
+const MAX_ACTION_MEMO = 64;
 
 function decide(policy: CompiledPolicy, o: Outcome): PolicyDecision {
   return {
@@ -75,7 +85,7 @@ function invalidDecision(policy: CompiledPolicy, problems: readonly ShapeProblem
 
 /** Judge the time-independent rules of a chain. Throws only on engine bugs (callers guard). */
 export function judgeChain(policy: CompiledPolicy, input: ChainPolicyInput, problems = chainShapeProblems(input)): ChainJudgement {
-  if (problems.length > 0) return { policy, links: [], invalid: problems, applied: new Set(), reasons: [], needs: [] };
+  if (problems.length > 0) return { policy, links: [], depth: -1, invalid: problems, applied: new Set(), rules: [], reasons: [], needs: [], actionMemo: new Map() };
   const f: Facts = { policy, links: input.links, depth: input.depth, approvals: input.approvals, ...gatherFacts(input.links, (id) => knownAgentType(policy, id)) };
   const o: Outcome = { applied: new Set(), reasons: [] };
   if (input.links.length !== input.depth) {
@@ -89,7 +99,7 @@ export function judgeChain(policy: CompiledPolicy, input: ChainPolicyInput, prob
   delegationRules(f, o);
   crossDomainRules(f, o);
   const needs = approvalRules(f, o);
-  return { policy, links: input.links, invalid: [], applied: o.applied, reasons: o.reasons, needs };
+  return { policy, links: input.links, depth: input.depth, invalid: [], applied: o.applied, rules: [...o.applied].sort(), reasons: o.reasons, needs, actionMemo: new Map() };
 }
 
 /** The decision for a chain alone. */
@@ -98,13 +108,34 @@ export function chainDecision(j: ChainJudgement): PolicyDecision {
   return decide(j.policy, { applied: new Set(j.applied), reasons: [...j.reasons] });
 }
 
-/** A chain's judgement finished with one action's checks. */
+/** The action rules' reasons for one agent and scope list, memoised on the judgement. */
+function actionReasons(j: ChainJudgement, action: ActionPolicyInput['action']): Outcome['reasons'] {
+  let key = action.agent;
+  for (const s of action.scopes) key += '\n' + s;
+  const hit = j.actionMemo.get(key);
+  if (hit !== undefined) return hit;
+  // Action rules only add reasons, never applied rules, so the shared set is safe here.
+  const o: Outcome = { applied: j.applied as Set<string>, reasons: [] };
+  actionRules(j, knownAgentType(j.policy, action.agent), action, o);
+  if (j.actionMemo.size >= MAX_ACTION_MEMO) j.actionMemo.clear();
+  j.actionMemo.set(key, o.reasons);
+  return o.reasons;
+}
+
+/**
+ * A chain's judgement finished with one action's checks. The hot path: an
+ * allowed action gets the judgement's shared, frozen allow decision.
+ */
 export function actionDecision(j: ChainJudgement, action: ActionPolicyInput['action']): PolicyDecision {
   if (j.invalid.length > 0) return invalidDecision(j.policy, j.invalid);
-  const o: Outcome = { applied: new Set(j.applied), reasons: [...j.reasons] };
-  actionRules(j, knownAgentType(j.policy, action.agent), action, o);
-  approvalTimes(j.needs, action.atMs, o);
-  return decide(j.policy, o);
+  const own = actionReasons(j, action);
+  const o: Outcome = { applied: j.applied as Set<string>, reasons: j.reasons.length + own.length === 0 ? [] : j.reasons.concat(own) };
+  if (j.needs.length > 0) approvalTimes(j.needs, action.atMs, o);
+  if (o.reasons.length === 0) {
+    j.allow ??= Object.freeze({ result: 'allow', rules: Object.freeze(j.rules.slice()) as string[], reasons: Object.freeze([]) as unknown as PolicyReason[], policyVersion: j.policy.data.version, revision: j.policy.data.revision });
+    return j.allow;
+  }
+  return { result: 'deny', rules: j.rules.slice(), reasons: o.reasons.map((r) => ({ ...r })), policyVersion: j.policy.data.version, revision: j.policy.data.revision };
 }
 
 /** Run `fn`; an engine bug becomes a deny, never an allow nor a crash of the pipeline. */

@@ -26,8 +26,22 @@ export function approvalTokensOf(span: Pick<AgentSpan, 'attributes'>): string[] 
   }
 }
 
-/** A chain's input: `depth` is how many links the span carried. */
+/** Inputs of chains without approvals, shared by every span of the chain (checks are frozen and cached). */
+const shared = new WeakMap<ChainCheck, ChainPolicyInput>();
+
+/** A chain's input: `depth` is how many links the span carried. The result is shared: do not mutate it. */
 export function chainInput(check: ChainCheck, depth: number, approvals: readonly PolicyApproval[]): ChainPolicyInput {
+  if (approvals.length === 0) {
+    const hit = shared.get(check);
+    if (hit !== undefined && hit.depth === depth) return hit;
+    const made = build(check, depth, []);
+    shared.set(check, made);
+    return made;
+  }
+  return build(check, depth, approvals);
+}
+
+function build(check: ChainCheck, depth: number, approvals: readonly PolicyApproval[]): ChainPolicyInput {
   return {
     depth,
     links: check.links.map((l) => ({

@@ -6,7 +6,8 @@
  * drops the cache.
  *
  * Cache keys trust `hash` to identify a link's content and `hash`+`verified`
- * an approval's, which holds for inputs built by input.ts from verified links.
+ * an approval's, and the fast path trusts a `links` array not to change once
+ * judged; both hold for inputs built by input.ts from verified (frozen) links.
  */
 import { LRUCache } from 'lru-cache';
 import type { CompiledPolicy } from './compile.js';
@@ -42,6 +43,11 @@ export class PolicyEngine implements PolicyEvaluator {
   readonly stats: PolicyEngineStats = { hits: 0, misses: 0, swaps: 0 };
   private current: CompiledPolicy;
   private readonly cache: LRUCache<string, ChainJudgement>;
+  /**
+   * Fast path: inputs from input.ts share one `links` array per cached chain,
+   * so a judgement of a chain without approvals is found by that array.
+   */
+  private byLinks = new WeakMap<object, ChainJudgement>();
 
   constructor(policy: CompiledPolicy, opts: { cacheSize?: number } = {}) {
     this.current = policy;
@@ -56,11 +62,27 @@ export class PolicyEngine implements PolicyEvaluator {
   swap(policy: CompiledPolicy): void {
     this.current = policy;
     this.cache.clear();
+    this.byLinks = new WeakMap();
     this.stats.swaps++;
   }
 
   private judgement(input: ChainPolicyInput): ChainJudgement {
     const policy = this.current;
+    const links = input?.links;
+    const plain = Array.isArray(links) && Array.isArray(input.approvals) && input.approvals.length === 0;
+    if (plain) {
+      const hit = this.byLinks.get(links);
+      if (hit !== undefined && hit.policy === policy && hit.depth === input.depth) {
+        this.stats.hits++;
+        return hit;
+      }
+    }
+    const j = this.keyed(input, policy);
+    if (plain && j.invalid.length === 0) this.byLinks.set(links, j);
+    return j;
+  }
+
+  private keyed(input: ChainPolicyInput, policy: CompiledPolicy): ChainJudgement {
     const key = chainCacheKey(input);
     if (key === undefined) return judgeChain(policy, input);
     const full = policy.data.revision + key;
@@ -81,14 +103,23 @@ export class PolicyEngine implements PolicyEvaluator {
   }
 
   evaluateAction(input: ActionPolicyInput): PolicyDecision {
+    return this.evaluate(input, input?.action);
+  }
+
+  /**
+   * `evaluateAction` without building the combined input: the chain's input
+   * (shared by its spans, see input.ts) and one action. Allowed actions get a
+   * shared, frozen decision: treat decisions as read-only.
+   */
+  evaluate(chain: ChainPolicyInput, action: ActionPolicyInput['action']): PolicyDecision {
     const policy = this.current;
     return guarded(policy, () => {
-      const j = this.judgement(input);
-      const problems = actionPartProblems(input.action);
+      const j = this.judgement(chain);
+      const problems = actionPartProblems(action);
       if (problems.length > 0 || j.invalid.length > 0) {
         return chainDecision({ ...j, invalid: [...j.invalid, ...problems], applied: new Set([INPUT_INVALID]) });
       }
-      return actionDecision(j, input.action);
+      return actionDecision(j, action);
     });
   }
 }
