@@ -64,8 +64,8 @@ function chainArb(): fc.Arbitrary<ChainPolicyInput> {
       }));
       const approval: fc.Arbitrary<PolicyApproval> = fc
         .tuple(fc.nat({ max: links.length }), fc.boolean(), fc.uniqueArray(fc.constantFrom('pii:read', 'pii:*', 'PII:*', '*', 'cloud:read'), { minLength: 1, maxLength: 2 }), fc.integer({ min: -3600, max: 3600 }), lifetime)
-        .map(([li, verified, sc, off, life], k) => ({
-          hash: `a${k}`,
+        .map(([li, verified, sc, off, life]) => ({
+          hash: '', // content-derived by rehash()
           verified,
           error: verified ? '' : 'signed by an agent key',
           linkHash: li < links.length ? links[li]!.hash : 'h-other',
