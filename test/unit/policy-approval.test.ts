@@ -17,6 +17,9 @@ import { mintApproval, parseApproval, verifyApprovals } from '../../src/policy/a
 import { actionInput, approvalTokensOf, chainInput, APPROVALS_ATTRIBUTE } from '../../src/policy/input.js';
 import { evaluateAction } from '../../src/policy/engine.js';
 import { makeTrustDomain, type TestDomain } from '../support/keys.js';
+import { makeSpan } from '../support/spans.js';
+import { PolicyEngine } from '../../src/policy/policy-engine.js';
+import { SpanPolicy } from '../../src/policy/span-policy.js';
 import { shippedPolicy } from '../support/policy-fixtures.js';
 
 const policy = shippedPolicy();
@@ -120,4 +123,17 @@ test('parseApproval refuses SPIFFE approvers, unknown claims and junk; approvalT
   assert.deepEqual(approvalTokensOf({ attributes: { [APPROVALS_ATTRIBUTE]: '["a", 3, "b"]' } }), ['a', 'b']);
   assert.deepEqual(approvalTokensOf({ attributes: { [APPROVALS_ATTRIBUTE]: '{"a":1}' } }), []);
   assert.deepEqual(approvalTokensOf({ attributes: { [APPROVALS_ATTRIBUTE]: 'not json' } }), []);
+});
+
+test('SpanPolicy: a span carrying its approvals is allowed, the same span without them denied', async () => {
+  const engine = new PolicyEngine(policy);
+  const sp = new SpanPolicy(engine, trust);
+  const check = new ChainVerifier(trust, defaultPolicy()).check(chain) as ChainCheck;
+  const approvals = JSON.stringify([await approve(0), await approve(1)]);
+  const span = makeSpan({ chain, agentId: d.id('cloud-inventory'), scopesUsed: ['pii:read'], startMs: now + 1000, attributes: { [APPROVALS_ATTRIBUTE]: approvals } });
+  assert.equal(sp.decide(span, check)?.result, 'allow');
+  assert.equal(sp.decide(span, check)?.result, 'allow');
+  const bare = makeSpan({ chain, agentId: d.id('cloud-inventory'), scopesUsed: ['pii:read'], startMs: now + 1000 });
+  assert.deepEqual(sp.decide(bare, check)?.reasons.map((r) => `${r.code}@${r.link}`), ['policy.approval.pii@0', 'policy.approval.pii@1']);
+  assert.equal(sp.decide(makeSpan({ chain: null }), null), null);
 });
