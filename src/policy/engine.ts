@@ -9,7 +9,7 @@
  * cacheable: see policy-engine.ts) finished with the action's own checks.
  */
 import type { CompiledPolicy } from './compile.js';
-import { actionShapeProblems, chainShapeProblems, type ShapeProblem } from './input-shape.js';
+import { actionPartProblems, actionShapeProblems, chainShapeProblems, type ShapeProblem } from './input-shape.js';
 import {
   actionRules,
   agentTypeRule,
@@ -108,12 +108,22 @@ export function chainDecision(j: ChainJudgement): PolicyDecision {
   return decide(j.policy, { applied: new Set(j.applied), reasons: [...j.reasons] });
 }
 
-/** The action rules' reasons for one agent and scope list, memoised on the judgement. */
-function actionReasons(j: ChainJudgement, action: ActionPolicyInput['action']): Outcome['reasons'] {
-  let key = action.agent;
-  for (const s of action.scopes) key += '\n' + s;
+/**
+ * The action rules' reasons for one agent and scope list, memoised on the
+ * judgement; undefined when the action's shape is wrong. The memo key is
+ * length-prefixed, so no two (agent, scopes) share one, and only actions that
+ * passed the shape check are memoised: a hit needs no second check.
+ */
+function actionReasons(j: ChainJudgement, action: ActionPolicyInput['action']): Outcome['reasons'] | undefined {
+  if (typeof action !== 'object' || action === null || typeof action.agent !== 'string' || !Array.isArray(action.scopes) || !Number.isFinite(action.atMs)) return undefined;
+  let key = `${action.agent.length}:${action.agent}`;
+  for (const s of action.scopes) {
+    if (typeof s !== 'string') return undefined;
+    key += `${s.length}:${s}`;
+  }
   const hit = j.actionMemo.get(key);
   if (hit !== undefined) return hit;
+  if (actionPartProblems(action).length > 0) return undefined;
   // Action rules only add reasons, never applied rules, so the shared set is safe here.
   const o: Outcome = { applied: j.applied as Set<string>, reasons: [] };
   actionRules(j, knownAgentType(j.policy, action.agent), action, o);
@@ -127,8 +137,8 @@ function actionReasons(j: ChainJudgement, action: ActionPolicyInput['action']): 
  * allowed action gets the judgement's shared, frozen allow decision.
  */
 export function actionDecision(j: ChainJudgement, action: ActionPolicyInput['action']): PolicyDecision {
-  if (j.invalid.length > 0) return invalidDecision(j.policy, j.invalid);
-  const own = actionReasons(j, action);
+  const own = j.invalid.length > 0 ? undefined : actionReasons(j, action);
+  if (own === undefined) return invalidDecision(j.policy, [...j.invalid, ...actionPartProblems(action)]);
   const o: Outcome = { applied: j.applied as Set<string>, reasons: j.reasons.length + own.length === 0 ? [] : j.reasons.concat(own) };
   if (j.needs.length > 0) approvalTimes(j.needs, action.atMs, o);
   if (o.reasons.length === 0) {

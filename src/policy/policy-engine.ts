@@ -12,8 +12,7 @@
 import { LRUCache } from 'lru-cache';
 import type { CompiledPolicy } from './compile.js';
 import { actionDecision, chainDecision, guarded, judgeChain, type ChainJudgement } from './engine.js';
-import { actionPartProblems } from './input-shape.js';
-import { INPUT_INVALID, type ActionPolicyInput, type ChainPolicyInput, type PolicyDecision } from './types.js';
+import { type ActionPolicyInput, type ChainPolicyInput, type PolicyDecision } from './types.js';
 
 /** What every policy engine offers the pipeline (built-in or OPA). */
 export interface PolicyEvaluator {
@@ -113,13 +112,6 @@ export class PolicyEngine implements PolicyEvaluator {
    */
   evaluate(chain: ChainPolicyInput, action: ActionPolicyInput['action']): PolicyDecision {
     const policy = this.current;
-    return guarded(policy, () => {
-      const j = this.judgement(chain);
-      const problems = actionPartProblems(action);
-      if (problems.length > 0 || j.invalid.length > 0) {
-        return chainDecision({ ...j, invalid: [...j.invalid, ...problems], applied: new Set([INPUT_INVALID]) });
-      }
-      return actionDecision(j, action);
-    });
+    return guarded(policy, () => actionDecision(this.judgement(chain), action));
   }
 }

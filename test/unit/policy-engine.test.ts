@@ -98,3 +98,18 @@ test('a policy swap drops cached decisions: the next answer is the new policy\'s
   assert.equal(d.policyVersion, 'strict');
   assert.deepEqual(d.reasons.map((r) => r.code), ['policy.depth.global']);
 });
+
+test('the per-chain action memo never lets a malformed or look-alike action borrow an allowed one', () => {
+  const engine = new PolicyEngine(policy);
+  const c = healthy();
+  const agent = c.links[c.links.length - 1]!.sub;
+  assert.equal(engine.evaluateAction(act(c, ['ec2:DescribeInstances', 'ec2:DescribeVolumes'])).result, 'allow');
+  const tries = [
+    act(c, ['ec2:DescribeInstances\nec2:DescribeVolumes']),
+    act(c, ['ec2:DescribeInstances', 'ec2:DescribeVolumes'], { atMs: Number.NaN }),
+    act(c, ['ec2:DescribeVolumes'], { agent: `${agent}21:ec2:DescribeInstances` }),
+    act(c, [7 as unknown as string]),
+  ];
+  for (const t of tries) assert.equal(engine.evaluateAction(t).result, 'deny', JSON.stringify(t.action));
+  assert.equal(engine.evaluateAction(act(c, ['ec2:DescribeInstances', 'ec2:DescribeVolumes'])).result, 'allow');
+});
