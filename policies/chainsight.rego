@@ -253,71 +253,53 @@ covered_by_any(gs, w) if {
 	covers_with(g, w)
 }
 
-suffix_selector(s) if {
-	startswith(s, "*")
-	count(s) > 1
+# A granted scope, lower-cased, as the selector rules read it.
+grant_view(g) := {"s": g, "pattern": true, "stem": stem(g)} if endswith(g, "*")
+
+grant_view(g) := {"s": g, "pattern": false, "stem": g} if not endswith(g, "*")
+
+# May a selector (pre-classified at compile time: exact, prefix or suffix,
+# lower-cased) and a granted scope name one same permission? The twin of
+# overlaps() in scope-select.ts.
+overlaps(sel, g) if {
+	sel.kind == "suffix"
+	g.pattern
 }
 
-overlaps(sel, g0) if {
-	s := lower(sel)
-	suffix_selector(s)
-	endswith(g0, "*")
+overlaps(sel, g) if {
+	sel.kind == "suffix"
+	endswith(g.s, sel.text)
 }
 
-overlaps(sel, g0) if {
-	s := lower(sel)
-	suffix_selector(s)
-	endswith(lower(g0), substring(s, 1, -1))
+overlaps(sel, g) if {
+	sel.kind == "prefix"
+	startswith(g.stem, sel.text)
 }
 
-overlaps(sel, g0) if {
-	s := lower(sel)
-	not suffix_selector(s)
-	endswith(s, "*")
-	g := lower(g0)
-	endswith(g, "*")
-	startswith(stem(s), stem(g))
+overlaps(sel, g) if {
+	sel.kind != "suffix"
+	g.pattern
+	startswith(sel.text, g.stem)
 }
 
-overlaps(sel, g0) if {
-	s := lower(sel)
-	not suffix_selector(s)
-	endswith(s, "*")
-	g := lower(g0)
-	endswith(g, "*")
-	startswith(stem(g), stem(s))
+overlaps(sel, g) if {
+	sel.kind == "exact"
+	sel.text == g.s
 }
 
-overlaps(sel, g0) if {
-	s := lower(sel)
-	not suffix_selector(s)
-	endswith(s, "*")
-	g := lower(g0)
-	not endswith(g, "*")
-	startswith(g, stem(s))
+# Each link's scopes, each with everything it grants, lower-cased: computed
+# once per query and shared by the lifetime and approval rules.
+expansion[i] := e if {
+	some i, l in links
+	e := {sc: {grant_view(lower(t)) | some t in expand(sc)} | some sc in l.scope}
 }
 
-overlaps(sel, g0) if {
-	s := lower(sel)
-	not endswith(s, "*")
-	not suffix_selector(s)
-	g := lower(g0)
-	endswith(g, "*")
-	startswith(s, stem(g))
-}
-
-overlaps(sel, g0) if {
-	s := lower(sel)
-	not endswith(s, "*")
-	not suffix_selector(s)
-	s == lower(g0)
-}
-
-selects(selectors, scopes) := {sc |
-	some sc in scopes
-	some t in expand(sc)
+# The scopes of link i that select (overlap) one of the selectors.
+selected_by(selectors, i) := {sc |
+	some sc, gs in expansion[i]
+	some g in gs
 	some sel in selectors
-	overlaps(sel, t)
+	overlaps(sel, g)
 }
 
 # ---------------------------------------------------------------- rules
@@ -413,27 +395,33 @@ violation contains {"rule": w.id, "link": i, "msg": sprintf("wildcard scope %v i
 }
 
 # Lifetimes
-lifetime_applies(r, i, l) if {
+lifetime_selected contains [ri, i] if {
+	some ri, r in cfg.lifetime
+	r.scopes != null
+	some i, _ in links
+	count(selected_by(r.selectors, i)) > 0
+}
+
+lifetime_applies(ri, r, i) if {
 	i + 1 >= r.fromDepth
 	r.scopes == null
 }
 
-lifetime_applies(r, i, l) if {
+lifetime_applies(ri, r, i) if {
 	i + 1 >= r.fromDepth
-	r.scopes != null
-	count(selects(r.scopes, l.scope)) > 0
+	lifetime_selected[[ri, i]]
 }
 
 applied contains r.id if {
-	some r in cfg.lifetime
-	some i, l in links
-	lifetime_applies(r, i, l)
+	some ri, r in cfg.lifetime
+	some i, _ in links
+	lifetime_applies(ri, r, i)
 }
 
 violation contains {"rule": r.id, "link": i, "msg": sprintf("lives %vs, at most %vs allowed", [l.exp - l.iat, r.maxSec])} if {
-	some r in cfg.lifetime
+	some ri, r in cfg.lifetime
 	some i, l in links
-	lifetime_applies(r, i, l)
+	lifetime_applies(ri, r, i)
 	l.exp - l.iat > r.maxSec
 }
 
@@ -522,7 +510,12 @@ violation contains {"rule": r.id, "link": i, "msg": "crossing is beyond what the
 }
 
 # Human approval
-sensitive(r, l) := selects(r.scopes, l.scope)
+sensitive[[ri, i]] := sens if {
+	some ri, r in cfg.approval
+	some i, _ in links
+	sens := selected_by(r.selectors, i)
+	count(sens) > 0
+}
 
 approval_fits(a, l, sens) if {
 	a.linkHash == l.hash
@@ -533,9 +526,9 @@ approval_fits(a, l, sens) if {
 	}
 }
 
-approval_candidates(r, l) := [a |
+approval_candidates(l, sens) := [a |
 	some a in input.approvals
-	approval_fits(a, l, sensitive(r, l))
+	approval_fits(a, l, sens)
 ]
 
 approval_timely(a) if {
@@ -543,32 +536,26 @@ approval_timely(a) if {
 	input.action.atMs < a.exp * 1000
 }
 
-applied contains r.id if {
-	some r in cfg.approval
-	some l in links
-	count(sensitive(r, l)) > 0
-}
-
-violation contains {"rule": r.id, "link": i, "msg": "grants sensitive scopes without a valid approval bound to this link"} if {
-	some r in cfg.approval
-	some i, l in links
-	count(sensitive(r, l)) > 0
-	count(approval_candidates(r, l)) == 0
-}
-
-violation contains {"rule": r.id, "link": i, "msg": "no approval is valid at the action's time"} if {
-	has_action
-	some r in cfg.approval
-	some i, l in links
-	count(sensitive(r, l)) > 0
-	cands := approval_candidates(r, l)
-	count(cands) > 0
-	not any_timely(cands)
-}
-
 any_timely(cands) if {
 	some a in cands
 	approval_timely(a)
+}
+
+applied contains cfg.approval[ri].id if {
+	some [ri, _], _ in sensitive
+}
+
+violation contains {"rule": cfg.approval[ri].id, "link": i, "msg": "grants sensitive scopes without a valid approval bound to this link"} if {
+	some [ri, i], sens in sensitive
+	count(approval_candidates(links[i], sens)) == 0
+}
+
+violation contains {"rule": cfg.approval[ri].id, "link": i, "msg": "no approval is valid at the action's time"} if {
+	has_action
+	some [ri, i], sens in sensitive
+	cands := approval_candidates(links[i], sens)
+	count(cands) > 0
+	not any_timely(cands)
 }
 
 # ---------------------------------------------------------------- decision

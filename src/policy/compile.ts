@@ -16,6 +16,20 @@ export interface DocumentProblem {
   message: string;
 }
 
+/** A scope selector pre-classified for the Rego engine (lower-cased; see overlaps() in scope-select.ts). */
+export interface SelectorData {
+  kind: 'exact' | 'prefix' | 'suffix';
+  /** The exact scope, the prefix before `*`, or the suffix after `*`. */
+  text: string;
+}
+
+export function selectorData(sel: string): SelectorData {
+  const s = sel.toLowerCase();
+  if (s.startsWith('*') && s.length > 1) return { kind: 'suffix', text: s.slice(1) };
+  if (s.endsWith('*')) return { kind: 'prefix', text: s.slice(0, -1) };
+  return { kind: 'exact', text: s };
+}
+
 /** The normalised policy: every optional field present (null when unset). */
 export interface PolicyData {
   version: string;
@@ -29,13 +43,13 @@ export interface PolicyData {
     closures: Record<string, string[]>;
     wildcards: null | { id: string; allowed: boolean; minPrefixLength: number };
   };
-  lifetime: Array<{ id: string; maxSec: number; scopes: string[] | null; fromDepth: number }>;
+  lifetime: Array<{ id: string; maxSec: number; scopes: string[] | null; selectors: SelectorData[] | null; fromDepth: number }>;
   delegation: Array<{ id: string; to: string[]; from: string[] }>;
   crossDomain: {
     id: string;
     allow: Array<{ id: string; from: string; to: string; delegatorTypes: string[] | null; delegateeTypes: string[] | null; maxScope: string[] }>;
   };
-  approval: Array<{ id: string; scopes: string[] }>;
+  approval: Array<{ id: string; scopes: string[]; selectors: SelectorData[] }>;
 }
 
 export interface CompiledPolicy {
@@ -124,7 +138,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
           wildcards: doc.scopes.wildcards ? { id: doc.scopes.wildcards.id, allowed: doc.scopes.wildcards.allowed, minPrefixLength: doc.scopes.wildcards.minPrefixLength ?? 0 } : null,
         }
       : null,
-    lifetime: (doc.lifetime ?? []).map((r) => ({ id: r.id, maxSec: r.maxSec, scopes: r.scopes ?? null, fromDepth: r.fromDepth ?? 1 })),
+    lifetime: (doc.lifetime ?? []).map((r) => ({ id: r.id, maxSec: r.maxSec, scopes: r.scopes ?? null, selectors: r.scopes?.map(selectorData) ?? null, fromDepth: r.fromDepth ?? 1 })),
     delegation: (doc.delegation ?? []).map((r) => ({ id: r.id, to: [...r.to], from: [...r.from] })),
     crossDomain: {
       id: doc.crossDomain?.id ?? DEFAULT_CROSS_DOMAIN_ID,
@@ -137,7 +151,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
         maxScope: [...r.maxScope],
       })),
     },
-    approval: (doc.approval ?? []).map((r) => ({ id: r.id, scopes: [...r.scopes] })),
+    approval: (doc.approval ?? []).map((r) => ({ id: r.id, scopes: [...r.scopes], selectors: r.scopes.map(selectorData) })),
   };
   const revision = createHash('sha256').update(canonical(body)).digest('hex');
   const data: PolicyData = { ...body, revision };

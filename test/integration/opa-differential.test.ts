@@ -34,6 +34,7 @@ delegation:
   - {id: exec, to: [execution, analytics], from: [planning, human]}
 approval:
   - {id: appr.cloud, scopes: ["cloud:r*"]}
+  - {id: appr.reports, scopes: ["Reports:Write"]}
 `,
   'bare.yaml',
 );

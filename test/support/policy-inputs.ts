@@ -13,7 +13,7 @@ export const TYPES = ['planning', 'cloud-inventory', 'analytics', 'execution', '
 const ODD_TYPES = ['Planning', 'plаnning' /* Cyrillic a */, 'unknown', 'planning%2F', '..'];
 export const SCOPES = [
   'infrastructure:review', 'cloud:read', 'cloud:*', 'ec2:Describe*', 'ec2:DescribeInstances', 's3:List*', 'reports:write', 'reports:read',
-  'billing:read', 'ce:GetCostAndUsage', 'confluence:CreatePage', 'pii:read', 'pii:*', 'PII:read', 'pi*', '*', 'c*', 'ec2*', 'security:read',
+  'billing:read', 'ce:GetCostAndUsage', 'confluence:CreatePage', 'pii:read', 'pii:*', 'PII:read', 'pi*', '*', 'c*', 'ec2*', 'reports:*', 'security:read',
 ];
 const BAD_SCOPES = ['bad scope', 'pïi:read', 'a*b', ''];
 
