@@ -67,6 +67,15 @@ if (out.processing && out.verify) {
   rows.push(['  same-machine ceiling (decode + raw crypto/50 + cache hit)', `${fmt(ceiling)} → pipeline at ${fmt((p.pipeline_protobuf!.median / ceiling) * 100, 1)} %`, '90k/113k = 80 %']);
   rows.push(['  raw Ed25519 verify here vs the notes\' 63 µs', `${fmt(1e6 / v.raw_crypto_chain_per_sec!.median / 3, 0)} µs`, '']);
 }
+if (want('policy')) {
+  const p = repeated('policy.ts', 3, true);
+  out.policy = p;
+  const s = p.summary;
+  rows.push(['policy, built-in engine (cached chain), µs per action', `p50 ${fmt(s.builtin_cached_us_p50!.median, 2)}, p99 ${fmt(s.builtin_cached_us_p99!.median, 2)}`, 'p99 < 10 µs']);
+  rows.push(['  built-in engine, uncached, µs per action', `p50 ${fmt(s.builtin_uncached_us_p50!.median, 2)}, p99 ${fmt(s.builtin_uncached_us_p99!.median, 2)}`, '']);
+  if (s.opa_us_p50) rows.push(['  OPA server (REST, loopback), same inputs, µs per decision', `p50 ${fmt(s.opa_us_p50.median)}, p99 ${fmt(s.opa_us_p99!.median)} (HTTP round trip alone: p50 ${fmt(s.opa_health_us_p50!.median)})`, '']);
+  rows.push(['processing with policy on ÷ off, protobuf', `${fmt(s.stage_on_over_off!.median, 2)} (${fmt(s.stage_policy_on_spans_per_sec!.median)} vs ${fmt(s.stage_policy_off_spans_per_sec!.median)} spans/s)`, '≥ 0.9']);
+}
 if (want('store')) {
   const st = child('store.ts', false);
   out.store = st;
