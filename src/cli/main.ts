@@ -28,7 +28,8 @@ function storeFlags(cmd: Command): Command {
   return cmd
     .option('--data <dir>', 'data directory for the embedded store and trust bundles (env CHAINSIGHT_DATA_DIR)', undefined)
     .option('--trust-dir <dir>', 'directory of <trust-domain>.jwks.json bundles (env CHAINSIGHT_TRUST_DIR)')
-    .option('--policy <file>', 'verification policy JSON (env CHAINSIGHT_POLICY)');
+    .option('--policy <file>', 'verification policy JSON (env CHAINSIGHT_POLICY)')
+    .option('--rules <file>', "the policy engine's rules, YAML (env CHAINSIGHT_POLICY_RULES; schemas/policy.md)");
 }
 
 storeFlags(program.command('serve'))

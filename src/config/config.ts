@@ -22,6 +22,8 @@ export interface ChainsightConfig {
   /** The file the policy came from, when one was given (for reloads and logs). */
   policyFile: string | undefined;
   policy: VerifyPolicy;
+  /** The policy engine's rules (YAML, schemas/policy.md); undefined: no policy stage. */
+  rulesFile: string | undefined;
   limits: IngestLimits;
   /** Receiver admission: in-flight budget (accounted bytes), wait for room, optional soft RSS limit (0: off). */
   admission: { maxInflightBytes: number; maxWaitMs: number; memoryLimitBytes: number };
@@ -49,6 +51,7 @@ export interface ConfigFlags {
   data?: string;
   trustDir?: string;
   policy?: string;
+  rules?: string;
   host?: string;
   otlpPort?: number;
   apiPort?: number;
@@ -85,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
     trustDir: resolve(flags.trustDir ?? e.string('CHAINSIGHT_TRUST_DIR') ?? resolve(dataDir, 'trust')),
     policyFile: policyFile === undefined ? undefined : resolve(policyFile),
     policy: policyFile === undefined ? defaultPolicy() : readPolicy(e, policyFile),
+    rulesFile: optionalPath(flags.rules ?? e.string('CHAINSIGHT_POLICY_RULES')),
     limits: resolveIngestLimits({
       maxBodyBytes: maxBodyBytes || undefined,
       maxSpansPerRequest: maxSpansPerRequest || undefined,
@@ -137,6 +141,10 @@ function readDurability(e: EnvReader): TopicDurability {
     e.problems.push(`CHAINSIGHT_KAFKA_*: ${(err as Error).message}`);
     return resolveTopicDurability();
   }
+}
+
+function optionalPath(p: string | undefined): string | undefined {
+  return p === undefined ? undefined : resolve(p);
 }
 
 /** CLICKHOUSE_URL selects a server, otherwise chdb in dataDir. */

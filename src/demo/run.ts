@@ -6,7 +6,8 @@
  * deliberately bad. The demo prints the task tree and checks it against what
  * the agents emitted.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { SpanKind, trace, context, type Context, type Span } from '@opentelemetry/api';
@@ -61,7 +62,9 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
   const policyPath = join(dataDir, 'policy.json');
   await writeFile(policyPath, JSON.stringify({ maxDepth: 5, maxLifetimeSec: 4 * 3600, implications: IMPLICATIONS }, null, 2) + '\n');
 
-  const config = loadConfig(process.env, { data: dataDir, trustDir, policy: policyPath, otlpPort: 0, apiPort: 0 }, { logLevel: 'warn' });
+  const rulesPath = join(dataDir, 'rules.yaml');
+  await copyFile(DEMO_RULES, rulesPath);
+  const config = loadConfig(process.env, { data: dataDir, trustDir, policy: policyPath, rules: rulesPath, otlpPort: 0, apiPort: 0 }, { logLevel: 'warn' });
   const logger = createLogger(config.logLevel);
   const server = await startServer(config, logger);
   print(`chainsight is listening: OTLP/HTTP ${server.otlpUrl}/v1/traces, query API ${server.apiUrl} (store: ${config.store.target.kind})`);
@@ -125,7 +128,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     const tree = JSON.parse(await get(`${server.apiUrl}/api/tasks/${taskId}/tree`)) as TaskTree;
     const { actions } = JSON.parse(await get(`${server.apiUrl}/api/tasks/${taskId}/actions`)) as { actions: ActionView[] };
     const ok = selfCheck(tree, actions, emitted, badSpans, print);
-    print(`\nExplore it: npx chainsight serve --data ${opts.dataDir} --policy ${join(opts.dataDir, 'policy.json')}`);
+    print(`\nExplore it: npx chainsight serve --data ${opts.dataDir} --policy ${join(opts.dataDir, 'policy.json')} --rules ${join(opts.dataDir, 'rules.yaml')}`);
     print(`  then: npx chainsight tree ${taskId} --actions   or   curl 'http://127.0.0.1:8480/api/tasks/${taskId}/tree?format=text'`);
     return ok;
   } finally {
@@ -138,7 +141,11 @@ interface BadChains {
   stale: string[];
   tampered: string[];
   stolen: string[];
+  longWrite: string[];
 }
+
+/** The policy the demo enforces (policies/demo.yaml; the same depth below the package root from src/ and dist/). */
+const DEMO_RULES = fileURLToPath(new URL('../../policies/demo.yaml', import.meta.url));
 
 /** The chains behind the deliberately bad actions. */
 async function badChains(agents: LiveAgent[], authz: SigningKey, taskId: string, t0: number): Promise<BadChains> {
@@ -151,7 +158,9 @@ async function badChains(agents: LiveAgent[], authz: SigningKey, taskId: string,
   const last = report.chain[report.chain.length - 1]!;
   const tampered = [...report.chain.slice(0, -1), tamper(last, 'email:SendExternal')];
   const stolen = agents.find((a) => a.plan.key === 'inventory')!.chain;
-  return { stale, tampered, stolen };
+  // Valid in every way the verifier checks, but longer-lived than the policy allows for a write scope.
+  const longWrite = await mintChild({ parentChain: planning.chain, signerKey: planning.key, delegatee: report.plan.spiffeId, scope: report.plan.scope, ttlSec: 100 * 60, now: t0 + 5_000, implications: IMPLICATIONS });
+  return { stale, tampered, stolen, longWrite };
 }
 
 /** Span ids of the deliberately bad actions, with the reason each must be flagged for. */
@@ -175,7 +184,7 @@ function runSubAgent(agent: LiveAgent, bad: BadChains, badSpans: BadSpans, t0: n
   };
   spread(t0, plan.actions - 1, plan.window).forEach((ts, i) => emit(agent.chain, ts, plan.tools[i % plan.tools.length]!));
   for (const b of BAD_ACTIONS.filter((x) => x.agent === plan.key)) {
-    const chain = b.kind === 'expired' ? bad.stale : b.kind === 'tampered' ? bad.tampered : b.kind === 'stolen' ? bad.stolen : agent.chain;
+    const chain = { expired: bad.stale, tampered: bad.tampered, stolen: bad.stolen, 'long-write': bad.longWrite, scope: agent.chain }[b.kind];
     badSpans.set(emit(chain, t0 + b.minute * MIN, b).spanContext().spanId, b);
   }
   root.end(t0 + plan.window[1] * MIN);

@@ -66,13 +66,14 @@ export const IMPLICATIONS: Record<string, string[]> = {
   'reports:write': ['confluence:CreatePage'],
 };
 
-export type BadKind = 'scope' | 'expired' | 'tampered' | 'stolen';
+export type BadKind = 'scope' | 'expired' | 'tampered' | 'stolen' | 'long-write';
 
 /** The deliberately bad actions, and the reason chainsight must give for each. */
 export const BAD_ACTIONS: ReadonlyArray<{ kind: BadKind; agent: AgentKey; minute: number; tool: string; scope: string; resource: string; expect: ReasonCode; story: string }> = [
   { kind: 'scope', agent: 'security', minute: 21, tool: 'aws.iam.CreateAccessKey', scope: 'iam:CreateAccessKey', resource: 'arn:aws:iam::111122223333:user/ci-deployer', expect: 'scope.exceeded', story: 'security scanner uses a scope it was never granted' },
   { kind: 'expired', agent: 'cost', minute: 16, tool: 'aws.ce.GetCostAndUsage', scope: 'ce:GetCostAndUsage', resource: 'arn:aws:ce:us-east-1:111122223333:/GetCostAndUsage', expect: 'time.expired', story: "cost analyzer replays last quarter's expired delegation" },
   { kind: 'tampered', agent: 'report', minute: 44, tool: 'email.send', scope: 'email:SendExternal', resource: 'mailto:board@partner.example', expect: 'signature.invalid', story: 'report generator edits its own link to add email:SendExternal' },
+  { kind: 'long-write', agent: 'report', minute: 43, tool: 'confluence.createPage', scope: 'confluence:CreatePage', resource: 'https://wiki.acme.example/spaces/INFRA', expect: 'policy.lifetime.write', story: 'planning agent grants reports:write for 100 minutes; policy allows write delegations 90' },
   { kind: 'stolen', agent: 'cost', minute: 17, tool: 'aws.ec2.DescribeInstances', scope: 'ec2:DescribeInstances', resource: 'arn:aws:ec2:eu-west-1:111122223333:instance/*', expect: 'agent.mismatch', story: "cost analyzer presents the inventory agent's chain" },
 ];
 

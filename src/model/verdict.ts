@@ -43,7 +43,9 @@ export type ReasonCode =
   | 'span.operation_malformed'
   | 'span.start_missing'
   // the span itself, as decoded
-  | 'span.time_out_of_range';
+  | 'span.time_out_of_range'
+  // a rule of the policy engine (schemas/policy.md): `policy.<rule id>`
+  | `policy.${string}`;
 
 export interface Reason {
   code: ReasonCode;

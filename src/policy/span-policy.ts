@@ -11,7 +11,7 @@ import type { TrustStore } from '../verify/trust-store.js';
 import { verifyApprovals } from './approval.js';
 import { approvalTokensOf, chainInput } from './input.js';
 import type { PolicyEngine } from './policy-engine.js';
-import type { PolicyApproval, PolicyDecision } from './types.js';
+import type { ActionPolicyInput, PolicyApproval, PolicyDecision } from './types.js';
 
 export class SpanPolicy {
   private readonly approvals = new LRUCache<string, PolicyApproval>({ max: 10_000 });
@@ -29,10 +29,17 @@ export class SpanPolicy {
    * span carries no usable chain (the verifier's verdict already fails it).
    */
   decide(span: AgentSpan, check: ChainCheck | null): PolicyDecision | null {
+    return this.judge(span, check)?.decision ?? null;
+  }
+
+  /** The decision with the input it was made on (what the decision log records). */
+  judge(span: AgentSpan, check: ChainCheck | null): { decision: PolicyDecision; input: ActionPolicyInput } | null {
     if (check === null || span.chain === null) return null;
     const tokens = approvalTokensOf(span);
     const approvals = tokens.length === 0 ? [] : this.verified(tokens, check);
-    return this.engine.evaluate(chainInput(check, span.chain.length, approvals), { agent: span.agentId, scopes: span.scopesUsed, atMs: span.startMs });
+    const chain = chainInput(check, span.chain.length, approvals);
+    const action = { agent: span.agentId, scopes: span.scopesUsed, atMs: span.startMs };
+    return { decision: this.engine.evaluate(chain, action), input: { ...chain, action } };
   }
 
   private verified(tokens: string[], check: ChainCheck): PolicyApproval[] {

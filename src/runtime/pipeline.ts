@@ -15,7 +15,11 @@ import { ACTIONS, ActionsStage, DELEGATIONS, DelegationsStage } from '../correla
 import type { ActionRow, DelegationRow } from '../correlate/rows.js';
 import { ChainVerifier, TrustStore } from '../verify/index.js';
 import { Metrics } from '../serve/metrics.js';
+import { PolicyStage, POLICY_DECISIONS } from '../policy/stage.js';
+import type { DecisionRow } from '../policy/decision-log.js';
+import type { PolicyEngine, SpanPolicy } from '../policy/index.js';
 import type { Logger } from './logger.js';
+import { watchPolicy } from './policy-reload.js';
 
 /** The processor with its store, verifier and metrics: what every source feeds. */
 export interface Pipeline {
@@ -31,6 +35,8 @@ export interface Pipeline {
   writerClient: ClickHouseClient;
   readerClient: ClickHouseClient;
   database: string;
+  /** The policy engine in force, when a rules file is configured. */
+  policy: PolicyEngine | undefined;
   /** Rows the store refused, with their error (the OTLP/HTTP path's quarantine table). */
   findQuarantined(filter: QuarantineFilter): Promise<QuarantineRow[]>;
   close(): Promise<void>;
@@ -38,13 +44,13 @@ export interface Pipeline {
 
 /**
  * The processor's stages, in order. Verify first, because every later
- * decision reads the verdict; policy next (when it lands), because its
+ * decision reads the verdict; policy next, because its
  * reasons must be part of the verdict before rows are built; correlate then
  * turns spans and final verdicts into rows; detection last, because it reads
  * the rows (and emits its own, such as alerts, to sinks registered below).
  */
-export function pipelineStages(verify: VerifyFn): Stage[] {
-  return [new VerifyStage(verify), new ActionsStage(), new DelegationsStage()];
+export function pipelineStages(verify: VerifyFn, policy?: SpanPolicy): Stage[] {
+  return [new VerifyStage(verify), ...(policy ? [new PolicyStage(policy)] : []), new ActionsStage(), new DelegationsStage()];
 }
 
 /**
@@ -83,8 +89,10 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
   // Refusals are rare: the quarantine shares the delegation rows' connection.
   const quarantine = new BatchWriter<QuarantineRow>(linkClient, `${db}.quarantine`, writerOpts('quarantine'));
 
-  const stages = pipelineStages((span) => verifier.verifyDetailed(span));
+  const rules = config.rulesFile === undefined ? undefined : await watchPolicy(config.rulesFile, trust, metrics, logger);
+  const stages = pipelineStages((span) => verifier.verifyDetailed(span), rules?.spanPolicy);
   const sinks = new SinkRegistry().register(ACTIONS, actions).register(DELEGATIONS, delegations);
+  if (rules) sinks.register(POLICY_DECISIONS, new BatchWriter<DecisionRow>(linkClient, `${db}.policy_decisions`, writerOpts('policy_decisions')));
   const observer = {
     onBatch(b: BatchSummary) {
       if (b.verified) metrics.verdicts.inc({ status: 'verified' }, b.verified);
@@ -103,7 +111,9 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
     processor, quarantining, sinks, metrics, verifier, trust, writerClient, readerClient, database: db,
     queries: new Queries(readerClient, db),
     findQuarantined: (filter) => findQuarantined(readerClient, db, filter),
+    policy: rules?.engine,
     async close() {
+      rules?.watcher.close();
       await Promise.allSettled([sinks.close(), quarantine.close()]);
       await Promise.allSettled([writerClient.close(), linkClient.close(), readerClient.close()]);
     },

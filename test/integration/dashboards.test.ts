@@ -15,7 +15,7 @@ import { parse } from 'yaml';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { runDemo } from '../../src/demo/run.js';
 import { openClient } from '../../src/store/client.js';
-import { AGENTS } from '../../src/demo/scenario.js';
+import { AGENTS, BAD_ACTIONS } from '../../src/demo/scenario.js';
 import { PLUGIN_VERSION, type QueryContext, type VariableState } from '../support/grafana-macros.js';
 import { CLICKHOUSE_PLUGIN, dashboardQueries, type PanelQuery } from '../support/grafana-panels.js';
 import { runPanelQuery, type QueryRun } from '../support/grafana-run.js';
@@ -116,14 +116,15 @@ describe('dashboards', () => {
   }
 
   test('panels count each span once, by its newest row', async () => {
-    // 357 demo actions + the hostile agent's; the re-verdict is a second row of an existing span.
-    assert.equal(await value('chainsight-overview.json', 'Actions'), 358);
-    assert.equal(await value('chainsight-overview.json', 'Failed verdicts'), 3);
-    assert.equal(await value('chainsight-ingest.json', 'Rows written'), 359);
+    // The demo's actions + the hostile agent's; the re-verdict is a second row of an existing span.
+    const demoActions = AGENTS.reduce((n, a) => n + a.actions, 0) + BAD_ACTIONS.length;
+    assert.equal(await value('chainsight-overview.json', 'Actions'), demoActions + 1);
+    assert.equal(await value('chainsight-overview.json', 'Failed verdicts'), BAD_ACTIONS.length - 1);
+    assert.equal(await value('chainsight-ingest.json', 'Rows written'), demoActions + 2);
     assert.equal(await value('chainsight-ingest.json', 'Re-delivered rows'), 1);
     // The filter applies to the newest row: the re-verdicted action is no longer listed as failed.
     const failed = await rows('chainsight-overview.json', 'Recent failed actions');
-    assert.equal(failed.length, 3);
+    assert.equal(failed.length, BAD_ACTIONS.length - 1);
     assert.ok(failed.every((r) => !String(r[10]).includes('scope.exceeded')), JSON.stringify(failed));
   });
 
