@@ -19,8 +19,6 @@ export interface ChainsightConfig {
   store: StoreConfig;
   /** Directory of `<trust-domain>.jwks.json` bundles. */
   trustDir: string;
-  /** The file the policy came from, when one was given (for reloads and logs). */
-  policyFile: string | undefined;
   policy: VerifyPolicy;
   /** The policy engine's rules (YAML, schemas/policy.md); undefined: no policy stage. */
   rulesFile: string | undefined;
@@ -86,7 +84,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
     dataDir,
     store,
     trustDir: resolve(flags.trustDir ?? e.string('CHAINSIGHT_TRUST_DIR') ?? resolve(dataDir, 'trust')),
-    policyFile: policyFile === undefined ? undefined : resolve(policyFile),
     policy: policyFile === undefined ? defaultPolicy() : readPolicy(e, policyFile),
     rulesFile: optionalPath(flags.rules ?? e.string('CHAINSIGHT_POLICY_RULES')),
     limits: resolveIngestLimits({
