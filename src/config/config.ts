@@ -19,6 +19,8 @@ export interface ChainsightConfig {
   store: StoreConfig;
   /** Directory of `<trust-domain>.jwks.json` bundles. */
   trustDir: string;
+  /** Trust domains fetched over HTTPS (`<trustDir>/sources.json` unless named; `explicit`: it must exist). */
+  trustSources: { file: string; explicit: boolean };
   /** The file the policy came from, when one was given (for reloads and logs). */
   policyFile: string | undefined;
   policy: VerifyPolicy;
@@ -78,11 +80,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   const host = flags.host ?? e.string('CHAINSIGHT_HOST') ?? '127.0.0.1';
   const store = readStore(e, resolve(dataDir, 'clickhouse'));
   const maxBodyBytes = e.int('CHAINSIGHT_MAX_BODY_BYTES', 0, 1);
+  const trustDir = resolve(flags.trustDir ?? e.string('CHAINSIGHT_TRUST_DIR') ?? resolve(dataDir, 'trust'));
+  const sourcesFile = e.string('CHAINSIGHT_TRUST_SOURCES');
   const maxSpansPerRequest = e.int('CHAINSIGHT_MAX_SPANS_PER_REQUEST', 0, 1);
   const config: ChainsightConfig = {
     dataDir,
     store,
-    trustDir: resolve(flags.trustDir ?? e.string('CHAINSIGHT_TRUST_DIR') ?? resolve(dataDir, 'trust')),
+    trustDir,
+    trustSources: { file: sourcesFile === undefined ? resolve(trustDir, 'sources.json') : resolve(sourcesFile), explicit: sourcesFile !== undefined },
     policyFile: policyFile === undefined ? undefined : resolve(policyFile),
     policy: policyFile === undefined ? defaultPolicy() : readPolicy(e, policyFile),
     limits: resolveIngestLimits({

@@ -56,7 +56,7 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
       metrics.chainCache.inc({ result: 'miss' }, b.actions.length - b.cacheHits);
     },
   };
-  const processor = new Processor((span) => verifier.verifyDetailed(span), actions, delegations, observer);
+  const processor = new Processor((span) => verifier.verifyOrRefresh(span), actions, delegations, observer);
   return {
     processor, metrics, verifier, trust, writerClient, readerClient,
     queries: new Queries(readerClient, db),
