@@ -44,11 +44,12 @@ export function checkBundleUrl(url: string): string | undefined {
   return undefined;
 }
 
+/** Never rejects: every failure is an answer with its reason. */
 export function fetchBundle(o: BundleFetchOptions): Promise<BundleFetch> {
   const bad = checkBundleUrl(o.url);
   if (bad !== undefined) return Promise.resolve({ ok: false, error: bad });
   const maxBytes = o.maxBytes ?? MAX_BUNDLE_BYTES;
-  return new Promise((resolve) => {
+  return new Promise<BundleFetch>((resolve) => {
     let settled = false;
     const done = (r: BundleFetch) => {
       if (settled) return;
@@ -90,5 +91,5 @@ export function fetchBundle(o: BundleFetchOptions): Promise<BundleFetch> {
     const timer = setTimeout(() => done({ ok: false, error: `no complete answer within ${o.timeoutMs ?? 5000} ms` }), o.timeoutMs ?? 5000);
     req.on('error', (e) => done({ ok: false, error: e.message }));
     req.end();
-  });
+  }).catch((e: unknown) => ({ ok: false, error: `cannot send the request: ${e instanceof Error ? e.message : String(e)}` }) as BundleFetch);
 }

@@ -161,7 +161,10 @@ export class RemoteTrust {
     const st = this.domains.get(trustDomain);
     if (st === undefined) return Promise.reject(new Error(`${trustDomain} has no remote source`));
     if (st.inFlight) return st.inFlight;
-    const run = this.fetchAndApply(st, trigger).then((outcome) => {
+    const run = this.fetchAndApply(st, trigger).catch((e: unknown): RefreshOutcome => ({
+      // Whatever went wrong, the refresh ends, so the next one can start.
+      trustDomain, trigger, result: 'kept', error: e instanceof Error ? e.message : String(e), nextInMs: this.o.minRefreshMs,
+    })).then((outcome) => {
       st.inFlight = undefined;
       this.schedule(st, outcome.nextInMs);
       if (!this.closed) this.opts.onRefresh?.(outcome);

@@ -61,7 +61,10 @@ test('the endpoint is fetched over verified TLS: with its CA it answers, without
   assert.match((untrusted as { error: string }).error, /certificate/i);
   const other = makeCa(dir, 'other-ca');
   assert.equal((await fetchBundle({ url: srv.url, ca: other.certPem })).ok, false, 'a CA other than the endpoint’s is not enough');
-  assert.match((await fetchBundle({ url: srv.url.replace('https:', 'http:') })) .ok ? '' : 'refused', /refused/);
+  const plain = await fetchBundle({ url: srv.url.replace('https:', 'http:') });
+  assert.match(plain.ok ? '' : plain.error, /not an https URL/);
+  const garbageCa = await fetchBundle({ url: srv.url, ca: '-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n' });
+  assert.equal(garbageCa.ok, false, 'a CA that does not parse is an answer, never a crash');
 });
 
 test('hostile answers are refused with a reason: redirect, status, content type, size, slowness', async () => {
