@@ -6,6 +6,7 @@ import { resolveIngestLimits, type IngestLimits } from '../ingest/limits.js';
 import { DEFAULT_MAX_INFLIGHT_BYTES } from '../ingest/admission.js';
 import { resolveTopicDurability, type TopicDurability } from '../ingest/kafka-durability.js';
 import { defaultPolicy, policyFromJson, type VerifyPolicy } from '../verify/index.js';
+import { readTrustSources, type RemoteSource } from '../verify/trust-remote-sources.js';
 import { ConfigError, EnvReader } from './env.js';
 
 export { ConfigError } from './env.js';
@@ -19,8 +20,8 @@ export interface ChainsightConfig {
   store: StoreConfig;
   /** Directory of `<trust-domain>.jwks.json` bundles. */
   trustDir: string;
-  /** Trust domains fetched over HTTPS (`<trustDir>/sources.json` unless named; `explicit`: it must exist). */
-  trustSources: { file: string; explicit: boolean };
+  /** Trust domains fetched over HTTPS, from `file` (`<trustDir>/sources.json` unless CHAINSIGHT_TRUST_SOURCES names one). */
+  trustSources: { file: string; sources: RemoteSource[] };
   /** The file the policy came from, when one was given (for reloads and logs). */
   policyFile: string | undefined;
   policy: VerifyPolicy;
@@ -87,7 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
     dataDir,
     store,
     trustDir,
-    trustSources: { file: sourcesFile === undefined ? resolve(trustDir, 'sources.json') : resolve(sourcesFile), explicit: sourcesFile !== undefined },
+    trustSources: readSources(e, sourcesFile === undefined ? resolve(trustDir, 'sources.json') : resolve(sourcesFile), sourcesFile !== undefined),
     policyFile: policyFile === undefined ? undefined : resolve(policyFile),
     policy: policyFile === undefined ? defaultPolicy() : readPolicy(e, policyFile),
     limits: resolveIngestLimits({
@@ -141,6 +142,16 @@ function readDurability(e: EnvReader): TopicDurability {
   } catch (err) {
     e.problems.push(`CHAINSIGHT_KAFKA_*: ${(err as Error).message}`);
     return resolveTopicDurability();
+  }
+}
+
+/** The trust sources file (see trust-remote-sources.ts); its problems join the others. */
+function readSources(e: EnvReader, file: string, explicit: boolean): ChainsightConfig['trustSources'] {
+  try {
+    return { file, sources: readTrustSources(file, explicit) };
+  } catch (err) {
+    e.problems.push(`CHAINSIGHT_TRUST_SOURCES: ${(err as Error).message}`);
+    return { file, sources: [] };
   }
 }
 

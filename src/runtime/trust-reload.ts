@@ -12,7 +12,6 @@ import { trustRefusals, type TrustLoad, type TrustStore } from '../verify/trust-
 import { TrustWatcher, type ReloadOutcome, type ReloadTrigger } from '../verify/trust-watch.js';
 import type { ChainVerifier } from '../verify/chain-verifier.js';
 import { RemoteTrust, type RefreshOutcome, type RemoteTrustOptions } from '../verify/trust-remote.js';
-import { readTrustSources } from '../verify/trust-remote-sources.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -129,7 +128,7 @@ export async function startTrustReloading(
   const { trust, verifier } = pipeline;
   const trustDir = config.trustDir;
   const metrics = trustMetrics(pipeline.metrics.registry);
-  const sources = await readTrustSources(config.trustSources.file, config.trustSources.explicit);
+  const sources = config.trustSources.sources;
   let remote: RemoteTrust | undefined;
   if (sources.length > 0) {
     const shadowed = trust.lastLoad.bundles.filter((b) => sources.some((s) => s.trustDomain === b.trustDomain));

@@ -8,7 +8,7 @@
  * it the system's CAs verify the endpoint. Every problem is reported at once
  * and stops start-up: a mistyped source must not silently untrust a domain.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { checkBundleUrl } from './trust-remote-fetch.js';
 import { isTrustDomainName } from './spiffe.js';
@@ -59,14 +59,15 @@ export function parseTrustSources(json: unknown, baseDir: string): { sources: Ar
 }
 
 /**
- * Read the sources file and each endpoint's CA. A missing file at the default
- * location means "no remote sources"; a missing file that was named explicitly
- * is an error.
+ * Read the sources file and each endpoint's CA, at start-up (synchronously,
+ * as the policy file is). A missing file at the default location means "no
+ * remote sources"; a missing file that was named explicitly is an error.
+ * Throws TrustSourcesError listing every problem.
  */
-export async function readTrustSources(path: string, explicit: boolean): Promise<RemoteSource[]> {
+export function readTrustSources(path: string, explicit: boolean): RemoteSource[] {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !explicit) return [];
     throw new TrustSourcesError(`cannot read trust sources ${path}: ${(e as Error).message}`);
@@ -85,7 +86,7 @@ export async function readTrustSources(path: string, explicit: boolean): Promise
       continue;
     }
     try {
-      const ca = await readFile(s.caFile, 'utf8');
+      const ca = readFileSync(s.caFile, 'utf8');
       if (!ca.includes('-----BEGIN CERTIFICATE-----')) problems.push(`${s.trustDomain}: ${s.caFile} holds no PEM certificate`);
       out.push({ ...s, ca });
     } catch (e) {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '../../src/config/config.js';
 import type { Verdict } from '../../src/model/verdict.js';
 import { generateKey } from '../../src/sdk/keys.js';
 import { mintChild } from '../../src/sdk/mint.js';
@@ -278,10 +279,14 @@ test('the sources file: trust domain → https url and optional CA file; every p
   const f = join(dir, 'sources.json');
   await writeFile(join(dir, 'ca.pem'), ca.certPem);
   await writeFile(f, JSON.stringify({ 'co.com': { url: srv.url, ca: 'ca.pem' } }));
-  const read = await readTrustSources(f, true);
+  const read = readTrustSources(f, true);
   assert.equal(read[0]?.ca, ca.certPem);
   await writeFile(f, JSON.stringify({ 'co.com': { url: srv.url, ca: 'missing.pem' } }));
-  await assert.rejects(readTrustSources(f, true), /cannot read CA/);
-  assert.deepEqual(await readTrustSources(join(dir, 'none.json'), false), [], 'no file at the default place: no remote sources');
-  await assert.rejects(readTrustSources(join(dir, 'none.json'), true), /cannot read trust sources/);
+  assert.throws(() => readTrustSources(f, true), /cannot read CA/);
+  assert.deepEqual(readTrustSources(join(dir, 'none.json'), false), [], 'no file at the default place: no remote sources');
+  assert.throws(() => readTrustSources(join(dir, 'none.json'), true), /cannot read trust sources/);
+  // Through the configuration: one message with every problem, naming the variable.
+  await writeFile(f, JSON.stringify({ 'co.com': { url: 'http://plain.example/b', ca: 'missing.pem' } }));
+  assert.throws(() => loadConfig({ CHAINSIGHT_TRUST_SOURCES: f }, { data: join(dir, 'cfg') }), (e: Error) => /CHAINSIGHT_TRUST_SOURCES: [\s\S]*not an https URL[\s\S]*cannot read CA/.test(e.message));
+  assert.deepEqual(loadConfig({}, { data: join(dir, 'cfg') }).trustSources.sources, [], 'no sources file: no remote domains');
 });
