@@ -4,8 +4,9 @@
  * into chdb: the first span signed with the new key fetches the bundle once
  * (concurrent spans share the fetch) and verifies; after that refresh no span
  * verifies with the withdrawn key; unknown kids do not fetch again within the
- * rate limit; every span is stored exactly once. A restart while the endpoint
- * is down verifies from the last good copy on disk.
+ * rate limit; every span is stored exactly once. An X.509 authority added to
+ * the (SPIFFE) bundle verifies x5c-signed links from their first span. A
+ * restart while the endpoint is down verifies from the last good copy on disk.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +23,7 @@ import type { ActionView } from '../../src/store/queries.js';
 import type { ChainsightJwk, Jwks } from '../../src/verify/trust-bundle.js';
 import { INVENTORY_SCOPE, makeTrustDomain, PLANNER_SCOPE, standardChain, TASK, type TestDomain } from '../support/keys.js';
 import { recordSpans, serializeSpans } from '../support/otel.js';
-import { makeCa, startBundleServer, type BundleServer } from '../support/trust-pki.js';
+import { issue, makeCa, mintWithSvid, startBundleServer, x509Authority, type BundleServer } from '../support/trust-pki.js';
 
 let root: string;
 let config: ChainsightConfig;
@@ -34,7 +35,9 @@ let oldChain: string[];
 let newChain: string[];
 let rotatedBundle: Jwks;
 
-const remoteTimings = { unknownKeyIntervalMs: 60_000, minRefreshMs: 600_000, defaultRefreshMs: 600_000 };
+/** The remote source's clock, moved forward by the test to pass the unknown-kid rate limit. */
+let skipMs = 0;
+const remoteTimings = { unknownKeyIntervalMs: 60_000, minRefreshMs: 600_000, defaultRefreshMs: 600_000, now: () => Date.now() + skipMs };
 const start = () => startServer(config, createLogger('silent'), { trustReload: { debounceMs: 100, pollMs: 500, remote: remoteTimings } });
 
 before(async () => {
@@ -124,12 +127,34 @@ test('rotation at the HTTPS endpoint while spans flow: one shared fetch, no span
   assert.match(metrics, /chainsight_trust_remote_fetches_total\{trust_domain="co.com",result="updated"\} 2/);
 });
 
+test('an X.509-SVID from an authority published after start verifies from its first span (SPIFFE bundle, x5c)', async () => {
+  const ca = makeCa(root, 'co-x509-authority');
+  const leaf = issue(root, ca, 'planner-svid', { san: `URI:${co.id('planner')}` });
+  const viaSvid = await mintWithSvid({ parentChain: [oldChain[0]!], leaf, issuer: co.id('planner'), delegatee: co.id('inventory'), scope: PLANNER_SCOPE, ttlSec: 3600 });
+  const svidChain = await mintChild({ parentChain: viaSvid, signerKey: co.agents.inventory!, delegatee: co.id('scanner'), scope: INVENTORY_SCOPE, ttlSec: 1800 });
+  rotatedBundle = { ...rotatedBundle, keys: [...rotatedBundle.keys, x509Authority(ca) as ChainsightJwk], spiffe_sequence: 2, spiffe_refresh_hint: 3600 };
+  endpoint.reply = { ...endpoint.reply, contentType: 'application/jwk-set+json', body: JSON.stringify(rotatedBundle) };
+  skipMs += 61_000;
+  const before = endpoint.requests;
+  const names = (await Promise.all([send(svidChain), send(svidChain)])).flat();
+  assert.equal(endpoint.requests - before, 1, 'the unanchored certificate fetched the bundle once');
+  const stored = (await storedActions()).filter((a) => names.includes(a.name));
+  assert.deepEqual(stored.map((a) => `${a.verdict}:${a.reasons.join(',')}`), names.map(() => 'verified:'));
+  // A certificate for another agent, from the same authority, does not verify as the planner.
+  const rogue = issue(root, ca, 'rogue-svid', { san: `URI:${co.id('rogue')}` });
+  const viaRogue = await mintWithSvid({ parentChain: [oldChain[0]!], leaf: rogue, issuer: co.id('planner'), delegatee: co.id('inventory'), scope: PLANNER_SCOPE, ttlSec: 3600 });
+  const rogueNames = await send(await mintChild({ parentChain: viaRogue, signerKey: co.agents.inventory!, delegatee: co.id('scanner'), scope: INVENTORY_SCOPE, ttlSec: 1800 }));
+  const rogueStored = (await storedActions()).filter((a) => rogueNames.includes(a.name));
+  assert.deepEqual([...new Set(rogueStored.map((a) => `${a.verdict}:${[...new Set(a.reasons)].join(',')}`))], ['failed:signature.certificate_invalid']);
+});
+
 test('a restart while the endpoint is down verifies from the last good copy', async () => {
   await server!.stop();
   server = undefined;
   endpoint.reply = { status: 503, contentType: 'text/plain', body: 'down' };
   server = await start();
-  assert.equal(server.pipeline.trust.keyCount('co.com'), rotatedBundle.keys.length);
+  assert.equal(server.pipeline.trust.keyCount('co.com'), rotatedBundle.keys.filter((k) => k.use !== 'x509-svid').length);
+  assert.equal(server.pipeline.trust.authorities('co.com').length, 1, 'the X.509 authority came back too');
   const names = await send(newChain);
   const stored = (await storedActions()).filter((a) => names.includes(a.name));
   assert.deepEqual(stored.map((a) => a.verdict), names.map(() => 'verified'));

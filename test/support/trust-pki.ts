@@ -10,6 +10,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { SigningKey } from '../../src/sdk/keys.js';
+import { mintChild, type MintChildOptions } from '../../src/sdk/mint.js';
 
 export interface Pem {
   name: string;
@@ -70,6 +72,13 @@ export function issue(dir: string, issuer: Pem, name: string, o: LeafOptions = {
 /** The JWK of a SPIFFE bundle's X.509 authority for `ca`. */
 export function x509Authority(ca: Pem): Record<string, unknown> {
   return { ...(ca.cert.publicKey.export({ format: 'jwk' }) as object), use: 'x509-svid', x5c: [ca.der64] };
+}
+
+/** Mint a child link signed with an X.509-SVID's key, carrying `x5c` (leaf first). */
+export function mintWithSvid(o: Omit<MintChildOptions, 'signerKey'> & { leaf: Pem; issuer: string; x5c?: string[] }): Promise<string[]> {
+  const { leaf, issuer, x5c, ...rest } = o;
+  const signerKey: SigningKey = { kid: 'x509-svid', alg: 'ES256', trustDomain: new URL(issuer).host, principal: issuer, key: leaf.key as unknown as SigningKey['key'] };
+  return mintChild({ ...rest, signerKey, unsafe: { ...rest.unsafe, header: { x5c: x5c ?? [leaf.der64], ...rest.unsafe?.header } } });
 }
 
 /** What the bundle server answers; the test mutates it between requests. */

@@ -9,7 +9,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Verdict } from '../../src/model/verdict.js';
-import type { SigningKey } from '../../src/sdk/keys.js';
 import { mintChild, mintRoot } from '../../src/sdk/mint.js';
 import { ChainVerifier } from '../../src/verify/chain-verifier.js';
 import { defaultPolicy } from '../../src/verify/policy.js';
@@ -17,7 +16,7 @@ import { importBundle, type ChainsightJwk, type Jwks } from '../../src/verify/tr
 import { TrustStore } from '../../src/verify/trust-store.js';
 import { digitalSignatureUsage, parseX5c, uriSans } from '../../src/verify/trust-x509.js';
 import { HUMAN, INVENTORY_SCOPE, makeTrustDomain, PLANNER_SCOPE, ROOT_SCOPE, spanFor, TASK, type TestDomain } from '../support/keys.js';
-import { issue, makeCa, x509Authority, type Pem } from '../support/trust-pki.js';
+import { issue, makeCa, mintWithSvid, x509Authority, type Pem } from '../support/trust-pki.js';
 
 let dir: string;
 let co: TestDomain;
@@ -41,8 +40,7 @@ const svid = (name: string, uri = `spiffe://co.com/agent/${name}`, o: Parameters
 /** alice → planner (signed by the authorization key) → inventory, signed by the planner's X.509-SVID `x5c`. */
 async function chainSignedBy(x5c: string[], leaf: Pem, nowMs = Date.now(), ttlSec = 1800): Promise<string[]> {
   const root = await mintRoot({ authzKey: co.authz, human: HUMAN, agent: co.id('planner'), scope: ROOT_SCOPE, task: TASK, ttlSec: 7200, now: nowMs });
-  const signer: SigningKey = { kid: 'x509-svid', alg: 'ES256', trustDomain: 'co.com', principal: co.id('planner'), key: leaf.key as unknown as SigningKey['key'] };
-  const withCert = await mintChild({ parentChain: root, signerKey: signer, delegatee: co.id('inventory'), scope: PLANNER_SCOPE, ttlSec, now: nowMs, unsafe: { header: { x5c } } });
+  const withCert = await mintWithSvid({ parentChain: root, leaf, issuer: co.id('planner'), x5c, delegatee: co.id('inventory'), scope: PLANNER_SCOPE, ttlSec, now: nowMs });
   return mintChild({ parentChain: withCert, signerKey: co.agents.inventory!, delegatee: co.id('scanner'), scope: INVENTORY_SCOPE, ttlSec: 900, now: nowMs });
 }
 
