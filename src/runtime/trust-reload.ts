@@ -143,6 +143,17 @@ export async function startTrustReloading(
       },
     });
     verifier.useRefresher(remote);
+    const r = remote;
+    new Gauge({
+      name: 'chainsight_trust_remote_age_seconds',
+      help: 'Seconds since the endpoint last confirmed the remote bundle in force, per trust domain (absent: none in force)',
+      labelNames: ['trust_domain'],
+      registers: [pipeline.metrics.registry],
+      collect() {
+        this.reset();
+        for (const a of r.ages()) if (a.ageSec !== undefined) this.set({ trust_domain: a.trustDomain }, a.ageSec);
+      },
+    });
   }
   const { remote: _remote, ...watchOpts } = opts;
   const watcher = new TrustWatcher(trust, {

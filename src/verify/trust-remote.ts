@@ -142,6 +142,12 @@ export class RemoteTrust {
     return [...this.domains.keys()];
   }
 
+  /** Seconds since the endpoint last confirmed the bundle in force, per domain (undefined: none in force). */
+  ages(): Array<{ trustDomain: string; ageSec: number | undefined }> {
+    const now = this.now();
+    return [...this.domains].map(([trustDomain, st]) => ({ trustDomain, ageSec: st.current === undefined ? undefined : Math.max(0, (now - st.confirmedAt) / 1000) }));
+  }
+
   /**
    * A link needs a key `trustDomain`'s bundle lacks: the refresh in flight, a
    * new one if the domain's unknown-key budget allows, else undefined.

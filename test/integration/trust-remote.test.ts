@@ -160,4 +160,6 @@ test('a restart while the endpoint is down verifies from the last good copy', as
   assert.deepEqual(stored.map((a) => a.verdict), names.map(() => 'verified'));
   const metrics = await (await fetch(`${server.apiUrl}/metrics`)).text();
   assert.match(metrics, /chainsight_trust_remote_fetches_total\{trust_domain="co.com",result="kept"\} 1/);
+  const age = Number(/chainsight_trust_remote_age_seconds\{trust_domain="co.com"\} ([\d.]+)/.exec(metrics)?.[1]);
+  assert.ok(age > 0 && age < 600, `the copy in force was confirmed ${age} s ago, before the restart`);
 });
