@@ -6,6 +6,7 @@ import { resolveIngestLimits, type IngestLimits } from '../ingest/limits.js';
 import { DEFAULT_MAX_INFLIGHT_BYTES } from '../ingest/admission.js';
 import { resolveTopicDurability, type TopicDurability } from '../ingest/kafka-durability.js';
 import { defaultPolicy, policyFromJson, type VerifyPolicy } from '../verify/index.js';
+import { readTrustSources, type RemoteSource } from '../verify/trust-remote-sources.js';
 import { ConfigError, EnvReader } from './env.js';
 
 export { ConfigError } from './env.js';
@@ -19,6 +20,8 @@ export interface ChainsightConfig {
   store: StoreConfig;
   /** Directory of `<trust-domain>.jwks.json` bundles. */
   trustDir: string;
+  /** Trust domains fetched over HTTPS, from `file` (`<trustDir>/sources.json` unless CHAINSIGHT_TRUST_SOURCES names one). */
+  trustSources: { file: string; sources: RemoteSource[] };
   policy: VerifyPolicy;
   /** The policy engine's rules (YAML, schemas/policy.md); undefined: no policy stage. */
   rulesFile: string | undefined;
@@ -79,11 +82,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   const host = flags.host ?? e.string('CHAINSIGHT_HOST') ?? '127.0.0.1';
   const store = readStore(e, resolve(dataDir, 'clickhouse'));
   const maxBodyBytes = e.int('CHAINSIGHT_MAX_BODY_BYTES', 0, 1);
+  const trustDir = resolve(flags.trustDir ?? e.string('CHAINSIGHT_TRUST_DIR') ?? resolve(dataDir, 'trust'));
+  const sourcesFile = e.string('CHAINSIGHT_TRUST_SOURCES');
   const maxSpansPerRequest = e.int('CHAINSIGHT_MAX_SPANS_PER_REQUEST', 0, 1);
   const config: ChainsightConfig = {
     dataDir,
     store,
-    trustDir: resolve(flags.trustDir ?? e.string('CHAINSIGHT_TRUST_DIR') ?? resolve(dataDir, 'trust')),
+    trustDir,
+    trustSources: readSources(e, sourcesFile === undefined ? resolve(trustDir, 'sources.json') : resolve(sourcesFile), sourcesFile !== undefined),
     policy: policyFile === undefined ? defaultPolicy() : readPolicy(e, policyFile),
     rulesFile: optionalPath(flags.rules ?? e.string('CHAINSIGHT_POLICY_RULES')),
     limits: resolveIngestLimits({
@@ -142,6 +148,16 @@ function readDurability(e: EnvReader): TopicDurability {
 
 function optionalPath(p: string | undefined): string | undefined {
   return p === undefined ? undefined : resolve(p);
+}
+
+/** The trust sources file (see trust-remote-sources.ts); its problems join the others. */
+function readSources(e: EnvReader, file: string, explicit: boolean): ChainsightConfig['trustSources'] {
+  try {
+    return { file, sources: readTrustSources(file, explicit) };
+  } catch (err) {
+    e.problems.push(`CHAINSIGHT_TRUST_SOURCES: ${(err as Error).message}`);
+    return { file, sources: [] };
+  }
 }
 
 /** CLICKHOUSE_URL selects a server, otherwise chdb in dataDir. */

@@ -18,6 +18,7 @@ export type ReasonCode =
   | 'signature.unknown_key'
   | 'signature.key_not_bound'
   | 'signature.algorithm_mismatch'
+  | 'signature.certificate_invalid'
   | 'signature.invalid'
   // how links fit together
   | 'chain.root_invalid'

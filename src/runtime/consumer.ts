@@ -47,7 +47,7 @@ export async function startConsumer(
   if (config.kafka.brokers.length === 0) throw new Error('KAFKA_BROKERS is not set');
   await prepareDirectories(config);
   const pipeline = await openPipeline(config, logger);
-  const trust = await startTrustReloading(pipeline.trust, config.trustDir, pipeline.metrics.registry, logger, opts.trustReload);
+  const trust = await startTrustReloading(pipeline, config, logger, opts.trustReload);
   const source = new KafkaSpanSource({
     brokers: config.kafka.brokers,
     groupId: config.kafka.groupId,

@@ -90,7 +90,7 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
   const quarantine = new BatchWriter<QuarantineRow>(linkClient, `${db}.quarantine`, writerOpts('quarantine'));
 
   const rules = config.rulesFile === undefined ? undefined : await watchPolicy(config.rulesFile, trust, metrics, logger);
-  const stages = pipelineStages((span) => verifier.verifyDetailed(span), rules?.spanPolicy);
+  const stages = pipelineStages((span) => verifier.verifyOrRefresh(span), rules?.spanPolicy);
   const sinks = new SinkRegistry().register(ACTIONS, actions).register(DELEGATIONS, delegations);
   if (rules) sinks.register(POLICY_DECISIONS, new BatchWriter<DecisionRow>(linkClient, `${db}.policy_decisions`, writerOpts('policy_decisions')));
   const observer = {

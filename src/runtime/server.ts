@@ -40,7 +40,7 @@ function urlOf(server: Server): string {
 export async function startServer(config: ChainsightConfig, logger: Logger, opts: { receiver?: boolean; trustReload?: TrustReloadOptions } = {}): Promise<RunningServer> {
   await prepareDirectories(config);
   const pipeline = await openPipeline(config, logger);
-  const trust = await startTrustReloading(pipeline.trust, config.trustDir, pipeline.metrics.registry, logger, opts.trustReload);
+  const trust = await startTrustReloading(pipeline, config, logger, opts.trustReload);
   const servers: Server[] = [];
   let otlpUrl = '';
   if (opts.receiver !== false) {

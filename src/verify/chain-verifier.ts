@@ -11,8 +11,9 @@
  *
  * Both caches are dropped when the trust store's generation changes (reload).
  * Verification uses only synchronous node:crypto, so `check` and `verifySpan`
- * in fact always return synchronously; their types admit a Promise so that a
- * future trust store can fetch remote bundles without changing callers.
+ * always return synchronously; `verifyOrRefresh` (what the pipeline calls)
+ * returns a Promise only when a chain lacks a key that a remote bundle's
+ * refresh might bring.
  */
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
@@ -54,6 +55,17 @@ interface CachedChain {
   tokens: readonly string[];
   /** Built on first request, then shared by every span of the chain. */
   summary?: ChainSummary;
+  /** Trust domains whose bundle lacked a key or authority this chain needs. */
+  wantsFresher: readonly string[];
+}
+
+/**
+ * Fetches a fresher bundle for a trust domain when a link needs a key it
+ * lacks: a promise when a refresh is under way or was started now, undefined
+ * when none will happen (not a remote domain, or rate-limited).
+ */
+export interface BundleRefresher {
+  refreshFor(trustDomain: string): Promise<unknown> | undefined;
 }
 
 /** Everything the pipeline stores about one span's verification. */
@@ -101,6 +113,7 @@ export class ChainVerifier {
   private readonly links: LRUCache<string, LinkResult>;
   private readonly ctx: LinkCheckContext;
   private generation: number;
+  private refresher: BundleRefresher | undefined;
 
   constructor(
     readonly trust: TrustStore,
@@ -157,13 +170,37 @@ export class ChainVerifier {
    * cached chain.
    */
   verifyDetailed(span: AgentSpan): SpanDetail {
+    return this.detailed(span).detail;
+  }
+
+  private detailed(span: AgentSpan): { detail: SpanDetail; wantsFresher: readonly string[] } {
     if (span.chain === null || span.chainError !== undefined) {
-      return { verdict: this.chainlessVerdict(span), summary: null, chainHash: '', check: null, cacheHit: false };
+      return { detail: { verdict: this.chainlessVerdict(span), summary: null, chainHash: '', check: null, cacheHit: false }, wantsFresher: [] };
     }
     const misses = this.stats.chainMisses;
     const entry = this.lookup(span.chain);
     entry.summary ??= Object.freeze(summarize(entry.check));
-    return { verdict: this.spanVerdict(entry, span), summary: entry.summary, chainHash: entry.key, check: entry.check, cacheHit: this.stats.chainMisses === misses };
+    const detail = { verdict: this.spanVerdict(entry, span), summary: entry.summary, chainHash: entry.key, check: entry.check, cacheHit: this.stats.chainMisses === misses };
+    return { detail, wantsFresher: entry.wantsFresher };
+  }
+
+  /** Let unknown keys ask for a fresher bundle (remote trust sources). */
+  useRefresher(refresher: BundleRefresher | undefined): void {
+    this.refresher = refresher;
+  }
+
+  /**
+   * verifyDetailed, except that a chain failing for want of a key its trust
+   * domain's remote bundle might now hold waits for one (rate-limited, shared)
+   * refresh and is judged again. Synchronous whenever nothing is missing.
+   */
+  verifyOrRefresh(span: AgentSpan): SpanDetail | Promise<SpanDetail> {
+    const { detail: first, wantsFresher: wanted } = this.detailed(span);
+    if (this.refresher === undefined || wanted.length === 0) return first;
+    const waits = wanted.map((td) => this.refresher?.refreshFor(td)).filter((p): p is Promise<unknown> => p !== undefined);
+    if (waits.length === 0) return first;
+    // A failed refresh changes nothing: the span is judged on the keys in force.
+    return Promise.allSettled(waits).then(() => this.verifyDetailed(span));
   }
 
   summarize(check: ChainCheck): ChainSummary {
@@ -191,16 +228,18 @@ export class ChainVerifier {
       return hit;
     }
     this.stats.chainMisses++;
-    const entry: CachedChain = { check: freezeCheck(this.verifyChain(tokens)), depth: tokens.length, key: chainKey(tokens), tokens: [...tokens] };
+    const { check, wantsFresher } = this.verifyChain(tokens);
+    const entry: CachedChain = { check: freezeCheck(check), depth: tokens.length, key: chainKey(tokens), tokens: [...tokens], wantsFresher };
     this.chains.set(last, entry);
     return entry;
   }
 
-  private verifyChain(tokens: readonly string[]): ChainCheck {
+  private verifyChain(tokens: readonly string[]): { check: ChainCheck; wantsFresher: string[] } {
     const n = Math.min(tokens.length, this.policy.maxDepth);
     const results: LinkResult[] = [];
     for (let i = 0; i < n; i++) results.push(this.linkResult(tokens[i] as string, i === 0));
-    return assembleChain(results, tokens.length, this.policy.maxDepth, this.scopes);
+    const wantsFresher = [...new Set(results.flatMap((r) => (r.wantsFresherBundle === undefined ? [] : [r.wantsFresherBundle])))];
+    return { check: assembleChain(results, tokens.length, this.policy.maxDepth, this.scopes), wantsFresher };
   }
 
   private linkResult(token: string, isRoot: boolean): LinkResult {

@@ -8,7 +8,8 @@ import type { LinkClaims, VerifiedLink } from '../model/delegation.js';
 import type { ReasonCode } from '../model/verdict.js';
 import { claimRuleErrors, validateClaimsSchema } from './claims.js';
 import type { SignatureAlgorithm, VerifyPolicy } from './policy.js';
-import { verifySignature } from './signature.js';
+import { algorithmsForKey, verifySignature } from './signature.js';
+import { checkX5c, parseX5c } from './trust-x509.js';
 import { isSpiffeId, trustDomainOf } from './spiffe.js';
 import { parseToken, tokenHash } from './token.js';
 import { AUTHORIZATION_ROLE, type TrustStore } from './trust-store.js';
@@ -25,6 +26,11 @@ export interface LinkResult {
   /** Present when the claims decoded and passed the schema (even if other checks failed). */
   link?: VerifiedLink;
   reasons: LinkReason[];
+  /**
+   * The trust domain whose bundle lacked what this link needed (no bundle, no
+   * such kid, no authority for its certificate): a fresher bundle might verify it.
+   */
+  wantsFresherBundle?: string;
 }
 
 export interface LinkCheckContext {
@@ -75,15 +81,22 @@ export function checkLink(token: string, isRoot: boolean, hash: string | undefin
   }
   const link: VerifiedLink = { hash: h, claims: c, kid: header.kid, alg, trustDomain: trustDomain ?? '' };
 
+  let wantsFresherBundle: string | undefined;
   if (algAllowed) {
     if (trustDomain === undefined) {
       reasons.push({ code: 'signature.unknown_trust_domain', message: `issuer ${c.iss} is not an agent SPIFFE ID, so no trust domain holds its key` });
     } else if (!ctx.trust.hasTrustDomain(trustDomain)) {
       reasons.push({ code: 'signature.unknown_trust_domain', message: `no trust bundle for ${trustDomain}` });
+      wantsFresherBundle = trustDomain;
+    } else if (header.x5c !== undefined) {
+      const r = checkCertificateSigner(header.x5c, isRoot, trustDomain, c, alg, signingInput, signature, ctx);
+      if (r !== undefined) reasons.push(r);
+      if (r?.untrustedAuthority) wantsFresherBundle = trustDomain;
     } else {
       const key = ctx.trust.resolve(trustDomain, header.kid);
       if (key === undefined) {
         reasons.push({ code: 'signature.unknown_key', message: `no key ${header.kid} in trust domain ${trustDomain}` });
+        wantsFresherBundle = trustDomain;
       } else if (isRoot ? key.role !== AUTHORIZATION_ROLE : key.principal !== c.iss) {
         reasons.push({
           code: 'signature.key_not_bound',
@@ -103,5 +116,41 @@ export function checkLink(token: string, isRoot: boolean, hash: string | undefin
       }
     }
   }
-  return { hash: h, link, reasons };
+  return wantsFresherBundle === undefined ? { hash: h, link, reasons } : { hash: h, link, reasons, wantsFresherBundle };
+}
+
+/**
+ * A link signed with an X.509-SVID (`x5c`): the key is the leaf certificate's,
+ * which must chain to the trust domain's X.509 authorities and name the
+ * issuer; the link may not outlive the certificate. Root links are signed by
+ * the authorization key only, never by an agent's certificate.
+ */
+function checkCertificateSigner(
+  x5c: unknown,
+  isRoot: boolean,
+  trustDomain: string,
+  c: LinkClaims,
+  alg: string,
+  signingInput: Buffer,
+  signature: Buffer,
+  ctx: LinkCheckContext,
+): (LinkReason & { untrustedAuthority?: boolean }) | undefined {
+  if (isRoot) return { code: 'signature.key_not_bound', message: "a root link is signed by the trust domain's authorization key, not by an X.509-SVID (x5c)" };
+  const certs = parseX5c(x5c);
+  if (typeof certs === 'string') return { code: 'signature.certificate_invalid', message: certs };
+  const authorities = ctx.trust.authorities(trustDomain);
+  const r = checkX5c(certs, authorities, c.iss, c.iat);
+  if (!r.ok) return { code: 'signature.certificate_invalid', message: r.error, untrustedAuthority: r.unanchored === true };
+  const notAfter = Math.floor(Date.parse(r.leaf.validTo) / 1000);
+  if (c.exp > notAfter + ctx.policy.clockSkewSec) {
+    return { code: 'time.outlives_parent', message: `the link expires at ${c.exp}, after its signing certificate (${r.leaf.validTo})` };
+  }
+  if (!algorithmsForKey(r.key).includes(alg as SignatureAlgorithm)) {
+    return { code: 'signature.algorithm_mismatch', message: `header alg ${alg} is not what the certificate's key serves (${algorithmsForKey(r.key).join(', ') || 'none'})` };
+  }
+  ctx.onSignatureCheck();
+  if (!verifySignature(alg as SignatureAlgorithm, r.key, signingInput, signature)) {
+    return { code: 'signature.invalid', message: "signature does not verify with the x5c certificate's key" };
+  }
+  return undefined;
 }

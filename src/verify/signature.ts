@@ -31,3 +31,21 @@ export function verifySignature(alg: SignatureAlgorithm, key: KeyObject, signing
     return false;
   }
 }
+
+/** The algorithms a public key can verify (for keys that come from certificates, with no JWK `alg`). */
+export function algorithmsForKey(key: KeyObject): SignatureAlgorithm[] {
+  switch (key.asymmetricKeyType) {
+    case 'ed25519':
+      return ['EdDSA'];
+    case 'ec': {
+      const curve = key.asymmetricKeyDetails?.namedCurve;
+      return curve === 'prime256v1' ? ['ES256'] : curve === 'secp384r1' ? ['ES384'] : [];
+    }
+    case 'rsa': {
+      const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+      return bits >= 2048 && bits <= 8192 ? ['PS256', 'RS256'] : [];
+    }
+    default:
+      return [];
+  }
+}

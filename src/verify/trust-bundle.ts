@@ -8,7 +8,7 @@
  * belong to another trust domain (a misnamed file would otherwise make that
  * domain's authorization key sign roots here).
  */
-import { createHash, KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, KeyObject, X509Certificate, type JsonWebKey } from 'node:crypto';
 import { importJWK, type JWK } from 'jose';
 import { SUPPORTED_ALGORITHMS, type SignatureAlgorithm } from './policy.js';
 import { isTrustDomainName, trustDomainOf } from './spiffe.js';
@@ -31,7 +31,15 @@ export interface Jwks {
   keys: ChainsightJwk[];
   /** Optional: the trust domain this bundle is for; must match the file name. */
   chainsight_trust_domain?: string;
+  /** SPIFFE bundle: increases with every change of the bundle. */
+  spiffe_sequence?: number;
+  /** SPIFFE bundle: seconds after which the bundle should be fetched again. */
+  spiffe_refresh_hint?: number;
 }
+
+/** JWK `use` values: a signing key (`sig`, SPIFFE `jwt-svid`) or an X.509 authority (`x509-svid`). */
+export const SIGNING_USES: ReadonlySet<string> = new Set(['sig', 'jwt-svid']);
+export const X509_AUTHORITY_USE = 'x509-svid';
 
 export interface TrustedKey {
   trustDomain: string;
@@ -63,6 +71,11 @@ export interface BundleResult {
   source: string;
   /** Keys accepted, by kid. Empty when the bundle was refused. */
   keys: Map<string, TrustedKey>;
+  /** X.509 authorities (`use: "x509-svid"` keys): what an `x5c` leaf must chain to. */
+  authorities: X509Certificate[];
+  /** SPIFFE `spiffe_sequence` and `spiffe_refresh_hint` (seconds), when the bundle has them. */
+  sequence?: number;
+  refreshHintSec?: number;
   refusedKeys: KeyRefusal[];
   /** Set when the whole bundle was refused: no key of it is trusted. */
   error?: string;
@@ -94,7 +107,7 @@ function describe(v: unknown): string {
 
 async function importKey(trustDomain: string, jwk: ChainsightJwk): Promise<TrustedKey> {
   const kid = jwk.kid as string;
-  if (jwk.use !== undefined && jwk.use !== 'sig') throw new KeyRefused(`use must be "sig", not ${describe(jwk.use)}`);
+  if (jwk.use !== undefined && !SIGNING_USES.has(jwk.use)) throw new KeyRefused(`use must be "sig" (or "jwt-svid"; "x509-svid" for an X.509 authority), not ${describe(jwk.use)}`);
   let algs = algorithmsFor(jwk);
   if (algs.length === 0) {
     throw new KeyRefused(`unsupported key type kty ${describe(jwk.kty)} crv ${describe(jwk.crv)} (supported: Ed25519, P-256, P-384, RSA of ${MIN_RSA_BITS}–${MAX_RSA_BITS} bits, for ${SUPPORTED_ALGORITHMS.join(', ')})`);
@@ -134,19 +147,52 @@ async function importKey(trustDomain: string, jwk: ChainsightJwk): Promise<Trust
   return out;
 }
 
+/**
+ * A SPIFFE X.509 authority: `x5c` holds exactly one CA certificate, whose
+ * public key must be the JWK's own (so the JWK members cannot say one key
+ * while the certificate says another).
+ */
+function importAuthority(jwk: ChainsightJwk): X509Certificate {
+  if (jwk.chainsight_role !== undefined || jwk.chainsight_principal !== undefined) throw new KeyRefused('an X.509 authority cannot carry chainsight_role or chainsight_principal');
+  if (!Array.isArray(jwk.x5c) || jwk.x5c.length !== 1 || typeof jwk.x5c[0] !== 'string') throw new KeyRefused('an x509-svid key must carry exactly one certificate in x5c');
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(Buffer.from(jwk.x5c[0], 'base64'));
+  } catch (e) {
+    throw new KeyRefused(`x5c is not an X.509 certificate: ${(e as Error).message}`);
+  }
+  if (!cert.ca) throw new KeyRefused('the x509-svid certificate is not a CA certificate');
+  const key = cert.publicKey;
+  if (key.asymmetricKeyType === 'rsa') {
+    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+    if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) throw new KeyRefused(`RSA authority of ${bits} bits; ${MIN_RSA_BITS}–${MAX_RSA_BITS} are accepted`);
+  } else if (key.asymmetricKeyType !== 'ec' && key.asymmetricKeyType !== 'ed25519') {
+    throw new KeyRefused(`unsupported authority key type ${describe(key.asymmetricKeyType)}`);
+  }
+  let same: boolean;
+  try {
+    same = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }).equals(key);
+  } catch (e) {
+    throw new KeyRefused(`the JWK key members cannot be read: ${(e as Error).message}`);
+  }
+  if (!same) throw new KeyRefused('the JWK key members do not match the x5c certificate');
+  return cert;
+}
+
 function keyFingerprint(k: TrustedKey): string {
   const der = k.key.export({ type: 'spki', format: 'der' }).toString('base64');
   return JSON.stringify([k.kid, [...k.algorithms].sort(), k.role ?? '', k.principal ?? '', der]);
 }
 
-function fingerprintOf(trustDomain: string, keys: Map<string, TrustedKey>): string {
+function fingerprintOf(trustDomain: string, keys: Map<string, TrustedKey>, authorities: X509Certificate[]): string {
   const h = createHash('sha256').update(trustDomain);
   for (const kid of [...keys.keys()].sort()) h.update('\n' + keyFingerprint(keys.get(kid) as TrustedKey));
+  for (const fp of authorities.map((a) => a.fingerprint256).sort()) h.update('\nx509 ' + fp);
   return h.digest('base64url');
 }
 
 function refused(trustDomain: string, source: string, error: string): BundleResult {
-  return { trustDomain, source, keys: new Map(), refusedKeys: [], error, fingerprint: '' };
+  return { trustDomain, source, keys: new Map(), authorities: [], refusedKeys: [], error, fingerprint: '' };
 }
 
 /** The trust domain a bundle's file name names, or undefined when it is not a bundle file. */
@@ -161,8 +207,10 @@ export function trustDomainOfFileName(name: string): string | undefined {
 export async function importBundle(trustDomain: string, bundle: unknown, source: string): Promise<BundleResult> {
   if (!isTrustDomainName(trustDomain)) return refused(trustDomain, source, `"${trustDomain}" is not a valid trust domain name (lower-case letters, digits, ".", "-", "_")`);
   if (typeof bundle !== 'object' || bundle === null || Array.isArray(bundle)) return refused(trustDomain, source, 'not a JWKS: expected a JSON object');
-  const { keys: list, chainsight_trust_domain: declared } = bundle as Partial<Jwks>;
+  const { keys: list, chainsight_trust_domain: declared, spiffe_sequence: sequence, spiffe_refresh_hint: hint } = bundle as Partial<Jwks>;
   if (!Array.isArray(list)) return refused(trustDomain, source, 'not a JWKS: no "keys" array');
+  if (sequence !== undefined && !(Number.isSafeInteger(sequence) && sequence >= 0)) return refused(trustDomain, source, `spiffe_sequence ${describe(sequence)} is not a non-negative integer`);
+  if (hint !== undefined && !(Number.isSafeInteger(hint) && hint > 0)) return refused(trustDomain, source, `spiffe_refresh_hint ${describe(hint)} is not a positive integer (seconds)`);
   if (declared !== undefined && declared !== trustDomain) {
     return refused(trustDomain, source, `the bundle declares trust domain ${describe(declared)} but its file name says ${trustDomain}`);
   }
@@ -178,8 +226,12 @@ export async function importBundle(trustDomain: string, bundle: unknown, source:
 
   const refusedKeys: KeyRefusal[] = [];
   const byKid = new Map<string, TrustedKey>();
+  const authorities: X509Certificate[] = [];
   const seen = new Map<string, number>();
-  for (const kid of list.map((k: unknown) => (k as ChainsightJwk | null)?.kid)) if (typeof kid === 'string') seen.set(kid, (seen.get(kid) ?? 0) + 1);
+  for (const k of list as unknown[]) {
+    const c = k as ChainsightJwk | null;
+    if (typeof c?.kid === 'string' && c.use !== X509_AUTHORITY_USE) seen.set(c.kid, (seen.get(c.kid) ?? 0) + 1);
+  }
   for (let index = 0; index < list.length; index++) {
     const jwk = list[index] as unknown;
     if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) {
@@ -187,6 +239,19 @@ export async function importBundle(trustDomain: string, bundle: unknown, source:
       continue;
     }
     const c = jwk as ChainsightJwk;
+    if (c.use === X509_AUTHORITY_USE) {
+      // SPIFFE makes kid optional for X.509 authorities: they are found by certificate, not by kid.
+      const kid = typeof c.kid === 'string' ? c.kid : undefined;
+      const priv = PRIVATE_MEMBERS.filter((m) => m in c);
+      try {
+        if (priv.length > 0) throw new KeyRefused(`private key material (${priv.join(', ')}) in a trust bundle: refused; treat this key as exposed and replace it`);
+        authorities.push(importAuthority(c));
+      } catch (e) {
+        if (!(e instanceof KeyRefused)) throw e;
+        refusedKeys.push({ index, ...(kid === undefined ? {} : { kid }), ...(priv.length > 0 ? { privateMaterial: true } : {}), reason: e.message });
+      }
+      continue;
+    }
     if (typeof c.kid !== 'string' || c.kid.length === 0) {
       refusedKeys.push({ index, reason: 'key has no kid' });
       continue;
@@ -210,7 +275,10 @@ export async function importBundle(trustDomain: string, bundle: unknown, source:
       refusedKeys.push({ index, kid, reason: e.message });
     }
   }
-  return { trustDomain, source, keys: byKid, refusedKeys, fingerprint: fingerprintOf(trustDomain, byKid) };
+  const out: BundleResult = { trustDomain, source, keys: byKid, authorities, refusedKeys, fingerprint: fingerprintOf(trustDomain, byKid, authorities) };
+  if (sequence !== undefined) out.sequence = sequence;
+  if (hint !== undefined) out.refreshHintSec = hint;
+  return out;
 }
 
 /** Judge a bundle file's text (see importBundle); text that is not JSON refuses the bundle. */

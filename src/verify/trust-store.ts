@@ -14,6 +14,7 @@
  * the result says what was refused and why. Only a directory that cannot be
  * listed fails a load; a reload that fails that way keeps the keys in force.
  */
+import type { X509Certificate } from 'node:crypto';
 import { open, readdir } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
@@ -140,6 +141,12 @@ function domainsOf(bundles: BundleResult[]): Domains {
   return d;
 }
 
+function authoritiesOf(bundles: BundleResult[]): Map<string, X509Certificate[]> {
+  const d = new Map<string, X509Certificate[]>();
+  for (const b of bundles) if (b.error === undefined) d.set(b.trustDomain, b.authorities);
+  return d;
+}
+
 function changesBetween(before: Domains, after: Domains): TrustDomainChange[] {
   const out: TrustDomainChange[] = [];
   for (const td of [...new Set([...before.keys(), ...after.keys()])].sort()) {
@@ -154,6 +161,11 @@ function changesBetween(before: Domains, after: Domains): TrustDomainChange[] {
 
 export class TrustStore {
   private domains: Domains = new Map();
+  private x509 = new Map<string, X509Certificate[]>();
+  /** The directory's bundles as last read, and the remote ones by domain; a remote domain's file is ignored. */
+  private dirBundles: BundleResult[] = [];
+  private readonly remote = new Map<string, BundleResult>();
+  private remoteDomains: ReadonlySet<string> = new Set();
   private fingerprints = new Map<string, string>();
   private gen = 0;
   private last: TrustLoad;
@@ -202,7 +214,35 @@ export class TrustStore {
     return run;
   }
 
-  private apply(bundles: BundleResult[]): TrustLoad {
+  /**
+   * Declare the trust domains whose bundles come from remote sources: their
+   * files in the directory are ignored from now on (one source per domain, so
+   * two publishers can never mix keys into one domain).
+   */
+  useRemoteDomains(domains: Iterable<string>): TrustLoad {
+    this.remoteDomains = new Set(domains);
+    return (this.last = this.apply(this.dirBundles));
+  }
+
+  /** Whether `trustDomain`'s bundle comes from a remote source. */
+  isRemote(trustDomain: string): boolean {
+    return this.remoteDomains.has(trustDomain);
+  }
+
+  /**
+   * Put a remote domain's bundle in force (a refused one untrusts the domain,
+   * as a refused file does), or remove it (undefined). Atomic, like a reload.
+   */
+  setRemoteBundle(trustDomain: string, bundle: BundleResult | undefined): TrustLoad {
+    if (!this.remoteDomains.has(trustDomain)) throw new TrustStoreError(`${trustDomain} is not a remote trust domain`);
+    if (bundle === undefined) this.remote.delete(trustDomain);
+    else this.remote.set(trustDomain, bundle);
+    return (this.last = this.apply(this.dirBundles));
+  }
+
+  private apply(dirBundles: BundleResult[]): TrustLoad {
+    this.dirBundles = dirBundles;
+    const bundles = [...dirBundles.filter((b) => !this.remoteDomains.has(b.trustDomain)), ...[...this.remote.values()].filter((b) => this.remoteDomains.has(b.trustDomain))];
     const next = domainsOf(bundles);
     const prints = new Map([...next.keys()].map((td) => [td, bundles.find((b) => b.trustDomain === td)?.fingerprint ?? '']));
     const changed = prints.size !== this.fingerprints.size || [...prints].some(([td, fp]) => this.fingerprints.get(td) !== fp);
@@ -210,6 +250,7 @@ export class TrustStore {
     if (changed) {
       // One assignment: a verification sees either the old keys or the new, never a mix.
       this.domains = next;
+      this.x509 = authoritiesOf(bundles);
       this.fingerprints = prints;
       this.gen++;
     }
@@ -233,6 +274,11 @@ export class TrustStore {
   /** The key `kid` of `trustDomain`'s bundle; never a key from another domain. */
   resolve(trustDomain: string, kid: string): TrustedKey | undefined {
     return this.domains.get(trustDomain)?.get(kid);
+  }
+
+  /** The X.509 authorities of `trustDomain`'s bundle (what an `x5c` must chain to). */
+  authorities(trustDomain: string): readonly X509Certificate[] {
+    return this.x509.get(trustDomain) ?? [];
   }
 
   trustDomains(): string[] {
