@@ -5,17 +5,18 @@ import type { Queries, TaskFilter } from '../store/queries.js';
 import type { Metrics } from './metrics.js';
 import { buildTaskTree } from './tree.js';
 import { renderTaskTree } from './render-tree.js';
-
-/** A client mistake in a query string: answered 400 with the reason. */
-class BadRequest extends Error {}
+import { ApiProblem, sendProblem } from './problem.js';
+import { CursorCodec, MAX_CURSOR_CHARS, PAGE_LIMIT, parseLimit } from './pagination.js';
+import { AuthUnavailable, OPEN_PRINCIPAL, authorize, trustDomainsOf, type Access, type Authenticator, type Principal } from './auth.js';
+import { OPENAPI_DOCUMENT } from './openapi.js';
 
 const MAX_ID = 512;
 
-function str(req: Request, name: string): string | undefined {
+function str(req: Request, name: string, max = MAX_ID): string | undefined {
   const v = req.query[name];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw new BadRequest(`${name} must be given once`);
-  if (v.length > MAX_ID) throw new BadRequest(`${name} is longer than ${MAX_ID} characters`);
+  if (typeof v !== 'string') throw new ApiProblem('invalid-request', `${name} must be given once`);
+  if (v.length > max) throw new ApiProblem('invalid-request', `${name} is longer than ${max} characters`);
   return v;
 }
 
@@ -23,7 +24,7 @@ function time(req: Request, name: string): number | undefined {
   const v = str(req, name);
   if (v === undefined) return undefined;
   const ms = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(ms)) throw new BadRequest(`${name} must be an ISO-8601 time or epoch milliseconds`);
+  if (!Number.isFinite(ms)) throw new ApiProblem('invalid-request', `${name} must be an ISO-8601 time or epoch milliseconds`);
   return ms;
 }
 
@@ -39,88 +40,154 @@ export function parseTaskFilter(req: Request): TaskFilter {
   if (agent !== undefined) f.agent = agent;
   const verdict = str(req, 'verdict');
   if (verdict !== undefined) {
-    if (verdict !== 'verified' && verdict !== 'failed') throw new BadRequest('verdict must be verified or failed');
+    if (verdict !== 'verified' && verdict !== 'failed') throw new ApiProblem('invalid-request', 'verdict must be verified or failed');
     f.verdict = verdict;
   }
-  const limit = str(req, 'limit');
-  if (limit !== undefined) {
-    if (!/^\d{1,4}$/.test(limit) || Number(limit) < 1) throw new BadRequest('limit must be an integer from 1 to 1000');
-    f.limit = Number(limit);
-  }
+  f.limit = parseLimit(str(req, 'limit'), PAGE_LIMIT.default);
   return f;
 }
 
 function pathParam(req: Request, name: string): string {
   const v = req.params[name];
-  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_ID) throw new BadRequest(`${name} must be 1 to ${MAX_ID} characters`);
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_ID) throw new ApiProblem('invalid-request', `${name} must be 1 to ${MAX_ID} characters`);
   return v;
 }
-
-type Handler = (req: Request, res: Response) => Promise<void>;
-const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) => h(req, res).catch(next);
 
 /** The subset of a pino logger the API uses. */
 export interface ApiLogger {
   error(obj: object, msg: string): void;
 }
 
-/** The analyst API: tasks, one task's action tree, an agent's delegations, metrics. */
-export function createApiRouter(queries: Queries, metrics?: Metrics, logger?: ApiLogger): express.Router {
+export interface ApiOptions {
+  metrics?: Metrics;
+  logger?: ApiLogger;
+  /** Bearer JWT verification; without it the API is open (every caller an admin of every tenant). */
+  auth?: Authenticator;
+  /** Signs pagination cursors; a per-process random key when absent. */
+  cursors?: CursorCodec;
+}
+
+type Handler = (req: Request, res: Response, principal: Principal) => Promise<void> | void;
+
+function instanceOf(req: Request): string {
+  return req.originalUrl.split('?')[0] ?? '';
+}
+
+/**
+ * The analyst API: tasks, one task's action tree and actions, an agent's
+ * delegations, metrics, and its own OpenAPI document. Every route states its
+ * access (open, or a least role); every guarded query carries the caller's
+ * trust domains.
+ */
+export function createApiRouter(queries: Queries, opts: ApiOptions = {}): express.Router {
+  const { metrics, logger, auth } = opts;
+  const cursors = opts.cursors ?? new CursorCodec();
   const r = express.Router();
 
-  r.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
+  const route = (path: string, access: Access, h: Handler) => {
+    r.get(path, (req: Request, res: Response, next: NextFunction) => {
+      (async () => {
+        const principal = access === 'open' || auth === undefined ? OPEN_PRINCIPAL : await auth.authenticate(req.headers.authorization);
+        authorize(principal, access);
+        await h(req, res, principal);
+      })().catch(next);
+    });
+  };
 
-  r.get('/api/tasks', wrap(async (req, res) => {
-    res.json({ tasks: await queries.listTasks(parseTaskFilter(req)) });
-  }));
+  /** A list's cursor: the store's position, signed over the route and its filters. */
+  const page = (req: Request, list: string, scope: object) => {
+    const key = JSON.stringify(scope);
+    const raw = str(req, 'cursor', MAX_CURSOR_CHARS);
+    return {
+      after: raw === undefined ? undefined : cursors.decode(list, key, raw, 1)[0]!,
+      next: (position: string | null) => (position === null ? null : cursors.encode(list, key, [position])),
+    };
+  };
 
-  r.get('/api/tasks/:taskId/tree', wrap(async (req, res) => {
+  route('/healthz', 'open', (_req, res) => { res.json({ status: 'ok' }); });
+
+  route('/openapi.json', 'open', (_req, res) => { res.json(OPENAPI_DOCUMENT); });
+
+  route('/api/tasks', 'viewer', async (req, res, p) => {
+    const f = parseTaskFilter(req);
+    const c = page(req, 'tasks', f);
+    const result = await queries.listTasks({ ...f, ...(c.after !== undefined ? { cursor: c.after } : {}), ...tenants(p) });
+    res.json({ tasks: result.tasks, nextCursor: c.next(result.nextCursor) });
+  });
+
+  route('/api/tasks/:taskId/tree', 'viewer', async (req, res, p) => {
     const taskId = pathParam(req, 'taskId');
-    const actions = await queries.taskActions(taskId);
-    if (actions.length === 0) {
-      res.status(404).json({ error: `no actions recorded for task ${taskId}` });
-      return;
-    }
+    const actions = await queries.taskActions(taskId, tenants(p));
+    // Another tenant's task and a task never seen answer alike: nothing says which.
+    if (actions.length === 0) throw new ApiProblem('not-found', `no actions recorded for task ${taskId}`);
     const tree = buildTaskTree(taskId, actions);
     if (req.query.format === 'text') {
       res.type('text/plain').send(renderTaskTree(tree, { actions: req.query.actions === 'true' }) + '\n');
       return;
     }
     res.json(tree);
-  }));
+  });
 
-  r.get('/api/tasks/:taskId/actions', wrap(async (req, res) => {
+  route('/api/tasks/:taskId/actions', 'viewer', async (req, res, p) => {
     const taskId = pathParam(req, 'taskId');
-    res.json({ taskId, actions: await queries.taskActions(taskId) });
-  }));
+    const limit = parseLimit(str(req, 'limit'), PAGE_LIMIT.max);
+    const c = page(req, 'actions', { taskId, limit });
+    const after = c.after === undefined ? undefined : (JSON.parse(c.after) as { ts: string; spanId: string });
+    const result = await queries.taskActionPage(taskId, { limit, ...(after ? { after } : {}), ...tenants(p) });
+    res.json({ taskId, actions: result.items, nextCursor: c.next(result.next && JSON.stringify(result.next)) });
+  });
 
-  r.get('/api/agents/:agentId/delegations', wrap(async (req, res) => {
+  route('/api/agents/:agentId/delegations', 'viewer', async (req, res, p) => {
     const agentId = pathParam(req, 'agentId');
-    const limit = str(req, 'limit');
-    if (limit !== undefined && !/^\d{1,4}$/.test(limit)) throw new BadRequest('limit must be an integer from 1 to 1000');
-    res.json({ agentId, delegations: await queries.agentDelegations(agentId, limit ? Number(limit) : undefined) });
-  }));
+    const limit = parseLimit(str(req, 'limit'), 500);
+    const c = page(req, 'delegations', { agentId, limit });
+    const after = c.after === undefined ? undefined : (JSON.parse(c.after) as { issuedAt: string; linkHash: string });
+    const result = await queries.agentDelegations(agentId, { limit, ...(after ? { after } : {}), ...tenants(p) });
+    res.json({ agentId, delegations: result.items, nextCursor: c.next(result.next && JSON.stringify(result.next)) });
+  });
 
   if (metrics) {
-    r.get('/metrics', wrap(async (_req, res) => {
+    // Every tenant's counts in one exposition: admin only.
+    route('/metrics', 'admin', async (_req, res) => {
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-    }));
+    });
   }
 
-  r.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof BadRequest) {
-      res.status(400).json({ error: err.message });
+  r.use((req: Request, res: Response) => {
+    sendProblem(res, 'not-found', `no route ${req.method} ${instanceOf(req)}`, instanceOf(req));
+  });
+
+  r.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const instance = instanceOf(req);
+    if (err instanceof ApiProblem) {
+      sendProblem(res, err.kind, err.detail, instance, { headers: err.headers });
+      return;
+    }
+    const status = (err as { status?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      // Express's own refusals (a path that does not decode, …): its message may quote the input, so it is not sent.
+      sendProblem(res, 'invalid-request', 'the request could not be parsed', instance);
       return;
     }
     // Internal text (SQL, stack, engine messages) stays in the log; the caller gets an id to quote.
     const errorId = randomUUID();
     if (isStoreUnavailable(err)) {
       logger?.error({ err, errorId }, 'store unavailable for an API request');
-      res.status(503).setHeader('Retry-After', '5').json({ error: 'store unavailable, retry later', errorId });
+      sendProblem(res, 'store-unavailable', 'the store cannot be reached; retry later', instance, { errorId, headers: { 'Retry-After': '5' } });
+      return;
+    }
+    if (err instanceof AuthUnavailable) {
+      logger?.error({ err: err.cause, errorId }, "cannot fetch the identity provider's keys");
+      sendProblem(res, 'auth-unavailable', "the identity provider's keys cannot be fetched; retry later", instance, { errorId, headers: { 'Retry-After': '5' } });
       return;
     }
     logger?.error({ err, errorId }, 'API request failed');
-    res.status(500).json({ error: 'internal error', errorId });
+    sendProblem(res, 'internal', 'an internal error occurred; quote errorId to the operator', instance, { errorId });
   });
   return r;
+}
+
+function tenants(p: Principal): { trustDomains?: string[] } {
+  const tds = trustDomainsOf(p);
+  return tds === undefined ? {} : { trustDomains: tds };
 }
