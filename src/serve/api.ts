@@ -117,12 +117,16 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
 
   route('/api/tasks/:taskId/tree', 'viewer', async (req, res, p) => {
     const taskId = pathParam(req, 'taskId');
+    const format = str(req, 'format') ?? 'json';
+    const listActions = str(req, 'actions') ?? 'false';
+    if (format !== 'json' && format !== 'text') throw new ApiProblem('invalid-request', 'format must be json or text');
+    if (listActions !== 'true' && listActions !== 'false') throw new ApiProblem('invalid-request', 'actions must be true or false');
     const actions = await queries.taskActions(taskId, tenants(p));
     // Another tenant's task and a task never seen answer alike: nothing says which.
     if (actions.length === 0) throw new ApiProblem('not-found', `no actions recorded for task ${taskId}`);
     const tree = buildTaskTree(taskId, actions);
-    if (req.query.format === 'text') {
-      res.type('text/plain').send(renderTaskTree(tree, { actions: req.query.actions === 'true' }) + '\n');
+    if (format === 'text') {
+      res.type('text/plain').send(renderTaskTree(tree, { actions: listActions === 'true' }) + '\n');
       return;
     }
     res.json(tree);

@@ -7,11 +7,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import { startApiHarness, type Answer, type ApiHarness } from '../support/api-harness.js';
 import { TASK_SHARED, TASK_CO, TASK_CO_ACTIONS, PLANNER } from '../support/api-fixtures.js';
 import { registeredRoutes } from '../support/api-routes.js';
 import { OPENAPI_DOCUMENT } from '../../src/serve/openapi.js';
+import { assertDocumented, compileSchema, operation, resolvePointer } from '../support/openapi-validate.js';
 
 let h: ApiHarness;
 let admin = '';
@@ -20,40 +20,6 @@ before(async () => {
   admin = await h.token(['*'], 'admin');
 });
 after(async () => h.close());
-
-const DOC_ID = 'urn:chainsight:openapi';
-const ajv = new Ajv2020({ strict: false, allErrors: true });
-ajv.addSchema({ $id: DOC_ID, ...OPENAPI_DOCUMENT });
-
-type Operation = { responses: Record<string, { $ref?: string; content?: Record<string, { schema: { $ref?: string } }> }> };
-const operation = (path: string): Operation => (OPENAPI_DOCUMENT.paths as unknown as Record<string, { get: Operation }>)[path]!.get;
-
-/** Resolves a `#/…` pointer in the document. */
-function resolvePointer(ref: string): any {
-  assert.ok(ref.startsWith('#/'), ref);
-  let node: any = OPENAPI_DOCUMENT;
-  for (const part of ref.slice(2).split('/')) {
-    node = node?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
-    assert.ok(node !== undefined, `${ref} resolves`);
-  }
-  return node;
-}
-
-/** Asserts an answer is documented for its route and status, and validates against its schema. */
-function assertDocumented(path: string, res: Answer): void {
-  let response = operation(path).responses[String(res.status)];
-  assert.ok(response, `${path}: status ${res.status} is documented`);
-  if (response.$ref) response = resolvePointer(response.$ref);
-  const type = (res.headers.get('content-type') ?? '').split(';')[0]!;
-  const media = response!.content?.[type];
-  assert.ok(media, `${path} ${res.status}: content type ${type} is documented`);
-  if (typeof res.body === 'string') {
-    assert.equal(media.schema.$ref ?? (media.schema as { type?: string }).type, 'string');
-    return;
-  }
-  const validate = ajv.compile(media.schema.$ref ? { $ref: `${DOC_ID}${media.schema.$ref}` } : media.schema);
-  assert.ok(validate(res.body), `${path} ${res.status}: ${JSON.stringify(validate.errors?.slice(0, 3))}`);
-}
 
 function concrete(path: string, taskId = TASK_SHARED): string {
   return path.replace('{taskId}', encodeURIComponent(taskId)).replace('{agentId}', encodeURIComponent(PLANNER));
@@ -75,7 +41,7 @@ test('the served document is the OpenAPI 3.1 document, and every $ref in it reso
   };
   walk(OPENAPI_DOCUMENT);
   // The schemas compile as JSON Schema 2020-12.
-  for (const name of Object.keys(OPENAPI_DOCUMENT.components.schemas)) ajv.compile({ $ref: `${DOC_ID}#/components/schemas/${name}` });
+  for (const name of Object.keys(OPENAPI_DOCUMENT.components.schemas)) compileSchema(name);
 });
 
 test('every route answers what its schema says: success, and each error it documents', async () => {
@@ -90,6 +56,11 @@ test('every route answers what its schema says: success, and each error it docum
       assertDocumented(path, text);
       assertDocumented(path, await h.get(concrete(path, 'no-such-task'), admin));
       assertDocumented(path, await h.get(concrete(path, 'x'.repeat(600)), admin));
+      for (const q of ['format=html', 'actions=yes', 'format=text&format=json']) {
+        const bad = await h.get(`${concrete(path)}?${q}`, admin);
+        assert.equal(bad.status, 400, q);
+        assertDocumented(path, bad);
+      }
     }
     if (operation(path).responses['401'] === undefined) continue;
     const anonymous = await h.get(concrete(path));
@@ -109,7 +80,7 @@ test('every route answers what its schema says: success, and each error it docum
   const unknown = await h.get('/api/nothing-here', admin);
   assert.equal(unknown.status, 404);
   assert.equal(unknown.headers.get('content-type'), 'application/problem+json; charset=utf-8');
-  assert.ok(ajv.compile({ $ref: `${DOC_ID}#/components/schemas/Problem` })(unknown.body));
+  assert.ok(compileSchema('Problem')(unknown.body));
 });
 
 /** Every page of a list, following nextCursor. */

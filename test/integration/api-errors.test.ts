@@ -9,6 +9,7 @@ import { Queries } from '../../src/store/queries.js';
 import { createApiRouter } from '../../src/serve/api.js';
 import { isStoreUnavailable } from '../../src/store/availability.js';
 import { openTestStore } from '../support/store.js';
+import { assertDocumented } from '../support/openapi-validate.js';
 
 const store = await openTestStore();
 after(() => store.close());
@@ -54,6 +55,7 @@ test('a store that cannot be reached answers 503 with Retry-After, and no intern
     assert.equal(res.headers.get('retry-after'), '5');
     assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
     const body = (await res.json()) as Record<string, unknown>;
+    assertDocumented('/api/tasks', { status: res.status, headers: res.headers, body });
     assert.deepEqual(Object.keys(body).sort(), ['detail', 'errorId', 'instance', 'status', 'title', 'type']);
     assert.equal(body.type, 'urn:chainsight:problem:store-unavailable');
     assert.equal(body.status, 503);
@@ -77,6 +79,7 @@ test("the API's own failure answers 500 without its message; the log keeps it un
     const res = await fetch(`${api.base}/api/tasks`);
     assert.equal(res.status, 500);
     const body = (await res.json()) as { type: string; status: number; errorId: string };
+    assertDocumented('/api/tasks', { status: res.status, headers: res.headers, body });
     assert.equal(body.type, 'urn:chainsight:problem:internal');
     assert.equal(body.status, 500);
     assert.doesNotMatch(JSON.stringify(body), /secret_column/);
