@@ -45,6 +45,7 @@ export function createApiApp(config: ChainsightConfig, pipeline: Pipeline, logge
     logger,
     ...(auth ? { auth } : {}),
     cursors: new CursorCodec(config.apiAccess.cursorKey),
+    ...(config.apiAccess.metricsToken !== undefined ? { metricsToken: config.apiAccess.metricsToken } : {}),
   }));
   return app;
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type NextFunction } from 'express';
 import { isStoreUnavailable } from '../store/availability.js';
 import type { Queries, TaskFilter } from '../store/queries.js';
@@ -65,6 +65,8 @@ export interface ApiOptions {
   auth?: Authenticator;
   /** Signs pagination cursors; a per-process random key when absent. */
   cursors?: CursorCodec;
+  /** A static bearer secret /metrics also accepts, for scrapers that cannot hold a short-lived JWT. */
+  metricsToken?: string;
 }
 
 type Handler = (req: Request, res: Response, principal: Principal) => Promise<void> | void;
@@ -84,10 +86,11 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
   const cursors = opts.cursors ?? new CursorCodec();
   const r = express.Router();
 
-  const route = (path: string, access: Access, h: Handler) => {
+  const route = (path: string, access: Access, h: Handler, alsoAccepts?: (authorization: string | undefined) => boolean) => {
     r.get(path, (req: Request, res: Response, next: NextFunction) => {
       (async () => {
-        const principal = access === 'open' || auth === undefined ? OPEN_PRINCIPAL : await auth.authenticate(req.headers.authorization);
+        const open = access === 'open' || auth === undefined || alsoAccepts?.(req.headers.authorization) === true;
+        const principal = open ? OPEN_PRINCIPAL : await auth.authenticate(req.headers.authorization);
         authorize(principal, access);
         await h(req, res, principal);
       })().catch(next);
@@ -152,9 +155,10 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
 
   if (metrics) {
     // Every tenant's counts in one exposition: admin only.
+    const scraper = opts.metricsToken === undefined ? undefined : sameSecret(`Bearer ${opts.metricsToken}`);
     route('/metrics', 'admin', async (_req, res) => {
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-    });
+    }, scraper);
   }
 
   r.use((req: Request, res: Response) => {
@@ -189,6 +193,12 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
     sendProblem(res, 'internal', 'an internal error occurred; quote errorId to the operator', instance, { errorId });
   });
   return r;
+}
+
+/** A constant-time check of a header against one secret value (digests: equal lengths whatever was sent). */
+function sameSecret(expected: string): (given: string | undefined) => boolean {
+  const want = createHash('sha256').update(expected).digest();
+  return (given) => given !== undefined && timingSafeEqual(createHash('sha256').update(given).digest(), want);
 }
 
 function tenants(p: Principal): { trustDomains?: string[] } {

@@ -141,7 +141,7 @@ export const OPENAPI_DOCUMENT = {
       ]),
     },
     '/metrics': {
-      get: op('admin', 'Prometheus metrics of this process (every tenant: admin only)', { description: 'Prometheus text exposition', content: { 'text/plain': { schema: str } } }),
+      get: op('admin', 'Prometheus metrics of this process (every tenant: admin only, or the static scrape secret of CHAINSIGHT_METRICS_TOKEN_FILE as bearer)', { description: 'Prometheus text exposition', content: { 'text/plain': { schema: str } } }),
     },
   },
   components: {

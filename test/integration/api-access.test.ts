@@ -10,6 +10,7 @@ import { unsignedToken, hmacToken } from '../support/oidc-issuer.js';
 import { TASK_SHARED, TASK_CO, TASK_PARTNER, PLANNER, CO, PARTNER } from '../support/api-fixtures.js';
 import { registeredRoutes } from '../support/api-routes.js';
 import { Authenticator } from '../../src/serve/auth.js';
+import { Metrics } from '../../src/serve/metrics.js';
 import { OPENAPI_DOCUMENT } from '../../src/serve/openapi.js';
 
 let h: ApiHarness;
@@ -167,4 +168,14 @@ test('keys that cannot be fetched, or a JWKS endpoint whose certificate is not t
   } finally {
     untrusted.close();
   }
+});
+
+test('a configured scrape secret opens /metrics only; anything else still needs an admin token', async () => {
+  const secret = 'k'.repeat(20) + 'scrape-secret-0123456789';
+  const api = await h.serve({ auth: new Authenticator(h.settings()), metrics: new Metrics(), metricsToken: secret });
+  assert.equal((await h.get('/metrics', secret, api.base)).status, 200);
+  assert.equal((await h.get('/metrics', secret + 'x', api.base)).status, 401);
+  assert.equal((await h.get('/metrics', undefined, api.base)).status, 401);
+  assert.equal((await h.get('/api/tasks', secret, api.base)).status, 401, 'the scrape secret is no API token');
+  assert.equal((await h.get('/metrics', await token([CO], 'admin'), api.base)).status, 200);
 });

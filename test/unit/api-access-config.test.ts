@@ -60,6 +60,15 @@ test('the cursor key is at least 32 bytes of base64, from the variable or a file
   assert.match(problems({ CHAINSIGHT_API_INSECURE: 'yes' }).join(), /CHAINSIGHT_API_INSECURE must be one of true, false/);
 });
 
+test('the metrics scrape secret comes from a file and is long enough', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-metrics-'));
+  writeFileSync(join(dir, 'short'), 'secret\n');
+  writeFileSync(join(dir, 'good'), 'A'.repeat(40) + '\n');
+  assert.match(problems({ CHAINSIGHT_METRICS_TOKEN_FILE: join(dir, 'short') }).join(), /at least 32 printable characters/);
+  assert.match(problems({ CHAINSIGHT_METRICS_TOKEN_FILE: join(dir, 'missing') }).join(), /cannot read/);
+  assert.equal(loadConfig({ CHAINSIGHT_METRICS_TOKEN_FILE: join(dir, 'good') }).apiAccess.metricsToken, 'A'.repeat(40));
+});
+
 test('exposure: open on loopback, refused elsewhere without auth unless explicitly insecure', () => {
   const open = { auth: undefined, insecure: false };
   assert.equal(apiExposure('127.0.0.1', open), 'open-loopback');
