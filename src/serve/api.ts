@@ -139,7 +139,7 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
     const taskId = pathParam(req, 'taskId');
     const limit = parseLimit(str(req, 'limit'), PAGE_LIMIT.max);
     const c = page(req, 'actions', { taskId, limit });
-    const after = c.after === undefined ? undefined : (JSON.parse(c.after) as { ts: string; spanId: string });
+    const after = c.after === undefined ? undefined : position(c.after, ['ts', 'spanId']);
     const result = await queries.taskActionPage(taskId, { limit, ...(after ? { after } : {}), ...tenants(p) });
     res.json({ taskId, actions: result.items, nextCursor: c.next(result.next && JSON.stringify(result.next)) });
   });
@@ -148,7 +148,7 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
     const agentId = pathParam(req, 'agentId');
     const limit = parseLimit(str(req, 'limit'), 500);
     const c = page(req, 'delegations', { agentId, limit });
-    const after = c.after === undefined ? undefined : (JSON.parse(c.after) as { issuedAt: string; linkHash: string });
+    const after = c.after === undefined ? undefined : position(c.after, ['issuedAt', 'linkHash']);
     const result = await queries.agentDelegations(agentId, { limit, ...(after ? { after } : {}), ...tenants(p) });
     res.json({ agentId, delegations: result.items, nextCursor: c.next(result.next && JSON.stringify(result.next)) });
   });
@@ -199,6 +199,25 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
 function sameSecret(expected: string): (given: string | undefined) => boolean {
   const want = createHash('sha256').update(expected).digest();
   return (given) => given !== undefined && timingSafeEqual(createHash('sha256').update(given).digest(), want);
+}
+
+/**
+ * A store position from a verified cursor. Only this server signs them, but a
+ * key shared across versions could carry an older shape: that is the
+ * caller's stale cursor (400), not a server fault.
+ */
+function position<K extends string>(text: string, keys: readonly K[]): Record<K, string> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    v = undefined;
+  }
+  const o = v as Record<string, unknown> | undefined;
+  if (!o || typeof o !== 'object' || !keys.every((k) => typeof o[k] === 'string')) {
+    throw new ApiProblem('invalid-cursor', 'cursor is from another version of this list; start again without it');
+  }
+  return Object.fromEntries(keys.map((k) => [k, o[k]])) as Record<K, string>;
 }
 
 function tenants(p: Principal): { trustDomains?: string[] } {
