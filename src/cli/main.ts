@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { apiBaseUrl, databaseName, loadConfig, type ChainsightConfig, type ConfigFlags } from '../config/config.js';
+import { apiBaseUrl, apiToken, databaseName, loadConfig, type ChainsightConfig, type ConfigFlags } from '../config/config.js';
 import { createLogger } from '../runtime/logger.js';
 import { registerTokenCommands } from './token-commands.js';
 
@@ -74,7 +74,7 @@ program
 program
   .command('tree <task-id>')
   .description("print a task's action tree from a running chainsight (its query API)")
-  .option('--api <url>', 'query API base URL (env CHAINSIGHT_API_URL, default http://127.0.0.1:8480)')
+  .option('--api <url>', 'query API base URL (env CHAINSIGHT_API_URL, default http://127.0.0.1:8480; a bearer token from env CHAINSIGHT_API_TOKEN)')
   .option('--actions', 'list every action, not only per-agent counts')
   .option('--json', 'print the tree as JSON')
   .action(async (taskId: string, opts: { api?: string; actions?: boolean; json?: boolean }) => {
@@ -82,7 +82,8 @@ program
     const url = new URL(`/api/tasks/${encodeURIComponent(taskId)}/tree`, api);
     if (!opts.json) url.searchParams.set('format', 'text');
     if (opts.actions) url.searchParams.set('actions', 'true');
-    const res = await fetch(url).catch((err: unknown) => {
+    const token = apiToken();
+    const res = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {}).catch((err: unknown) => {
       console.error(`chainsight: cannot reach ${api}: ${err instanceof Error ? err.message : String(err)}`);
       process.exit(2);
     });

@@ -8,6 +8,7 @@ import { resolveTopicDurability, type TopicDurability } from '../ingest/kafka-du
 import { defaultPolicy, policyFromJson, type VerifyPolicy } from '../verify/index.js';
 import { readTrustSources, type RemoteSource } from '../verify/trust-remote-sources.js';
 import { ConfigError, EnvReader } from './env.js';
+import { readApiAccess, type ApiAccessConfig } from './api-access.js';
 
 export { ConfigError } from './env.js';
 
@@ -30,6 +31,8 @@ export interface ChainsightConfig {
   admission: { maxInflightBytes: number; maxWaitMs: number; memoryLimitBytes: number };
   otlp: { host: string; port: number };
   api: { host: string; port: number };
+  /** Analyst API authentication (OIDC bearer JWTs) and cursor signing. */
+  apiAccess: ApiAccessConfig;
   batch: { maxRows: number; maxDelayMs: number };
   kafka: {
     brokers: string[];
@@ -67,7 +70,7 @@ export interface ConfigDefaults {
  * Variables read elsewhere than a chainsight process (scripts, the test and
  * bench harnesses): known, so they are not reported as typos.
  */
-const READ_ELSEWHERE = ['CHAINSIGHT_CACHE', 'CHAINSIGHT_API_URL'];
+const READ_ELSEWHERE = ['CHAINSIGHT_CACHE', 'CHAINSIGHT_API_URL', 'CHAINSIGHT_API_TOKEN'];
 
 /**
  * Every environment variable chainsight reads is read here, validated, and
@@ -103,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
     },
     otlp: { host, port: flags.otlpPort ?? e.port('CHAINSIGHT_OTLP_PORT', 4318) },
     api: { host, port: flags.apiPort ?? e.port('CHAINSIGHT_API_PORT', 8480) },
+    apiAccess: readApiAccess(e),
     batch: {
       maxRows: e.int('CHAINSIGHT_BATCH_ROWS', 10_000, 1),
       maxDelayMs: e.int('CHAINSIGHT_BATCH_DELAY_MS', 0, 0, 60_000),
@@ -207,6 +211,11 @@ export function apiBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
   const url = e.url('CHAINSIGHT_API_URL') ?? 'http://127.0.0.1:8480';
   e.assertValid();
   return url;
+}
+
+/** Bearer token client commands (`tree`) send to an API that requires one. */
+export function apiToken(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return new EnvReader(env).string('CHAINSIGHT_API_TOKEN');
 }
 
 /** Database name for commands that only print DDL. */

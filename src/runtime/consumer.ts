@@ -1,10 +1,9 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
 import type { ChainsightConfig } from '../config/config.js';
 import { KafkaSpanSource, ensureTopics, type KafkaSourceMetrics } from '../ingest/kafka-source.js';
 import { decodeOtlp } from '../ingest/otlp/decode.js';
-import { createApiRouter } from '../serve/api.js';
+import { apiExposure, createApiApp } from './api-app.js';
 import type { Metrics } from '../serve/metrics.js';
 import { openPipeline, type Pipeline } from './pipeline.js';
 import type { Logger } from './logger.js';
@@ -45,6 +44,7 @@ export async function startConsumer(
   opts: { serveApi?: boolean; retry?: { initialMs: number; maxMs: number }; sessionTimeoutMs?: number; heartbeatIntervalMs?: number; trustReload?: TrustReloadOptions } = {},
 ): Promise<RunningConsumer> {
   if (config.kafka.brokers.length === 0) throw new Error('KAFKA_BROKERS is not set');
+  if (opts.serveApi !== false) apiExposure(config.api.host, config.apiAccess);
   await prepareDirectories(config);
   const pipeline = await openPipeline(config, logger);
   const trust = await startTrustReloading(pipeline, config, logger, opts.trustReload);
@@ -70,9 +70,7 @@ export async function startConsumer(
     ], { durability: config.kafka.durability, logger });
     await source.start();
     if (opts.serveApi !== false) {
-      const app = express();
-      app.use(createApiRouter(pipeline.queries, pipeline.metrics, logger));
-      const server = app.listen(config.api.port, config.api.host);
+      const server = createApiApp(config, pipeline, logger).listen(config.api.port, config.api.host);
       await once(server, 'listening');
       const a = server.address() as AddressInfo;
       apiUrl = `http://${a.address}:${a.port}`;

@@ -6,7 +6,7 @@ import { Gauge } from 'prom-client';
 import type { ChainsightConfig } from '../config/config.js';
 import { createOtlpRouter } from '../ingest/receiver.js';
 import { AdmissionController } from '../ingest/admission.js';
-import { createApiRouter } from '../serve/api.js';
+import { apiExposure, createApiApp } from './api-app.js';
 import { openPipeline, type Pipeline } from './pipeline.js';
 import type { Logger } from './logger.js';
 import { prepareDirectories, startTrustReloading, type TrustReloading, type TrustReloadOptions } from './trust-reload.js';
@@ -38,6 +38,8 @@ function urlOf(server: Server): string {
  * different sides of a trust boundary.
  */
 export async function startServer(config: ChainsightConfig, logger: Logger, opts: { receiver?: boolean; trustReload?: TrustReloadOptions } = {}): Promise<RunningServer> {
+  // Checked first: a refused exposure must not open the store or bind the receiver.
+  apiExposure(config.api.host, config.apiAccess);
   await prepareDirectories(config);
   const pipeline = await openPipeline(config, logger);
   const trust = await startTrustReloading(pipeline, config, logger, opts.trustReload);
@@ -60,10 +62,7 @@ export async function startServer(config: ChainsightConfig, logger: Logger, opts
     servers.push(s);
     otlpUrl = urlOf(s);
   }
-  const apiApp = express();
-  apiApp.disable('x-powered-by');
-  apiApp.use(createApiRouter(pipeline.queries, pipeline.metrics, logger, pipeline.findQuarantined));
-  const api = await listen(apiApp, config.api.host, config.api.port);
+  const api = await listen(createApiApp(config, pipeline, logger), config.api.host, config.api.port);
   servers.push(api);
   const apiUrl = urlOf(api);
   logger.info({ otlp: otlpUrl || 'disabled', api: apiUrl, store: config.store.target.kind }, 'chainsight serving');

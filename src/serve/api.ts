@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type NextFunction } from 'express';
 import { isStoreUnavailable } from '../store/availability.js';
 import type { Queries, TaskFilter } from '../store/queries.js';
@@ -6,17 +6,18 @@ import type { Metrics } from './metrics.js';
 import type { QuarantineFilter, QuarantineRow } from '../store/quarantine.js';
 import { buildTaskTree } from './tree.js';
 import { renderTaskTree } from './render-tree.js';
-
-/** A client mistake in a query string: answered 400 with the reason. */
-class BadRequest extends Error {}
+import { ApiProblem, sendProblem } from './problem.js';
+import { CursorCodec, MAX_CURSOR_CHARS, PAGE_LIMIT, parseLimit } from './pagination.js';
+import { AuthUnavailable, OPEN_PRINCIPAL, authorize, trustDomainsOf, type Access, type Authenticator, type Principal } from './auth.js';
+import { OPENAPI_DOCUMENT } from './openapi.js';
 
 const MAX_ID = 512;
 
-function str(req: Request, name: string): string | undefined {
+function str(req: Request, name: string, max = MAX_ID): string | undefined {
   const v = req.query[name];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw new BadRequest(`${name} must be given once`);
-  if (v.length > MAX_ID) throw new BadRequest(`${name} is longer than ${MAX_ID} characters`);
+  if (typeof v !== 'string') throw new ApiProblem('invalid-request', `${name} must be given once`);
+  if (v.length > max) throw new ApiProblem('invalid-request', `${name} is longer than ${max} characters`);
   return v;
 }
 
@@ -24,7 +25,7 @@ function time(req: Request, name: string): number | undefined {
   const v = str(req, name);
   if (v === undefined) return undefined;
   const ms = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(ms)) throw new BadRequest(`${name} must be an ISO-8601 time or epoch milliseconds`);
+  if (!Number.isFinite(ms)) throw new ApiProblem('invalid-request', `${name} must be an ISO-8601 time or epoch milliseconds`);
   return ms;
 }
 
@@ -40,25 +41,18 @@ export function parseTaskFilter(req: Request): TaskFilter {
   if (agent !== undefined) f.agent = agent;
   const verdict = str(req, 'verdict');
   if (verdict !== undefined) {
-    if (verdict !== 'verified' && verdict !== 'failed') throw new BadRequest('verdict must be verified or failed');
+    if (verdict !== 'verified' && verdict !== 'failed') throw new ApiProblem('invalid-request', 'verdict must be verified or failed');
     f.verdict = verdict;
   }
-  const limit = str(req, 'limit');
-  if (limit !== undefined) {
-    if (!/^\d{1,4}$/.test(limit) || Number(limit) < 1) throw new BadRequest('limit must be an integer from 1 to 1000');
-    f.limit = Number(limit);
-  }
+  f.limit = parseLimit(str(req, 'limit'), PAGE_LIMIT.default);
   return f;
 }
 
 function pathParam(req: Request, name: string): string {
   const v = req.params[name];
-  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_ID) throw new BadRequest(`${name} must be 1 to ${MAX_ID} characters`);
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_ID) throw new ApiProblem('invalid-request', `${name} must be 1 to ${MAX_ID} characters`);
   return v;
 }
-
-type Handler = (req: Request, res: Response) => Promise<void>;
-const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) => h(req, res).catch(next);
 
 /** The subset of a pino logger the API uses. */
 export interface ApiLogger {
@@ -68,81 +62,195 @@ export interface ApiLogger {
 /** Rows the store refused, kept with their error (src/store/quarantine.ts). */
 export type QuarantineLookup = (filter: QuarantineFilter) => Promise<QuarantineRow[]>;
 
-/** The analyst API: tasks, one task's action tree, an agent's delegations, quarantined rows, metrics. */
-export function createApiRouter(queries: Queries, metrics?: Metrics, logger?: ApiLogger, quarantine?: QuarantineLookup): express.Router {
+export interface ApiOptions {
+  metrics?: Metrics;
+  /** The quarantine of rows the store refused (OTLP/HTTP path); the route exists only with it. */
+  quarantine?: QuarantineLookup;
+  logger?: ApiLogger;
+  /** Bearer JWT verification; without it the API is open (every caller an admin of every tenant). */
+  auth?: Authenticator;
+  /** Signs pagination cursors; a per-process random key when absent. */
+  cursors?: CursorCodec;
+  /** A static bearer secret /metrics also accepts, for scrapers that cannot hold a short-lived JWT. */
+  metricsToken?: string;
+}
+
+type Handler = (req: Request, res: Response, principal: Principal) => Promise<void> | void;
+
+function instanceOf(req: Request): string {
+  return req.originalUrl.split('?')[0] ?? '';
+}
+
+/**
+ * The analyst API: tasks, one task's action tree and actions, an agent's
+ * delegations, metrics, and its own OpenAPI document. Every route states its
+ * access (open, or a least role); every guarded query carries the caller's
+ * trust domains.
+ */
+export function createApiRouter(queries: Queries, opts: ApiOptions = {}): express.Router {
+  const { metrics, logger, auth } = opts;
+  const cursors = opts.cursors ?? new CursorCodec();
   const r = express.Router();
 
-  r.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
+  const route = (path: string, access: Access, h: Handler, alsoAccepts?: (authorization: string | undefined) => boolean) => {
+    r.get(path, (req: Request, res: Response, next: NextFunction) => {
+      (async () => {
+        const open = access === 'open' || auth === undefined || alsoAccepts?.(req.headers.authorization) === true;
+        const principal = open ? OPEN_PRINCIPAL : await auth.authenticate(req.headers.authorization);
+        authorize(principal, access);
+        await h(req, res, principal);
+      })().catch(next);
+    });
+  };
 
-  r.get('/api/tasks', wrap(async (req, res) => {
-    res.json({ tasks: await queries.listTasks(parseTaskFilter(req)) });
-  }));
+  /** A list's cursor: the store's position, signed over the route and its filters. */
+  const page = (req: Request, list: string, scope: object) => {
+    const key = JSON.stringify(scope);
+    const raw = str(req, 'cursor', MAX_CURSOR_CHARS);
+    return {
+      after: raw === undefined ? undefined : cursors.decode(list, key, raw, 1)[0]!,
+      next: (position: string | null) => (position === null ? null : cursors.encode(list, key, [position])),
+    };
+  };
 
-  r.get('/api/tasks/:taskId/tree', wrap(async (req, res) => {
+  route('/healthz', 'open', (_req, res) => { res.json({ status: 'ok' }); });
+
+  route('/openapi.json', 'open', (_req, res) => { res.json(OPENAPI_DOCUMENT); });
+
+  route('/api/tasks', 'viewer', async (req, res, p) => {
+    const f = parseTaskFilter(req);
+    const c = page(req, 'tasks', f);
+    const result = await queries.listTasks({ ...f, ...(c.after !== undefined ? { cursor: c.after } : {}), ...tenants(p) });
+    res.json({ tasks: result.tasks, nextCursor: c.next(result.nextCursor) });
+  });
+
+  route('/api/tasks/:taskId/tree', 'viewer', async (req, res, p) => {
     const taskId = pathParam(req, 'taskId');
-    const actions = await queries.taskActions(taskId);
-    if (actions.length === 0) {
-      res.status(404).json({ error: `no actions recorded for task ${taskId}` });
-      return;
-    }
+    const format = str(req, 'format') ?? 'json';
+    const listActions = str(req, 'actions') ?? 'false';
+    if (format !== 'json' && format !== 'text') throw new ApiProblem('invalid-request', 'format must be json or text');
+    if (listActions !== 'true' && listActions !== 'false') throw new ApiProblem('invalid-request', 'actions must be true or false');
+    const actions = await queries.taskActions(taskId, tenants(p));
+    // Another tenant's task and a task never seen answer alike: nothing says which.
+    if (actions.length === 0) throw new ApiProblem('not-found', `no actions recorded for task ${taskId}`);
     const tree = buildTaskTree(taskId, actions);
-    if (req.query.format === 'text') {
-      res.type('text/plain').send(renderTaskTree(tree, { actions: req.query.actions === 'true' }) + '\n');
+    if (format === 'text') {
+      res.type('text/plain').send(renderTaskTree(tree, { actions: listActions === 'true' }) + '\n');
       return;
     }
     res.json(tree);
-  }));
+  });
 
-  r.get('/api/tasks/:taskId/actions', wrap(async (req, res) => {
+  route('/api/tasks/:taskId/actions', 'viewer', async (req, res, p) => {
     const taskId = pathParam(req, 'taskId');
-    res.json({ taskId, actions: await queries.taskActions(taskId) });
-  }));
+    const limit = parseLimit(str(req, 'limit'), PAGE_LIMIT.max);
+    const c = page(req, 'actions', { taskId, limit });
+    const after = c.after === undefined ? undefined : position(c.after, ['ts', 'spanId']);
+    const result = await queries.taskActionPage(taskId, { limit, ...(after ? { after } : {}), ...tenants(p) });
+    res.json({ taskId, actions: result.items, nextCursor: c.next(result.next && JSON.stringify(result.next)) });
+  });
 
-  r.get('/api/agents/:agentId/delegations', wrap(async (req, res) => {
+  route('/api/agents/:agentId/delegations', 'viewer', async (req, res, p) => {
     const agentId = pathParam(req, 'agentId');
-    const limit = str(req, 'limit');
-    if (limit !== undefined && !/^\d{1,4}$/.test(limit)) throw new BadRequest('limit must be an integer from 1 to 1000');
-    res.json({ agentId, delegations: await queries.agentDelegations(agentId, limit ? Number(limit) : undefined) });
-  }));
+    const limit = parseLimit(str(req, 'limit'), 500);
+    const c = page(req, 'delegations', { agentId, limit });
+    const after = c.after === undefined ? undefined : position(c.after, ['issuedAt', 'linkHash']);
+    const result = await queries.agentDelegations(agentId, { limit, ...(after ? { after } : {}), ...tenants(p) });
+    res.json({ agentId, delegations: result.items, nextCursor: c.next(result.next && JSON.stringify(result.next)) });
+  });
 
+  const quarantine = opts.quarantine;
   if (quarantine) {
-    r.get('/api/quarantine', wrap(async (req, res) => {
-      const f: QuarantineFilter = {};
+    // Refused rows are raw input of any tenant: admin only.
+    route('/api/quarantine', 'admin', async (req, res) => {
+      const limit = parseLimit(str(req, 'limit'), 100);
+      const f: QuarantineFilter = { limit: limit + 1 };
       const task = str(req, 'task');
       const traceId = str(req, 'trace');
       const from = time(req, 'from');
       const to = time(req, 'to');
-      const limit = str(req, 'limit');
-      if (limit !== undefined && !/^\d{1,4}$/.test(limit)) throw new BadRequest('limit must be an integer from 1 to 1000');
       if (task !== undefined) f.taskId = task;
       if (traceId !== undefined) f.traceId = traceId;
       if (from !== undefined) f.fromMs = from;
       if (to !== undefined) f.toMs = to;
-      if (limit !== undefined) f.limit = Math.min(Number(limit), 1000);
-      res.json({ quarantined: await quarantine(f) });
-    }));
+      const c = page(req, 'quarantine', { task, traceId, from, to, limit });
+      if (c.after !== undefined) f.before = position(c.after, ['receivedAt', 'traceId', 'spanId', 'table']);
+      const rows = await quarantine(f);
+      const items = rows.slice(0, limit);
+      const last = rows.length > limit ? items[items.length - 1]! : undefined;
+      const next = last && JSON.stringify({ receivedAt: String(last.received_at), traceId: last.trace_id, spanId: last.span_id, table: last.table_name });
+      res.json({ quarantined: items, nextCursor: c.next(next ?? null) });
+    });
   }
 
   if (metrics) {
-    r.get('/metrics', wrap(async (_req, res) => {
+    // Every tenant's counts in one exposition: admin only.
+    const scraper = opts.metricsToken === undefined ? undefined : sameSecret(`Bearer ${opts.metricsToken}`);
+    route('/metrics', 'admin', async (_req, res) => {
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-    }));
+    }, scraper);
   }
 
-  r.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof BadRequest) {
-      res.status(400).json({ error: err.message });
+  r.use((req: Request, res: Response) => {
+    sendProblem(res, 'not-found', `no route ${req.method} ${instanceOf(req)}`, instanceOf(req));
+  });
+
+  r.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const instance = instanceOf(req);
+    if (err instanceof ApiProblem) {
+      sendProblem(res, err.kind, err.detail, instance, { headers: err.headers });
+      return;
+    }
+    const status = (err as { status?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      // Express's own refusals (a path that does not decode, …): its message may quote the input, so it is not sent.
+      sendProblem(res, 'invalid-request', 'the request could not be parsed', instance);
       return;
     }
     // Internal text (SQL, stack, engine messages) stays in the log; the caller gets an id to quote.
     const errorId = randomUUID();
     if (isStoreUnavailable(err)) {
       logger?.error({ err, errorId }, 'store unavailable for an API request');
-      res.status(503).setHeader('Retry-After', '5').json({ error: 'store unavailable, retry later', errorId });
+      sendProblem(res, 'store-unavailable', 'the store cannot be reached; retry later', instance, { errorId, headers: { 'Retry-After': '5' } });
+      return;
+    }
+    if (err instanceof AuthUnavailable) {
+      logger?.error({ err: err.cause, errorId }, "cannot fetch the identity provider's keys");
+      sendProblem(res, 'auth-unavailable', "the identity provider's keys cannot be fetched; retry later", instance, { errorId, headers: { 'Retry-After': '5' } });
       return;
     }
     logger?.error({ err, errorId }, 'API request failed');
-    res.status(500).json({ error: 'internal error', errorId });
+    sendProblem(res, 'internal', 'an internal error occurred; quote errorId to the operator', instance, { errorId });
   });
   return r;
+}
+
+/** A constant-time check of a header against one secret value (digests: equal lengths whatever was sent). */
+function sameSecret(expected: string): (given: string | undefined) => boolean {
+  const want = createHash('sha256').update(expected).digest();
+  return (given) => given !== undefined && timingSafeEqual(createHash('sha256').update(given).digest(), want);
+}
+
+/**
+ * A store position from a verified cursor. Only this server signs them, but a
+ * key shared across versions could carry an older shape: that is the
+ * caller's stale cursor (400), not a server fault.
+ */
+function position<K extends string>(text: string, keys: readonly K[]): Record<K, string> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    v = undefined;
+  }
+  const o = v as Record<string, unknown> | undefined;
+  if (!o || typeof o !== 'object' || !keys.every((k) => typeof o[k] === 'string')) {
+    throw new ApiProblem('invalid-cursor', 'cursor is from another version of this list; start again without it');
+  }
+  return Object.fromEntries(keys.map((k) => [k, o[k]])) as Record<K, string>;
+}
+
+function tenants(p: Principal): { trustDomains?: string[] } {
+  const tds = trustDomainsOf(p);
+  return tds === undefined ? {} : { trustDomains: tds };
 }

@@ -53,6 +53,8 @@ export interface QuarantineFilter {
   fromMs?: number;
   toMs?: number;
   limit?: number;
+  /** Keyset position: rows strictly after this one in the list's order (newest first). */
+  before?: { receivedAt: string; traceId: string; spanId: string; table: string };
 }
 
 /** Quarantined rows, newest first. Every filter value is a query parameter. */
@@ -75,13 +77,20 @@ export async function findQuarantined(client: ClickHouseClient, database: string
     where.push('received_at < fromUnixTimestamp64Milli({to:Int64})');
     params.to = filter.toMs;
   }
+  if (filter.before !== undefined) {
+    where.push('(toUnixTimestamp64Milli(received_at), trace_id, span_id, table_name) < ({bms:Int64}, {btrace:String}, {bspan:String}, {btable:String})');
+    params.bms = filter.before.receivedAt;
+    params.btrace = filter.before.traceId;
+    params.bspan = filter.before.spanId;
+    params.btable = filter.before.table;
+  }
   const rs = await client.query({
-    query: `SELECT toUnixTimestamp64Milli(received_at) AS received_at, source, table_name, error_code, error, trace_id, span_id, task_id, row
+    query: `SELECT toUnixTimestamp64Milli(received_at) AS received_ms, source, table_name, error_code, error, trace_id, span_id, task_id, row
             FROM ${database}.quarantine ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-            ORDER BY received_at DESC LIMIT {limit:UInt32}`,
+            ORDER BY received_ms DESC, trace_id DESC, span_id DESC, table_name DESC LIMIT {limit:UInt32}`,
     query_params: params,
     format: 'JSONEachRow',
   });
-  const rows = await rs.json<QuarantineRow & { received_at: number | string }>();
-  return rows.map((r) => ({ ...r, received_at: Number(r.received_at) }));
+  const rows = await rs.json<Omit<QuarantineRow, 'received_at'> & { received_ms: number | string }>();
+  return rows.map(({ received_ms, ...r }) => ({ ...r, received_at: Number(received_ms) }));
 }

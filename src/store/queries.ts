@@ -10,7 +10,35 @@ export interface TaskFilter {
   agent?: string;
   verdict?: 'verified' | 'failed';
   limit?: number;
+  /** Opaque position from a previous page's nextCursor. */
+  cursor?: string;
+  /** Tenant restriction: only these trust domains' actions count (undefined: all; []: none). */
+  trustDomains?: string[];
 }
+
+/** One page of tasks; nextCursor continues it, null on the last page. */
+export interface TaskPage {
+  tasks: TaskSummary[];
+  nextCursor: string | null;
+}
+
+/** Options of a per-task or per-agent list: tenant restriction, keyset position, page size. */
+export interface ListOptions<P> {
+  trustDomains?: string[];
+  after?: P;
+  limit?: number;
+}
+
+/** A page of a keyset-paginated list: `next` is the last row's position when more rows follow. */
+export interface Page<T, P> {
+  items: T[];
+  next: P | null;
+}
+
+/** Position in a task's actions: (ts, span_id) of the last action seen. */
+export interface ActionPosition { ts: string; spanId: string }
+/** Position in an agent's delegations: (issued_at, link_hash) of the last link seen, newest first. */
+export interface DelegationPosition { issuedAt: string; linkHash: string }
 
 export interface TaskSummary {
   task_id: string;
@@ -45,6 +73,7 @@ export interface DelegationView {
   expires_at: string;
   depth: number;
   valid: boolean;
+  trust_domain: string;
 }
 
 type SpanTuple = [
@@ -74,6 +103,24 @@ function actionView(r: SpanTuple, c: ChainTuple): ActionView {
 const NEWEST_PER_SPAN = 'ORDER BY received_at DESC LIMIT 1 BY task_id, trace_id, span_id';
 
 const MAX_LIMIT = 1000;
+
+/**
+ * The trust domain of an action's agent, from its SPIFFE ID
+ * (`spiffe://<td>/…`); '' for an agent id that is not one, which no tenant
+ * restriction matches (fail closed).
+ */
+const AGENT_TRUST_DOMAIN = "extract(agent_id, '^spiffe://([a-z0-9._-]+)/')";
+
+function pageSize(limit: number | undefined, fallback: number): number {
+  return Math.min(Math.max(limit ?? fallback, 1), MAX_LIMIT);
+}
+
+/** Rows fetched one past the page: the extra row says whether a next page exists, and is dropped. */
+function toPage<T, P>(rows: T[], limit: number, position: (last: T) => P): Page<T, P> {
+  if (rows.length <= limit) return { items: rows, next: null };
+  const items = rows.slice(0, limit);
+  return { items, next: position(items[items.length - 1]!) };
+}
 /** Bound on rows one tree may load, so one request cannot exhaust memory. */
 export const MAX_TREE_ACTIONS = 200_000;
 
@@ -85,9 +132,19 @@ export class Queries {
     this.db = assertIdentifier(database);
   }
 
-  async listTasks(f: TaskFilter): Promise<TaskSummary[]> {
+  /**
+   * Tasks, newest first. Under a tenant restriction a task exists for the
+   * tenant when any of its actions' agents is in its trust domains, and its
+   * summary counts only those actions.
+   */
+  async listTasks(f: TaskFilter): Promise<TaskPage> {
     const where: string[] = [];
-    const params: Record<string, unknown> = { limit: Math.min(Math.max(f.limit ?? 100, 1), MAX_LIMIT) };
+    const limit = pageSize(f.limit, 100);
+    const params: Record<string, unknown> = { limit: limit + 1 };
+    if (f.trustDomains !== undefined) {
+      where.push(`has({tds:Array(String)}, ${AGENT_TRUST_DOMAIN})`);
+      params.tds = f.trustDomains;
+    }
     if (f.fromMs !== undefined) {
       where.push('ts >= fromUnixTimestamp64Milli({from:Int64})');
       params.from = f.fromMs;
@@ -107,6 +164,12 @@ export class Queries {
     }
     if (f.verdict === 'failed') having.push('failed > 0');
     if (f.verdict === 'verified') having.push('failed = 0');
+    if (f.cursor !== undefined) {
+      const [first, task] = JSON.parse(f.cursor) as [string, string];
+      having.push('(first_action, task_id) < (parseDateTime64BestEffort({c_first:String}, 9), {c_task:String})');
+      params.c_first = first;
+      params.c_task = task;
+    }
     // The inner query renames its columns so the outer aliases cannot shadow them. It reads every
     // task, so it keeps each span's newest row with FINAL (the engine's own rule, max received_at per
     // sorting key): over the whole table that measured faster than LIMIT 1 BY's hash of every span.
@@ -131,19 +194,35 @@ export class Queries {
       )
       GROUP BY task_id
       ${having.length ? 'HAVING ' + having.join(' AND ') : ''}
-      ORDER BY first_action DESC
+      ORDER BY first_action DESC, task_id DESC
       LIMIT {limit:UInt32}`;
     const rows = await this.rows<TaskSummary & { humans?: unknown; agent_ids?: unknown }>(query, params);
-    return rows.map(({ humans: _h, agent_ids: _a, ...t }) => ({ ...t, actions: Number(t.actions), agents: Number(t.agents), failed: Number(t.failed) }));
+    const tasks = rows.map(({ humans: _h, agent_ids: _a, ...t }) => ({ ...t, actions: Number(t.actions), agents: Number(t.agents), failed: Number(t.failed) }));
+    const page = toPage(tasks, limit, (t) => JSON.stringify([t.first_action, t.task_id]));
+    return { tasks: page.items, nextCursor: page.next };
   }
 
   /**
-   * Every action of one task, once each, in time order. What belongs to a chain
-   * (root human, path, grant…) is the same on every action of that chain, so it
-   * is read once per chain and shared, rather than sent and parsed per action.
+   * Actions of one task, once each, in (ts, span_id) order: every one (up to
+   * MAX_TREE_ACTIONS) unless `limit` asks for fewer, from after `after`, only
+   * those whose agent is in `trustDomains` when that is given. What belongs to
+   * a chain (root human, path, grant…) is the same on every action of that
+   * chain, so it is read once per chain and shared, rather than sent and
+   * parsed per action.
    */
-  async taskActions(taskId: string): Promise<ActionView[]> {
-    const params = { task: taskId, max: MAX_TREE_ACTIONS };
+  async taskActions(taskId: string, opts: ListOptions<ActionPosition> = {}): Promise<ActionView[]> {
+    const params: Record<string, unknown> = { task: taskId, max: Math.min(Math.max(opts.limit ?? MAX_TREE_ACTIONS, 1), MAX_TREE_ACTIONS) };
+    // Filters apply to each span's newest row, so an older version can never resurface through them.
+    const outer: string[] = [];
+    if (opts.trustDomains !== undefined) {
+      outer.push(`has({tds:Array(String)}, ${AGENT_TRUST_DOMAIN})`);
+      params.tds = opts.trustDomains;
+    }
+    if (opts.after !== undefined) {
+      outer.push('(ts, span_id) > (parseDateTime64BestEffort({a_ts:String}, 9), {a_span:String})');
+      params.a_ts = opts.after.ts;
+      params.a_span = opts.after.spanId;
+    }
     const chains = await this.client.query({
       query: `
         SELECT chain_hash, root_human, root_issued_at, purpose, delegator, chain_depth, chain_path, scopes_granted
@@ -151,7 +230,7 @@ export class Queries {
         WHERE task_id = {task:String}
         ORDER BY received_at DESC
         LIMIT 1 BY chain_hash`,
-      query_params: params,
+      query_params: { task: taskId },
       format: 'JSONCompactEachRow',
     });
     const byHash = new Map<string, ChainTuple>();
@@ -167,7 +246,8 @@ export class Queries {
           WHERE task_id = {task:String}
           ${NEWEST_PER_SPAN}
         )
-        ORDER BY ts
+        ${outer.length ? 'WHERE ' + outer.join(' AND ') : ''}
+        ORDER BY ts, span_id
         LIMIT {max:UInt32}`,
       query_params: params,
       format: 'JSONCompactEachRow',
@@ -175,22 +255,46 @@ export class Queries {
     return (await spans.json<SpanTuple>()).map((r) => actionView(r, byHash.get(r[15]) ?? NO_CHAIN));
   }
 
-  /** Links an agent issued or received, newest first. */
-  async agentDelegations(agentId: string, limit = 500): Promise<DelegationView[]> {
+  /** One page of a task's actions, for the paginated list. */
+  async taskActionPage(taskId: string, opts: ListOptions<ActionPosition> = {}): Promise<Page<ActionView, ActionPosition>> {
+    const limit = pageSize(opts.limit, MAX_LIMIT);
+    const rows = await this.taskActions(taskId, { ...opts, limit: limit + 1 });
+    return toPage(rows, limit, (a) => ({ ts: a.ts, spanId: a.span_id }));
+  }
+
+  /**
+   * Links an agent issued or received, newest first (issued_at, then
+   * link_hash), only links of `trustDomains` when that is given.
+   */
+  async agentDelegations(agentId: string, opts: ListOptions<DelegationPosition> = {}): Promise<Page<DelegationView, DelegationPosition>> {
+    const limit = pageSize(opts.limit, 500);
+    const params: Record<string, unknown> = { agent: agentId, limit: limit + 1 };
+    const outer: string[] = [];
+    if (opts.trustDomains !== undefined) {
+      outer.push('has({tds:Array(String)}, trust_domain)');
+      params.tds = opts.trustDomains;
+    }
+    if (opts.after !== undefined) {
+      outer.push('(issued_at, link_hash) < (parseDateTime64BestEffort({a_issued:String}, 3), {a_link:String})');
+      params.a_issued = opts.after.issuedAt;
+      params.a_link = opts.after.linkHash;
+    }
     const query = `
       SELECT link_hash, jti, task_id, delegator, delegatee, delegator_kind, scopes,
-             issued_at, not_before, expires_at, depth, valid
+             issued_at, not_before, expires_at, depth, valid, trust_domain
       FROM (
         SELECT link_hash, jti, task_id, delegator, delegatee, delegator_kind, scopes,
-               issued_at, not_before, expires_at, depth, valid
+               issued_at, not_before, expires_at, depth, valid, trust_domain
         FROM ${this.db}.delegations
         WHERE delegator = {agent:String} OR delegatee = {agent:String}
         ORDER BY first_seen DESC
         LIMIT 1 BY link_hash
       )
-      ORDER BY issued_at DESC
+      ${outer.length ? 'WHERE ' + outer.join(' AND ') : ''}
+      ORDER BY issued_at DESC, link_hash DESC
       LIMIT {limit:UInt32}`;
-    return this.rows<DelegationView>(query, { agent: agentId, limit: Math.min(Math.max(limit, 1), MAX_LIMIT) });
+    const rows = await this.rows<DelegationView>(query, params);
+    return toPage(rows, limit, (d) => ({ issuedAt: d.issued_at, linkHash: d.link_hash }));
   }
 
   async countActions(): Promise<number> {

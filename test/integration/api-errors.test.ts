@@ -9,13 +9,14 @@ import { Queries } from '../../src/store/queries.js';
 import { createApiRouter } from '../../src/serve/api.js';
 import { isStoreUnavailable } from '../../src/store/availability.js';
 import { openTestStore } from '../support/store.js';
+import { assertDocumented } from '../support/openapi-validate.js';
 
 const store = await openTestStore();
 after(() => store.close());
 
 async function serve(queries: Queries, logged: object[]) {
   const app = express();
-  app.use(createApiRouter(queries, undefined, { error: (obj) => logged.push(obj) }));
+  app.use(createApiRouter(queries, { logger: { error: (obj) => logged.push(obj) } }));
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -52,8 +53,12 @@ test('a store that cannot be reached answers 503 with Retry-After, and no intern
     const res = await fetch(`${api.base}/api/tasks`);
     assert.equal(res.status, 503);
     assert.equal(res.headers.get('retry-after'), '5');
+    assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
     const body = (await res.json()) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(body).sort(), ['error', 'errorId']);
+    assertDocumented('/api/tasks', { status: res.status, headers: res.headers, body });
+    assert.deepEqual(Object.keys(body).sort(), ['detail', 'errorId', 'instance', 'status', 'title', 'type']);
+    assert.equal(body.type, 'urn:chainsight:problem:store-unavailable');
+    assert.equal(body.status, 503);
     assert.doesNotMatch(JSON.stringify(body), /ECONNREFUSED|127\.0\.0\.1/);
     assert.equal(logged.length, 1, 'the cause is logged');
   } finally {
@@ -73,8 +78,10 @@ test("the API's own failure answers 500 without its message; the log keeps it un
   try {
     const res = await fetch(`${api.base}/api/tasks`);
     assert.equal(res.status, 500);
-    const body = (await res.json()) as { error: string; errorId: string };
-    assert.equal(body.error, 'internal error');
+    const body = (await res.json()) as { type: string; status: number; errorId: string };
+    assertDocumented('/api/tasks', { status: res.status, headers: res.headers, body });
+    assert.equal(body.type, 'urn:chainsight:problem:internal');
+    assert.equal(body.status, 500);
     assert.doesNotMatch(JSON.stringify(body), /secret_column/);
     assert.equal(logged[0]?.errorId, body.errorId);
     // The same API over a healthy store answers normally.

@@ -1,0 +1,169 @@
+import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, problemTypeUri, type ProblemKind } from './problem.js';
+import { PAGE_LIMIT } from './pagination.js';
+import type { Access } from './auth.js';
+
+/**
+ * The analyst API's contract, served at /openapi.json. Response schemas are
+ * closed (no undocumented properties), so the test that validates every
+ * route's real answers against them catches drift in either direction.
+ * `x-chainsight-access` says what each operation needs; the authorization
+ * test checks every route behaves as it says.
+ */
+
+const str = { type: 'string' } as const;
+const strs = { type: 'array', items: str } as const;
+const int = { type: 'integer', minimum: 0 } as const;
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const closed = (properties: Record<string, unknown>, required = Object.keys(properties)) => ({ type: 'object', additionalProperties: false, required, properties });
+
+const schemas = {
+  Problem: {
+    ...closed({
+      type: { type: 'string', enum: (Object.keys(PROBLEM_TYPES) as ProblemKind[]).map(problemTypeUri) },
+      title: str,
+      status: { type: 'integer', minimum: 400, maximum: 599 },
+      detail: str,
+      instance: str,
+      errorId: { type: 'string', description: 'server errors (5xx) only: quote it to the operator, who finds the cause in the log under this id' },
+    }, ['type', 'title', 'status', 'detail', 'instance']),
+    description: 'RFC 9457 problem details',
+  },
+  Health: closed({ status: { const: 'ok' } }),
+  NextCursor: { type: ['string', 'null'], description: 'pass as `cursor` for the next page; null on the last page' },
+  TaskSummary: closed({
+    task_id: str, purpose: str, root_human: str,
+    requested_at: { ...str, description: "when the human authorized the task (the root link's iat); the epoch when no chain says" },
+    first_action: str, last_action: str,
+    actions: int, agents: int, failed: { ...int, description: 'actions flagged (verdict failed)' },
+  }),
+  TaskPage: closed({ tasks: { type: 'array', items: ref('TaskSummary') }, nextCursor: ref('NextCursor') }),
+  Action: closed({
+    trace_id: str, span_id: str, parent_span_id: str, ts: str, end_ts: str, name: str, operation: str, agent_id: str,
+    agent_name: str, tool_name: str, root_human: str, root_issued_at: str, purpose: str, delegator: str, chain_depth: int,
+    chain_path: strs, scopes_granted: strs, scopes_used: strs, resource: str,
+    verdict: { type: 'string', enum: ['verified', 'failed'] }, reasons: strs, reason_details: strs,
+  }),
+  ActionPage: closed({ taskId: str, actions: { type: 'array', items: ref('Action') }, nextCursor: ref('NextCursor') }),
+  QuarantinedRow: closed({
+    received_at: { type: 'integer', description: 'when the store refused it, epoch ms' }, source: str, table_name: str,
+    error_code: { ...str, description: "ClickHouse's error name, or a chainsight code such as STAGE_FAILED" }, error: str,
+    trace_id: str, span_id: str, task_id: str, row: { ...str, description: 'the refused row as JSON' },
+  }),
+  QuarantinePage: closed({ quarantined: { type: 'array', items: ref('QuarantinedRow') }, nextCursor: ref('NextCursor') }),
+  Delegation: closed({
+    link_hash: str, jti: str, task_id: str, delegator: str, delegatee: str, delegator_kind: str, scopes: strs,
+    issued_at: str, not_before: str, expires_at: str, depth: int, valid: { type: 'boolean' }, trust_domain: str,
+  }),
+  DelegationPage: closed({ agentId: str, delegations: { type: 'array', items: ref('Delegation') }, nextCursor: ref('NextCursor') }),
+  ActionNode: closed({
+    traceId: str, spanId: str, name: str, operation: str, tool: str, ts: str, resource: str, scopesUsed: strs,
+    verdict: str, reasons: strs, details: strs, children: { type: 'array', items: ref('ActionNode') },
+  }),
+  AgentNode: closed({
+    agentId: str, agentName: str, delegatedBy: str, scopesGranted: strs, actions: int, verified: int, failed: int,
+    firstTs: str, lastTs: str, actionTree: { type: 'array', items: ref('ActionNode') }, delegates: { type: 'array', items: ref('AgentNode') },
+  }),
+  TaskTree: closed({
+    taskId: str, purpose: str, rootHuman: str, requestedAt: str, total: int, verified: int, failed: int, agentCount: int,
+    actionsByAgent: { type: 'object', additionalProperties: int },
+    failuresByReason: { type: 'object', additionalProperties: int },
+    agents: { type: 'array', items: ref('AgentNode') },
+    unattributed: { type: 'array', items: ref('AgentNode') },
+  }),
+} as const;
+
+const problem = (description: string) => ({ description, content: { [PROBLEM_CONTENT_TYPE]: { schema: ref('Problem') } } });
+const json = (description: string, schema: string) => ({ description, content: { 'application/json': { schema: ref(schema) } } });
+
+const responses = {
+  BadRequest: problem('a malformed parameter or cursor'),
+  Unauthenticated: problem('no bearer token, or one that does not verify; `WWW-Authenticate` says why'),
+  Forbidden: problem("the token's role does not allow this route"),
+  NotFound: problem('nothing the caller may see is recorded under this id'),
+  Internal: problem('a server bug; `errorId` names the log entry'),
+  Unavailable: problem('the store or the identity provider cannot be reached; retry after `Retry-After` seconds'),
+};
+const r = (name: keyof typeof responses) => ({ $ref: `#/components/responses/${name}` });
+
+/** The errors every guarded operation may answer. */
+function guardedErrors(...extra: Array<[string, keyof typeof responses]>) {
+  return { '400': r('BadRequest'), '401': r('Unauthenticated'), '403': r('Forbidden'), ...Object.fromEntries(extra.map(([s, n]) => [s, r(n)])), '500': r('Internal'), '503': r('Unavailable') };
+}
+
+const param = (name: string, where: 'query' | 'path', description: string, schema: object = str) =>
+  ({ name, in: where, required: where === 'path', description, schema });
+const cursor = param('cursor', 'query', 'nextCursor of the previous page (opaque; valid only with the same filters)');
+const limit = (fallback: number) => param('limit', 'query', 'page size', { type: 'integer', minimum: 1, maximum: PAGE_LIMIT.max, default: fallback });
+const taskId = param('taskId', 'path', 'task id (gen_ai.conversation.id / chainsight.task.id), 1 to 512 characters');
+
+function op(access: Access, summary: string, ok: object, parameters: object[] = [], errorsFor: object = guardedErrors()) {
+  return {
+    summary,
+    'x-chainsight-access': access,
+    security: access === 'open' ? [] : [{ bearer: [] }],
+    parameters,
+    responses: { '200': ok, ...(access === 'open' ? {} : errorsFor) },
+  };
+}
+
+export const OPENAPI_DOCUMENT = {
+  openapi: '3.1.0',
+  info: {
+    title: 'chainsight analyst API',
+    version: '1',
+    description:
+      'Verified delegation chains and per-task action trees. Guarded routes take an OIDC bearer JWT whose tenants claim lists the trust domains the caller sees; ' +
+      'rows of other trust domains are invisible (lists leave them out, single resources answer 404). Lists are paginated by opaque cursors.',
+  },
+  paths: {
+    '/healthz': { get: op('open', 'liveness', json('alive', 'Health')) },
+    '/openapi.json': { get: op('open', 'this document', { description: 'the OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object', required: ['openapi', 'paths'] } } } }) },
+    '/api/tasks': {
+      get: op('viewer', "tasks the caller's trust domains took part in, newest first; counts cover only the caller's trust domains' actions", json('a page of tasks', 'TaskPage'), [
+        param('from', 'query', 'first action at or after (ISO-8601 or epoch ms)'),
+        param('to', 'query', 'first action before (ISO-8601 or epoch ms)'),
+        param('human', 'query', 'the root human (root link issuer)'),
+        param('agent', 'query', 'an agent SPIFFE ID taking part'),
+        param('verdict', 'query', 'verified: no action flagged; failed: at least one', { type: 'string', enum: ['verified', 'failed'] }),
+        limit(PAGE_LIMIT.default), cursor,
+      ]),
+    },
+    '/api/tasks/{taskId}/tree': {
+      get: op('viewer', "one task's action tree, built from the caller's trust domains' actions", {
+        description: 'the tree (JSON), or its terminal rendering with format=text',
+        content: { 'application/json': { schema: ref('TaskTree') }, 'text/plain': { schema: str } },
+      }, [
+        taskId,
+        param('format', 'query', 'text for the terminal rendering', { type: 'string', enum: ['json', 'text'] }),
+        param('actions', 'query', 'with format=text: list every action', { type: 'string', enum: ['true', 'false'] }),
+      ], guardedErrors(['404', 'NotFound'])),
+    },
+    '/api/tasks/{taskId}/actions': {
+      get: op('viewer', "a task's actions whose agent is in the caller's trust domains, once each, in (ts, span_id) order", json('a page of actions', 'ActionPage'), [taskId, limit(PAGE_LIMIT.max), cursor]),
+    },
+    '/api/agents/{agentId}/delegations': {
+      get: op('viewer', "links an agent issued or received, of the caller's trust domains, newest first", json('a page of links', 'DelegationPage'), [
+        param('agentId', 'path', 'agent SPIFFE ID, URL-encoded'), limit(500), cursor,
+      ]),
+    },
+    '/api/quarantine': {
+      get: op('admin', 'rows the store refused for good (OTLP/HTTP path) with their error, newest first (raw input of any tenant: admin only)', json('a page of quarantined rows', 'QuarantinePage'), [
+        param('task', 'query', 'task id'),
+        param('trace', 'query', 'trace id'),
+        param('from', 'query', 'quarantined at or after (ISO-8601 or epoch ms)'),
+        param('to', 'query', 'quarantined before (ISO-8601 or epoch ms)'),
+        limit(100), cursor,
+      ]),
+    },
+    '/metrics': {
+      get: op('admin', 'Prometheus metrics of this process (every tenant: admin only, or the static scrape secret of CHAINSIGHT_METRICS_TOKEN_FILE as bearer)', { description: 'Prometheus text exposition', content: { 'text/plain': { schema: str } } }),
+    },
+  },
+  components: {
+    schemas,
+    responses,
+    securitySchemes: {
+      bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'an access token from the configured OIDC issuer, for the configured audience' },
+    },
+  },
+} as const;
