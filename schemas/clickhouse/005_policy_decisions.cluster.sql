@@ -7,6 +7,7 @@ CREATE TABLE IF NOT EXISTS ${db}.policy_decisions_local ON CLUSTER '{cluster}'
     task_id         String,
     trace_id        String CODEC(ZSTD(1)),
     span_id         String CODEC(ZSTD(1)),
+    agent_id        LowCardinality(String),
     kind            LowCardinality(String),
     policy_version  LowCardinality(String),
     revision        LowCardinality(String),

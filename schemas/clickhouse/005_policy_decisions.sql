@@ -10,6 +10,7 @@ CREATE TABLE IF NOT EXISTS ${db}.policy_decisions
     task_id         String,
     trace_id        String CODEC(ZSTD(1)),
     span_id         String CODEC(ZSTD(1)),
+    agent_id        LowCardinality(String),
     kind            LowCardinality(String),
     policy_version  LowCardinality(String),
     revision        LowCardinality(String),

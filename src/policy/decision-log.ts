@@ -71,6 +71,8 @@ export interface DecisionRow {
   task_id: string;
   trace_id: string;
   span_id: string;
+  /** The acting agent (its trust domain decides which tenants see the decision). */
+  agent_id?: string;
   kind: 'chain' | 'action';
   policy_version: string;
   revision: string;

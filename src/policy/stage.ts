@@ -39,6 +39,7 @@ export class PolicyStage implements Stage {
         task_id: span.taskId,
         trace_id: span.traceId,
         span_id: span.spanId,
+        agent_id: span.agentId,
         kind: 'action',
         policy_version: d.policyVersion,
         revision: d.revision,

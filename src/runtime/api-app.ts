@@ -6,6 +6,7 @@ import { Authenticator } from '../serve/auth.js';
 import { isLoopbackHost } from '../serve/jwks.js';
 import { CursorCodec } from '../serve/pagination.js';
 import type { Pipeline } from './pipeline.js';
+import { findDecisions } from '../store/decisions.js';
 import type { Logger } from './logger.js';
 
 /** How the analyst API is exposed: with authentication, or open (and why that is allowed). */
@@ -44,6 +45,7 @@ export function createApiApp(config: ChainsightConfig, pipeline: Pipeline, logge
     metrics: pipeline.metrics,
     logger,
     quarantine: (f) => pipeline.findQuarantined(f),
+    decisions: (q) => findDecisions(pipeline.readerClient, pipeline.database, q),
     ...(auth ? { auth } : {}),
     cursors: new CursorCodec(config.apiAccess.cursorKey),
     ...(config.apiAccess.metricsToken !== undefined ? { metricsToken: config.apiAccess.metricsToken } : {}),

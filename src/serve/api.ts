@@ -4,6 +4,7 @@ import { isStoreUnavailable } from '../store/availability.js';
 import type { Queries, TaskFilter } from '../store/queries.js';
 import type { Metrics } from './metrics.js';
 import type { QuarantineFilter, QuarantineRow } from '../store/quarantine.js';
+import { toOpaEvent, type DecisionQuery, type StoredDecision } from '../store/decisions.js';
 import { buildTaskTree } from './tree.js';
 import { renderTaskTree } from './render-tree.js';
 import { ApiProblem, sendProblem } from './problem.js';
@@ -64,6 +65,8 @@ export type QuarantineLookup = (filter: QuarantineFilter) => Promise<QuarantineR
 
 export interface ApiOptions {
   metrics?: Metrics;
+  /** The policy decision log; its routes exist only with it. */
+  decisions?: (q: DecisionQuery) => Promise<StoredDecision[]>;
   /** The quarantine of rows the store refused (OTLP/HTTP path); the route exists only with it. */
   quarantine?: QuarantineLookup;
   logger?: ApiLogger;
@@ -159,6 +162,36 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
     res.json({ agentId, delegations: result.items, nextCursor: c.next(result.next && JSON.stringify(result.next)) });
   });
 
+  const decisions = opts.decisions;
+  if (decisions) {
+    const formatOf = (req: Request): 'chainsight' | 'opa' => {
+      const f = str(req, 'format') ?? 'chainsight';
+      if (f !== 'chainsight' && f !== 'opa') throw new ApiProblem('invalid-request', 'format must be chainsight or opa');
+      return f;
+    };
+    route('/api/tasks/:taskId/decisions', 'viewer', async (req, res, p) => {
+      const taskId = pathParam(req, 'taskId');
+      const format = formatOf(req);
+      const limit = parseLimit(str(req, 'limit'), PAGE_LIMIT.default);
+      const c = page(req, 'decisions', { taskId, format, limit });
+      const after = c.after === undefined ? undefined : position(c.after, ['ts', 'spanId']);
+      const rows = await decisions({ taskId, limit: limit + 1, ...(after ? { after } : {}), ...tenants(p) });
+      const items = rows.slice(0, limit);
+      const last = rows.length > limit ? items[items.length - 1]! : undefined;
+      const nextCursor = c.next(last ? JSON.stringify({ ts: last.ts, spanId: last.span_id }) : null);
+      if (format === 'opa') res.json({ taskId, events: items.map(toOpaEvent), nextCursor });
+      else res.json({ taskId, decisions: items.map(decisionView), nextCursor });
+    });
+    route('/api/tasks/:taskId/actions/:spanId/decision', 'viewer', async (req, res, p) => {
+      const taskId = pathParam(req, 'taskId');
+      const spanId = pathParam(req, 'spanId');
+      const format = formatOf(req);
+      const [d] = await decisions({ taskId, spanId, limit: 1, ...tenants(p) });
+      if (d === undefined) throw new ApiProblem('not-found', `no policy decision recorded for span ${spanId} of task ${taskId}`);
+      res.json(format === 'opa' ? { event: toOpaEvent(d) } : { decision: decisionView(d) });
+    });
+  }
+
   const quarantine = opts.quarantine;
   if (quarantine) {
     // Refused rows are raw input of any tenant: admin only.
@@ -248,6 +281,16 @@ function position<K extends string>(text: string, keys: readonly K[]): Record<K,
     throw new ApiProblem('invalid-cursor', 'cursor is from another version of this list; start again without it');
   }
   return Object.fromEntries(keys.map((k) => [k, o[k]])) as Record<K, string>;
+}
+
+/** A stored decision as the API shows it: reasons zipped, the logged input left to the OPA export. */
+function decisionView(d: StoredDecision) {
+  return {
+    decision_id: d.decision_id, ts: d.ts, trace_id: d.trace_id, span_id: d.span_id, agent_id: d.agent_id,
+    policy_version: d.policy_version, revision: d.revision, result: d.result, rules: d.rules,
+    reasons: d.reason_codes.map((code, i) => ({ code, ...((d.reason_links[i] ?? -1) >= 0 ? { link: d.reason_links[i]! } : {}), message: d.reason_details[i] ?? '' })),
+    link_hashes: d.link_hashes, decided_at: d.decided_at,
+  };
 }
 
 function tenants(p: Principal): { trustDomains?: string[] } {

@@ -44,6 +44,27 @@ const schemas = {
     verdict: { type: 'string', enum: ['verified', 'failed'] }, reasons: strs, reason_details: strs,
   }),
   ActionPage: closed({ taskId: str, actions: { type: 'array', items: ref('Action') }, nextCursor: ref('NextCursor') }),
+  Decision: closed({
+    decision_id: str, ts: { ...str, description: "the action's start time" }, trace_id: str, span_id: str, agent_id: str,
+    policy_version: str, revision: { ...str, description: 'content hash of the policy in force (the bundle revision)' },
+    result: { type: 'string', enum: ['allow', 'deny'] },
+    rules: { ...strs, description: 'ids of the rules that applied: under which rules it was allowed, or which ones it broke' },
+    reasons: { type: 'array', items: closed({ code: str, link: { type: 'integer', minimum: 0 }, message: str }, ['code', 'message']) },
+    link_hashes: { ...strs, description: "the chain's link hashes, root first (never the tokens)" },
+    decided_at: str,
+  }),
+  DecisionPage: closed({ taskId: str, decisions: { type: 'array', items: ref('Decision') }, nextCursor: ref('NextCursor') }),
+  OpaDecisionEvent: {
+    ...closed({
+      decision_id: str, path: str, input: {}, result: { type: 'object' }, timestamp: str,
+      bundles: { type: 'object', additionalProperties: closed({ revision: str }) },
+      labels: { type: 'object', additionalProperties: str },
+    }),
+    description: "OPA's decision-log event shape, so OPA tooling reads chainsight's decisions unchanged",
+  },
+  OpaDecisionPage: closed({ taskId: str, events: { type: 'array', items: ref('OpaDecisionEvent') }, nextCursor: ref('NextCursor') }),
+  DecisionList: { oneOf: [ref('DecisionPage'), ref('OpaDecisionPage')] },
+  OneDecision: { oneOf: [closed({ decision: ref('Decision') }), closed({ event: ref('OpaDecisionEvent') })] },
   QuarantinedRow: closed({
     received_at: { type: 'integer', description: 'when the store refused it, epoch ms' }, source: str, table_name: str,
     error_code: { ...str, description: "ClickHouse's error name, or a chainsight code such as STAGE_FAILED" }, error: str,
@@ -140,6 +161,17 @@ export const OPENAPI_DOCUMENT = {
     },
     '/api/tasks/{taskId}/actions': {
       get: op('viewer', "a task's actions whose agent is in the caller's trust domains, once each, in (ts, span_id) order", json('a page of actions', 'ActionPage'), [taskId, limit(PAGE_LIMIT.max), cursor]),
+    },
+    '/api/tasks/{taskId}/decisions': {
+      get: op('viewer', "the policy engine's decision on each of a task's actions whose agent is in the caller's trust domains (the newest per action), in (ts, span_id) order; `format=opa` gives OPA decision-log events", {
+        description: 'a page of decisions, or of OPA decision-log events',
+        content: { 'application/json': { schema: ref('DecisionList') } },
+      }, [taskId, param('format', 'query', 'chainsight (default) or opa', { type: 'string', enum: ['chainsight', 'opa'] }), limit(PAGE_LIMIT.default), cursor]),
+    },
+    '/api/tasks/{taskId}/actions/{spanId}/decision': {
+      get: op('viewer', 'under which rules one action was allowed, or which it broke: its newest policy decision; 404 when no policy judged it', json('the decision', 'OneDecision'), [
+        taskId, param('spanId', 'path', 'the action\'s span id'), param('format', 'query', 'chainsight (default) or opa', { type: 'string', enum: ['chainsight', 'opa'] }),
+      ], guardedErrors(['404', 'NotFound'])),
     },
     '/api/agents/{agentId}/delegations': {
       get: op('viewer', "links an agent issued or received, of the caller's trust domains, newest first", json('a page of links', 'DelegationPage'), [

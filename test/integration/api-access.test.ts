@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApiHarness, type ApiHarness } from '../support/api-harness.js';
 import { unsignedToken, hmacToken } from '../support/oidc-issuer.js';
-import { TASK_SHARED, TASK_CO, TASK_PARTNER, PLANNER, CO, PARTNER } from '../support/api-fixtures.js';
+import { TASK_SHARED, TASK_CO, TASK_PARTNER, PLANNER, CO, PARTNER, SHARED_PLANNER_SPAN } from '../support/api-fixtures.js';
 import { registeredRoutes } from '../support/api-routes.js';
 import { Authenticator } from '../../src/serve/auth.js';
 import { Metrics } from '../../src/serve/metrics.js';
@@ -22,7 +22,7 @@ const get = (path: string, bearer?: string) => h.get(path, bearer);
 
 /** A concrete request path for a documented path template, naming an object of the co.example tenant. */
 function concrete(path: string): string {
-  return path.replace('{taskId}', encodeURIComponent(TASK_SHARED)).replace('{agentId}', encodeURIComponent(PLANNER));
+  return path.replace('{taskId}', encodeURIComponent(TASK_SHARED)).replace('{agentId}', encodeURIComponent(PLANNER)).replace('{spanId}', SHARED_PLANNER_SPAN);
 }
 
 const access = (path: string): string => (OPENAPI_DOCUMENT.paths as Record<string, { get: { 'x-chainsight-access': string } }>)[path]!.get['x-chainsight-access'];
@@ -74,13 +74,13 @@ test("a token of another tenant sees nothing of co.example's objects on any guar
     const mine = await get(concrete(path), insider);
     const theirs = await get(concrete(path), outsider);
     assert.equal(mine.status, 200, path);
-    if (path.endsWith('/tree')) {
+    if (path.endsWith('/tree') || path.endsWith('/decision')) {
       assert.equal(theirs.status, 404, path);
       assert.equal(theirs.body.type, 'urn:chainsight:problem:not-found');
       continue;
     }
     assert.equal(theirs.status, 200, path);
-    const list = (b: Record<string, unknown>) => (b.tasks ?? b.actions ?? b.delegations) as unknown[];
+    const list = (b: Record<string, unknown>) => (b.tasks ?? b.actions ?? b.delegations ?? b.decisions) as unknown[];
     assert.ok(list(mine.body).length > 0, `${path}: the insider sees rows`);
     assert.deepEqual(list(theirs.body), [], `${path}: the outsider sees none`);
     assert.equal(theirs.body.nextCursor, null);

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApiHarness, type Answer, type ApiHarness } from '../support/api-harness.js';
-import { TASK_SHARED, TASK_CO, TASK_CO_ACTIONS, PLANNER } from '../support/api-fixtures.js';
+import { TASK_SHARED, TASK_CO, TASK_CO_ACTIONS, PLANNER, SHARED_PLANNER_SPAN } from '../support/api-fixtures.js';
 import { registeredRoutes } from '../support/api-routes.js';
 import { OPENAPI_DOCUMENT } from '../../src/serve/openapi.js';
 import { assertDocumented, compileSchema, operation, resolvePointer } from '../support/openapi-validate.js';
@@ -22,7 +22,7 @@ before(async () => {
 after(async () => h.close());
 
 function concrete(path: string, taskId = TASK_SHARED): string {
-  return path.replace('{taskId}', encodeURIComponent(taskId)).replace('{agentId}', encodeURIComponent(PLANNER));
+  return path.replace('{taskId}', encodeURIComponent(taskId)).replace('{agentId}', encodeURIComponent(PLANNER)).replace('{spanId}', SHARED_PLANNER_SPAN);
 }
 
 test('the served document is the OpenAPI 3.1 document, and every $ref in it resolves', async () => {
@@ -62,6 +62,17 @@ test('every route answers what its schema says: success, and each error it docum
         assertDocumented(path, bad);
       }
     }
+    if (path.endsWith('/decision')) {
+      const opa = await h.get(`${concrete(path)}?format=opa`, admin);
+      assert.equal(opa.status, 200);
+      assertDocumented(path, opa);
+      const none = await h.get(concrete(path, 'no-such-task'), admin);
+      assert.equal(none.status, 404);
+      assertDocumented(path, none);
+      const bad = await h.get(`${concrete(path)}?format=xml`, admin);
+      assert.equal(bad.status, 400);
+      assertDocumented(path, bad);
+    }
     if (operation(path).responses['401'] === undefined) continue;
     const anonymous = await h.get(concrete(path));
     assert.equal(anonymous.status, 401);
@@ -69,7 +80,7 @@ test('every route answers what its schema says: success, and each error it docum
     const forbidden = await h.get(concrete(path), noRole);
     assert.equal(forbidden.status, 403);
     assertDocumented(path, forbidden);
-    if (path !== '/metrics' && !path.endsWith('/tree')) {
+    if (path !== '/metrics' && !path.endsWith('/tree') && !path.endsWith('/decision')) {
       for (const q of ['limit=0', 'limit=1001', 'limit=abc', 'cursor=bogus', 'limit=1&limit=2']) {
         const bad = await h.get(`${concrete(path)}?${q}`, admin);
         assert.equal(bad.status, 400, `${path}?${q}`);

@@ -17,6 +17,7 @@ import { agentSpanAttributes } from '../../src/sdk/telemetry.js';
 import type { ActionView } from '../../src/store/queries.js';
 import { makeTrustDomain, standardChain, TASK, type TestDomain } from '../support/keys.js';
 import { recordSpans, serializeSpans } from '../support/otel.js';
+import { assertDocumented } from '../support/openapi-validate.js';
 
 const rules = (writeMaxSec: number) => `version: "write-${writeMaxSec}"
 agentTypes:
@@ -169,4 +170,39 @@ test('a policy changed while spans flow judges the next spans; every decision is
   }
   assert.ok(after.every((a) => revisionOf(a) === strictRev), 'after a rejected edit, decisions carry the kept revision');
   assert.deepEqual(new Set(log.map((d) => d.policy_version)), new Set(['write-7200', 'write-1800']));
+
+  // Through the API: under which rules one action was allowed, why another was denied, and the OPA export.
+  const answer = async (path: string) => {
+    const res = await fetch(server.apiUrl + path);
+    const body = await res.text();
+    const template = path.split('?')[0]!.replace(/\/tasks\/[^/]+/, '/tasks/{taskId}').replace(/\/actions\/[^/]+\/decision$/, '/actions/{spanId}/decision');
+    assertDocumented(template, { status: res.status, headers: res.headers, body: JSON.parse(body) });
+    return { status: res.status, body: JSON.parse(body) };
+  };
+  const allowed = await answer(`/api/tasks/${TASK}/actions/${lenient[0]!.span_id}/decision`);
+  assert.equal(allowed.status, 200);
+  assert.equal(allowed.body.decision.result, 'allow');
+  assert.ok(allowed.body.decision.rules.includes('lifetime.write'), 'the rule it was allowed under is named');
+  const denied = await answer(`/api/tasks/${TASK}/actions/${strict[strict.length - 1]!.span_id}/decision`);
+  assert.equal(denied.body.decision.result, 'deny');
+  assert.deepEqual(denied.body.decision.reasons.map((r: { code: string }) => r.code), ['policy.lifetime.write']);
+  assert.equal(denied.body.decision.revision, strictRev);
+  const opa = await answer(`/api/tasks/${TASK}/actions/${strict[strict.length - 1]!.span_id}/decision?format=opa`);
+  assert.equal(opa.body.event.path, 'chainsight/policy/decision');
+  assert.equal(opa.body.event.bundles.chainsight.revision, strictRev);
+  assert.equal(opa.body.event.result.result, 'deny');
+  assert.equal(opa.body.event.input.action.agent, domain.id('scanner'));
+  assert.equal((await answer(`/api/tasks/${TASK}/actions/ffffffffffffffff/decision`)).status, 404);
+  // The task's decisions, paged: every action once.
+  const seen = new Set<string>();
+  let cursor: string | null = null;
+  do {
+    const page = await answer(`/api/tasks/${TASK}/decisions?limit=7${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    for (const d of page.body.decisions as Array<{ span_id: string }>) {
+      assert.ok(!seen.has(d.span_id), 'no decision twice across pages');
+      seen.add(d.span_id);
+    }
+    cursor = page.body.nextCursor;
+  } while (cursor !== null);
+  assert.equal(seen.size, actions.length);
 });

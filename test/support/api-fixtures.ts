@@ -8,6 +8,7 @@ import { makeSpan } from './spans.js';
 import { BatchWriter } from '../../src/store/writer.js';
 import { toActionRow, toDelegationRows } from '../../src/correlate/correlate.js';
 import type { ActionRow, DelegationRow } from '../../src/correlate/rows.js';
+import type { DecisionRow } from '../../src/policy/decision-log.js';
 import type { ChainCheck, ChainSummary } from '../../src/model/delegation.js';
 import { VERIFIED, failed } from '../../src/model/verdict.js';
 
@@ -19,6 +20,8 @@ export const BILLING = `spiffe://${PARTNER}/agent/billing/b-1`;
 export const TASK_SHARED = 'task-shared';
 export const TASK_CO = 'task-co';
 export const TASK_PARTNER = 'task-partner';
+/** The span of the shared task's first planner action (it has a policy decision). */
+export const SHARED_PLANNER_SPAN = '00000000000000a1';
 /** Actions of TASK_CO: enough for several pages at limit=2. */
 export const TASK_CO_ACTIONS = 5;
 
@@ -33,14 +36,14 @@ export async function seedTenants(store: TestStore): Promise<void> {
   const links = new BatchWriter<DelegationRow>(store.writer, `${db}.delegations`, { maxRows: 1000, maxDelayMs: 5 });
   const now = Date.now();
   const rows: ActionRow[] = [];
-  const act = (taskId: string, agentId: string, path: string[], startMs: number, bad = false) =>
+  const act = (taskId: string, agentId: string, path: string[], startMs: number, bad = false, spanId?: string) =>
     rows.push(toActionRow(
-      makeSpan({ taskId, agentId, agentName: '', startMs, endMs: startMs + 5, startNs: `${startMs}000000`, endNs: `${startMs + 5}000000` }),
+      makeSpan({ taskId, agentId, agentName: '', startMs, endMs: startMs + 5, startNs: `${startMs}000000`, endNs: `${startMs + 5}000000`, ...(spanId ? { spanId } : {}) }),
       bad ? failed([{ code: 'scope.escalated', link: 1, message: 'wider than granted' }]) : VERIFIED,
       path.length ? summary(path) : null, `chain-${agentId}`, now,
     ));
   const t0 = Date.UTC(2026, 2, 27, 14, 0, 0);
-  act(TASK_SHARED, PLANNER, ['alice@co.example', PLANNER], t0);
+  act(TASK_SHARED, PLANNER, ['alice@co.example', PLANNER], t0, false, SHARED_PLANNER_SPAN);
   act(TASK_SHARED, PLANNER, ['alice@co.example', PLANNER], t0 + 10);
   act(TASK_SHARED, BILLING, ['alice@co.example', PLANNER, BILLING], t0 + 20, true);
   act(TASK_SHARED, BILLING, ['alice@co.example', PLANNER, BILLING], t0 + 30);
@@ -49,6 +52,15 @@ export async function seedTenants(store: TestStore): Promise<void> {
   for (let i = 0; i < TASK_CO_ACTIONS; i++) act(TASK_CO, INVENTORY, ['alice@co.example', PLANNER, INVENTORY], t0 + 1000 + Math.floor(i / 2));
   act(TASK_PARTNER, BILLING, ['bob@partner.example', BILLING], t0 + 2000);
   await actions.write(rows);
+  // A policy decision per action of the shared task, on the action's agent.
+  const decisions = new BatchWriter<DecisionRow>(store.writer, `${db}.policy_decisions`, { maxRows: 1000, maxDelayMs: 5 });
+  await decisions.write(rows.filter((r) => r.task_id === TASK_SHARED).map((r, i) => ({
+    decision_id: `d-${i}`, ts: r.ts, task_id: r.task_id, trace_id: r.trace_id, span_id: r.span_id, agent_id: r.agent_id, kind: 'action',
+    policy_version: 'v1', revision: 'rev-1', result: r.verdict === 'verified' ? 'allow' : 'deny', rules: ['depth.global'],
+    reason_codes: r.verdict === 'verified' ? [] : ['policy.depth.global'], reason_details: r.verdict === 'verified' ? [] : ['too deep'],
+    reason_links: r.verdict === 'verified' ? [] : [1], link_hashes: ['h0'], input: '{"action":{},"chain":{}}',
+  })));
+  await decisions.close();
 
   const link = (hash: string, td: string, iss: string, sub: string, iat: number) =>
     ({ hash, kid: 'k', alg: 'EdDSA', trustDomain: td, claims: { iss, sub, scope: ['ec2:Describe*'], iat, nbf: iat, exp: iat + 600, jti: `j-${hash}`, task: TASK_SHARED, purpose: 'quarterly review' } });

@@ -12,6 +12,7 @@ import { Queries } from '../../src/store/queries.js';
 import { Metrics } from '../../src/serve/metrics.js';
 import { createApiRouter, type ApiOptions } from '../../src/serve/api.js';
 import { findQuarantined, type QuarantineFilter } from '../../src/store/quarantine.js';
+import { findDecisions, type DecisionQuery } from '../../src/store/decisions.js';
 import { Authenticator, type AuthSettings } from '../../src/serve/auth.js';
 
 export interface Answer {
@@ -56,7 +57,8 @@ export async function startApiHarness(): Promise<ApiHarness> {
   });
   const logger = { error: (o: object) => logged.push(o) };
   const quarantine = (f: QuarantineFilter) => findQuarantined(store.reader, store.config.database, f);
-  const router = createApiRouter(queries, { metrics: new Metrics(), auth: new Authenticator(settings()), logger, quarantine });
+  const decisions = (q: DecisionQuery) => findDecisions(store.reader, store.config.database, q);
+  const router = createApiRouter(queries, { metrics: new Metrics(), auth: new Authenticator(settings()), logger, quarantine, decisions });
   const main = await listen(router);
   const others: Array<() => void> = [];
   return {
