@@ -64,6 +64,7 @@ class TeeExporter implements SpanExporter {
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
     this.inner.export(spans, (result) => {
       if (result.code === 0) this.exported.push(...spans);
+      else console.error(`# export of ${spans.length} spans failed: ${result.error?.message ?? 'no error given'}`);
       done(result);
     });
   }
@@ -110,8 +111,9 @@ test('agents → OTel SDK (OTLP/protobuf) → Collector → Kafka → two proces
   const tracers = {} as Record<AgentName, AgentTelemetry['tracer']>;
   for (const agent of AGENTS) {
     // The planner compresses its exports, as agents behind a slow link would.
-    tees[agent] = new TeeExporter(new OTLPTraceExporter({ url: collector.tracesUrl, compression: (agent === 'planner' ? 'gzip' : 'none') as never }));
-    const telemetry = startTestAgent({ serviceName: agent, agentId: domain.id(agent), url: collector.tracesUrl, exporter: tees[agent] });
+    // Generous time-outs: on a busy 2-core runner the Collector's disk-backed queue can answer slowly, and a timed-out export is not retried.
+    tees[agent] = new TeeExporter(new OTLPTraceExporter({ url: collector.tracesUrl, compression: (agent === 'planner' ? 'gzip' : 'none') as never, timeoutMillis: 60_000 }));
+    const telemetry = startTestAgent({ serviceName: agent, agentId: domain.id(agent), url: collector.tracesUrl, exporter: tees[agent], batch: { exportTimeoutMillis: 90_000 } });
     agents.push(telemetry);
     tracers[agent] = telemetry.tracer;
   }
