@@ -20,6 +20,7 @@ import { agentSpanAttributes } from '../../src/sdk/telemetry.js';
 import { makeTrustDomain, standardChain, TASK, type TestDomain } from '../support/keys.js';
 import { recordSpans, serializeSpans } from '../support/otel.js';
 import { CLI, ensureBuilt } from '../support/cli.js';
+import { rulesFor } from '../support/rules-yaml.js';
 
 const run = promisify(execFile);
 
@@ -28,16 +29,7 @@ const run = promisify(execFile);
  * scanner's spans (3 links, the last living 1,800 s) are denied by
  * `lifetime.deep`, the inventory's (2 links) allowed.
  */
-const policy = (extra: { deepMaxSec?: number; depthMax?: number; agentsMaxSec?: number } = {}) => `version: "what-if-${JSON.stringify(extra).replace(/\W/g, '')}"
-agentTypes:
-  id: agent-type.known
-  patterns:
-    - path: /agent/{type}
-  types: [planner, inventory, scanner]
-depth:
-  - id: depth.global
-    max: ${extra.depthMax ?? 5}
-lifetime:
+const policy = (extra: { deepMaxSec?: number; depthMax?: number; agentsMaxSec?: number } = {}) => `${rulesFor(`what-if-${JSON.stringify(extra).replace(/\W/g, '')}`, extra)}lifetime:
   - id: lifetime.deep
     fromDepth: 3
     maxSec: ${extra.deepMaxSec ?? 1000}
