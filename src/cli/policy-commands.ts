@@ -89,7 +89,13 @@ export function registerPolicyCommands(program: Command): void {
         return fail(2, `chainsight: ${(e as Error).message}`);
       }
       const { openClient } = await import('../store/client.js');
-      const client = openClient(config.store);
+      let client;
+      try {
+        client = openClient(config.store);
+      } catch (e) {
+        // chdb holds a data directory for one process: a running `serve` keeps it.
+        fail(2, `chainsight: cannot open the store in ${config.dataDir}: ${(e as Error).message}\n(an embedded store is open to one process at a time: stop the chainsight using it, or ask its API)`);
+      }
       try {
         const report = await whatIfReport(client, config.store.database, draft, range, { examplesPerRule: opts.examples });
         if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');

@@ -7,6 +7,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { assertIdentifier } from '../store/client.js';
 import type { CompiledPolicy } from './compile.js';
+import { parsePolicy, PolicyLoadError, type PolicyProblem } from './loader.js';
 import { whatIf, type StoredDecision, type WhatIfOptions, type WhatIfReport } from './what-if.js';
 
 /** A time range over the spans' start times, ms since the epoch; a missing bound is open. */
@@ -122,4 +123,69 @@ export async function whatIfReport(client: ClickHouseClient, db: string, draft: 
   const report = whatIf(truncated ? rows.slice(0, limit) : rows, draft, opts);
   const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
   return { ...report, range: { from: iso(range.fromMs), to: iso(range.toMs) }, truncated, actions };
+}
+
+/** A what-if request an API route received, checked: the draft compiled, the range parsed. */
+export interface WhatIfRequest {
+  draft: CompiledPolicy;
+  range: WhatIfRange;
+  options: WhatIfOptions;
+}
+
+/** A request that cannot be answered (HTTP 400): why, with the draft's problems when it does not load. */
+export class WhatIfRequestError extends Error {
+  override name = 'WhatIfRequestError';
+  constructor(
+    message: string,
+    readonly problems: PolicyProblem[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The body of `POST /api/policy/what-if`, checked: `{"policy": "<draft YAML
+ * text>", "from"?, "to"?, "limit"?, "examples"?}`, times as `parseTimeBound`
+ * reads them (or ms numbers). Throws WhatIfRequestError for anything else.
+ */
+export function parseWhatIfRequest(body: unknown, nowMs = Date.now()): WhatIfRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new WhatIfRequestError('the body must be a JSON object with the draft policy as "policy"');
+  const b = body as Record<string, unknown>;
+  const unknown = Object.keys(b).filter((k) => !['policy', 'from', 'to', 'limit', 'examples'].includes(k));
+  if (unknown.length > 0) throw new WhatIfRequestError(`unknown field ${JSON.stringify(unknown[0]!.slice(0, 64))}`);
+  if (typeof b.policy !== 'string') throw new WhatIfRequestError('"policy" must be the draft policy as YAML (or JSON) text');
+  let draft: CompiledPolicy;
+  try {
+    draft = parsePolicy(b.policy, 'draft');
+  } catch (e) {
+    if (e instanceof PolicyLoadError) throw new WhatIfRequestError('the draft policy does not load', e.problems);
+    throw e;
+  }
+  const time = (name: 'from' | 'to'): number | undefined => {
+    const v = b[name];
+    if (v === undefined || v === null) return undefined;
+    try {
+      if (typeof v === 'number') return bound(name, v);
+      if (typeof v === 'string') return bound(name, parseTimeBound(name, v, nowMs));
+    } catch (e) {
+      throw new WhatIfRequestError((e as Error).message);
+    }
+    throw new WhatIfRequestError(`"${name}" must be a time`);
+  };
+  const count = (name: 'limit' | 'examples', max: number): number | undefined => {
+    const v = b[name];
+    if (v === undefined || v === null) return undefined;
+    if (!Number.isSafeInteger(v) || (v as number) < 1 || (v as number) > max) throw new WhatIfRequestError(`"${name}" must be an integer from 1 to ${max}`);
+    return v as number;
+  };
+  const fromMs = time('from');
+  const toMs = time('to');
+  if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs) throw new WhatIfRequestError('from must be before to');
+  const limit = count('limit', DEFAULT_WHAT_IF_LIMIT);
+  const examples = count('examples', 100);
+  return {
+    draft,
+    range: { ...(fromMs !== undefined ? { fromMs } : {}), ...(toMs !== undefined ? { toMs } : {}), ...(limit !== undefined ? { limit } : {}) },
+    options: examples !== undefined ? { examplesPerRule: examples } : {},
+  };
 }

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { parsePolicy } from '../../src/policy/loader.js';
 import { evaluateAction } from '../../src/policy/engine.js';
 import { whatIf, loggedInput, type StoredDecision } from '../../src/policy/what-if.js';
-import { parseTimeBound, WhatIfRangeError } from '../../src/policy/what-if-store.js';
+import { parseTimeBound, parseWhatIfRequest, WhatIfRangeError, WhatIfRequestError } from '../../src/policy/what-if-store.js';
 import type { CompiledPolicy } from '../../src/policy/compile.js';
 import type { ActionPolicyInput } from '../../src/policy/types.js';
 import { A, act, chainOf, healthy, shippedPolicy } from '../support/policy-fixtures.js';
@@ -108,4 +108,33 @@ test('time bounds: ISO, epoch ms, now, durations ago; anything else is refused',
   assert.equal(parseTimeBound('--from', '24h', now), now - 86_400_000);
   assert.equal(parseTimeBound('--from', '90m', now), now - 5_400_000);
   for (const t of ['yesterday', '2026', '12:00', '', '1e3', "'; DROP TABLE x"]) assert.throws(() => parseTimeBound('--from', t, now), WhatIfRangeError, t);
+});
+
+test('an API request is checked: the draft compiled with its problems by line, times and counts bounded', () => {
+  const now = Date.parse('2026-11-29T12:00:00Z');
+  const ok = parseWhatIfRequest({ policy: DEFAULT, from: '24h', to: now, limit: 10, examples: 2 }, now);
+  assert.equal(ok.draft.data.revision, shipped.data.revision);
+  assert.deepEqual(ok.range, { fromMs: now - 86_400_000, toMs: now, limit: 10 });
+  assert.deepEqual(ok.options, { examplesPerRule: 2 });
+  assert.deepEqual(parseWhatIfRequest({ policy: DEFAULT }).range, {});
+
+  const refused = (body: unknown, pattern: RegExp) => assert.throws(() => parseWhatIfRequest(body, now), (e: unknown) => e instanceof WhatIfRequestError && pattern.test(e.message), JSON.stringify(body)?.slice(0, 80));
+  refused(null, /JSON object/);
+  refused([DEFAULT], /JSON object/);
+  refused({}, /"policy" must be/);
+  refused({ policy: 42 }, /"policy" must be/);
+  refused({ policy: DEFAULT, extra: 1 }, /unknown field "extra"/);
+  refused({ policy: DEFAULT, from: 'yesterday' }, /not a time/);
+  refused({ policy: DEFAULT, from: 1e20 }, /outside the times/);
+  refused({ policy: DEFAULT, from: { $gt: 0 } }, /"from" must be a time/);
+  refused({ policy: DEFAULT, from: now, to: now - 1 }, /before/);
+  refused({ policy: DEFAULT, limit: 0 }, /"limit" must be an integer/);
+  refused({ policy: DEFAULT, examples: 1.5 }, /"examples" must be an integer/);
+  try {
+    parseWhatIfRequest({ policy: DEFAULT.replace('max: 5', 'max: five') });
+    assert.fail('a bad draft must be refused');
+  } catch (e) {
+    assert.ok(e instanceof WhatIfRequestError);
+    assert.deepEqual(e.problems.map((p) => `${p.file}:${p.line}: ${p.field}: ${p.message}`), ['draft:17: /depth/0/max: must be integer']);
+  }
 });
