@@ -29,6 +29,7 @@ export class OpaEngine implements PolicyEvaluator {
   private inForce: CompiledPolicy | undefined;
   private pushing: Promise<boolean> | undefined;
   private lastAttempt = -Infinity;
+  private readonly inflight = new Map<string, Promise<PolicyDecision>>();
 
   constructor(
     readonly client: OpaPolicyClient,
@@ -92,7 +93,20 @@ export class OpaEngine implements PolicyEvaluator {
   }
 
   evaluateAction(input: ActionPolicyInput): Promise<PolicyDecision> {
-    return this.ask(() => this.client.evaluateAction(input));
+    const asked = timeless(input);
+    let key: string;
+    try {
+      key = JSON.stringify(asked);
+    } catch {
+      return this.ask(() => this.client.evaluateAction(asked));
+    }
+    // Spans of one chain arrive together: one question in flight answers them all.
+    let pending = this.inflight.get(key);
+    if (pending === undefined) {
+      pending = this.ask(() => this.client.evaluateAction(asked)).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, pending);
+    }
+    return pending;
   }
 
   private async ask(question: () => Promise<PolicyDecision>): Promise<PolicyDecision> {
@@ -119,4 +133,17 @@ export class OpaEngine implements PolicyEvaluator {
     if (this.inForce === policy) this.inForce = undefined;
     void this.push();
   }
+}
+
+/**
+ * The action's time matters to a decision only through approvals (policy.md
+ * §9: an approval must be valid at the action's time). Without approvals it
+ * is set to 0, so every action of a chain by one agent with one scope list is
+ * one question and the TTL cache answers the rest (OPA costs milliseconds per
+ * decision). A rule that reads the action's time must end this.
+ */
+function timeless(input: ActionPolicyInput): ActionPolicyInput {
+  const a = input?.action;
+  if (!Array.isArray(input?.approvals) || input.approvals.length > 0 || typeof a !== 'object' || a === null || !Number.isFinite(a.atMs)) return input;
+  return { ...input, action: { ...a, atMs: 0 } };
 }
