@@ -15,7 +15,9 @@ import { loadConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { startServer, type RunningServer } from '../../src/runtime/server.js';
 import { agentSpanAttributes } from '../../src/sdk/telemetry.js';
-import { mintChild } from '../../src/sdk/mint.js';
+import { mintChild, mintRoot } from '../../src/sdk/mint.js';
+import { mintApproval } from '../../src/policy/approval.js';
+import { APPROVALS_ATTRIBUTE } from '../../src/policy/input.js';
 import type { SigningKey } from '../../src/sdk/keys.js';
 import { makeTrustDomain, standardChain, TASK, type TestDomain } from '../support/keys.js';
 import { recordSpans, serializeSpans } from '../support/otel.js';
@@ -34,12 +36,16 @@ lifetime:
     scopes: [reports:write]
     fromDepth: 2
     maxSec: 7200
+approval:
+  - id: approval.pii
+    scopes: ["pii:*"]
 `;
 
 interface Case {
   chain: string[];
   agent: string;
   scopes: string[];
+  approvals?: string[];
 }
 
 interface Stored {
@@ -85,6 +91,8 @@ describe('OPA as the policy stage engine', { skip: bin.path ? false : `no OPA bi
     const chain2 = await standardChain(domain, { depth: 2 });
     const chain1 = await standardChain(domain, { depth: 1 });
     const rogue = await mintChild({ parentChain: chain1, signerKey: domain.agents.planner as SigningKey, delegatee: domain.id('rogue'), scope: ['cloud:read'], ttlSec: 600, now: Date.now() });
+    const pii = await mintRoot({ authzKey: domain.authz, human: 'alice@company.com', agent: domain.id('planner'), scope: ['cloud:read', 'pii:read'], task: TASK, purpose: 'audit', ttlSec: 7200, now: Date.now() - 60_000 });
+    const approve = (now: number) => mintApproval({ key: domain.authz, approver: 'carol@company.com', link: pii[0]!, scope: ['pii:read'], ttlSec: 3600, now });
     cases = {
       // Denied by lifetime.deep (the third link lives 1,800 s).
       deep: { chain: await standardChain(domain), agent: 'scanner', scopes: ['cloud:read'] },
@@ -94,6 +102,9 @@ describe('OPA as the policy stage engine', { skip: bin.path ? false : `no OPA bi
       beyond: { chain: chain2, agent: 'inventory', scopes: ['iam:CreateAccessKey'] },
       // A delegatee whose type the policy does not list.
       rogue: { chain: rogue, agent: 'rogue', scopes: ['cloud:read'] },
+      // Human approvals, judged at the action's time: one in force, one that expired an hour ago.
+      approved: { chain: pii, agent: 'planner', scopes: ['pii:read'], approvals: [await approve(Date.now() - 60_000)] },
+      lapsed: { chain: pii, agent: 'planner', scopes: ['pii:read'], approvals: [await approve(Date.now() - 7_200_000)] },
       // No chain: nothing for the policy to judge.
       bare: { chain: [], agent: 'scanner', scopes: ['cloud:read'] },
     };
@@ -114,7 +125,9 @@ describe('OPA as the policy stage engine', { skip: bin.path ? false : `no OPA bi
       for (const [name, c] of Object.entries(cases)) {
         if (only && !only.includes(name)) continue;
         for (let i = 0; i < n; i++) {
-          tracer.startSpan(`execute_tool ${prefix}-${name}-${i}`, { attributes: agentSpanAttributes({ chain: c.chain, taskId: TASK, agentId: domain.id(c.agent), agentName: c.agent, operation: 'execute_tool', toolName: 'call', scopesUsed: c.scopes }) }).end();
+          const attributes = agentSpanAttributes({ chain: c.chain, taskId: TASK, agentId: domain.id(c.agent), agentName: c.agent, operation: 'execute_tool', toolName: 'call', scopesUsed: c.scopes });
+          if (c.approvals) attributes[APPROVALS_ATTRIBUTE] = c.approvals;
+          tracer.startSpan(`execute_tool ${prefix}-${name}-${i}`, { attributes }).end();
         }
       }
     });
@@ -151,8 +164,8 @@ describe('OPA as the policy stage engine', { skip: bin.path ? false : `no OPA bi
     const b = await body('same', 3);
     await post(builtin, b);
     await post(viaOpa, b);
-    const want = await stored(builtin, 'same', 15);
-    const got = await stored(viaOpa, 'same', 15);
+    const want = await stored(builtin, 'same', 21);
+    const got = await stored(viaOpa, 'same', 21);
     assert.deepEqual(got, want);
     // And they are the verdicts the policy gives, not merely equal.
     const v = (k: string) => `${want.get(k)!.verdict} ${want.get(k)!.reasons.join(',')} ${want.get(k)!.result}`;
@@ -161,6 +174,8 @@ describe('OPA as the policy stage engine', { skip: bin.path ? false : `no OPA bi
     assert.equal(v('beyond-0'), 'failed scope.exceeded,policy.scope.diminishment deny');
     // Twice: the link's delegatee and the acting agent.
     assert.equal(v('rogue-0'), 'failed policy.agent-type.known,policy.agent-type.known deny');
+    assert.equal(v('approved-0'), 'verified  allow');
+    assert.equal(v('lapsed-0'), 'failed policy.approval.pii deny');
     assert.equal(want.get('bare-0')!.result, null, 'no chain: no decision');
     assert.deepEqual(want.get('shallow-0')!.rules, ['agent-type.known', 'depth.global', 'lifetime.write', 'scope.diminishment']);
   });
@@ -201,7 +216,7 @@ describe('OPA as the policy stage engine', { skip: bin.path ? false : `no OPA bi
   test('an unreachable OPA: every span answered 200 and stored, denied with policy.engine.unavailable', async () => {
     const down = await start('opa_stage_down', { CHAINSIGHT_POLICY_ENGINE: 'opa', CHAINSIGHT_OPA_URL: 'http://127.0.0.1:9', CHAINSIGHT_OPA_CACHE_TTL_MS: '0' });
     await post(down, await body('down', 2));
-    const got = await stored(down, 'down', 10);
+    const got = await stored(down, 'down', 14);
     for (const [name, r] of got) {
       if (name.startsWith('bare')) continue;
       assert.equal(r.verdict, 'failed', name);
