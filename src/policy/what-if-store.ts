@@ -14,7 +14,7 @@ import { whatIf, type StoredDecision, type WhatIfOptions, type WhatIfReport } fr
 export interface WhatIfRange {
   fromMs?: number;
   toMs?: number;
-  /** Most decisions replayed (default 1,000,000); the report says when more were stored. */
+  /** Most decisions replayed (default 200,000: rows are held in memory, about 1 KB each); the report says when more were stored. */
   limit?: number;
 }
 
@@ -26,7 +26,7 @@ export interface StoreWhatIfReport extends WhatIfReport {
   actions: { stored: number; notReplayable: number };
 }
 
-export const DEFAULT_WHAT_IF_LIMIT = 1_000_000;
+export const DEFAULT_WHAT_IF_LIMIT = 200_000;
 /** Bounds DateTime64(9) can hold (1900-01-01 .. 2262-04-11). */
 const MIN_MS = -2_208_988_800_000;
 const MAX_MS = 9_223_372_036_854;
