@@ -14,6 +14,7 @@ import type { AgentSpan } from '../model/span.js';
 import type { TrustStore } from '../verify/trust-store.js';
 import { verifyApprovals } from './approval.js';
 import { approvalTokensOf, chainInput } from './input.js';
+import { unavailable } from './opa-client.js';
 import { PolicyEngine, type PolicyEvaluator } from './policy-engine.js';
 import type { ActionPolicyInput, PolicyApproval, PolicyDecision } from './types.js';
 
@@ -59,7 +60,12 @@ export class SpanPolicy {
     const input = { ...chain, action };
     if (this.engine instanceof PolicyEngine) return { decision: this.engine.evaluate(chain, action), input };
     const d = this.engine.evaluateAction(input);
-    return d instanceof Promise ? d.then((decision) => ({ decision, input })) : { decision: d, input };
+    if (!(d instanceof Promise)) return { decision: d, input };
+    // An engine that fails gives a deny, never an allow nor a failed batch.
+    return d.then(
+      (decision) => ({ decision, input }),
+      (e: unknown) => ({ decision: unavailable(`the engine failed: ${(e as Error)?.message ?? String(e)}`), input }),
+    );
   }
 
   private verified(tokens: string[], check: ChainCheck): PolicyApproval[] {

@@ -19,7 +19,12 @@ import { mintChild, mintRoot } from '../../src/sdk/mint.js';
 import { mintApproval } from '../../src/policy/approval.js';
 import { APPROVALS_ATTRIBUTE } from '../../src/policy/input.js';
 import type { SigningKey } from '../../src/sdk/keys.js';
-import { makeTrustDomain, standardChain, TASK, type TestDomain } from '../support/keys.js';
+import { makeTrustDomain, spanFor, standardChain, TASK, type TestDomain } from '../support/keys.js';
+import { ChainVerifier, defaultPolicy } from '../../src/verify/index.js';
+import { SpanBatch } from '../../src/pipeline/stage.js';
+import { PolicyStage, POLICY_DECISIONS } from '../../src/policy/stage.js';
+import { SpanPolicy } from '../../src/policy/span-policy.js';
+import type { PolicyEvaluator } from '../../src/policy/policy-engine.js';
 import { recordSpans, serializeSpans } from '../support/otel.js';
 import { opaBinary, startOpa, type OpaServer } from '../support/opa.js';
 import { rulesFor } from '../support/rules-yaml.js';
@@ -236,4 +241,25 @@ test('CHAINSIGHT_POLICY_ENGINE=opa needs an OPA URL and a rules file', () => {
   const c = loadConfig({ CHAINSIGHT_POLICY_ENGINE: 'opa', CHAINSIGHT_OPA_URL: 'http://127.0.0.1:8181', CHAINSIGHT_OPA_CACHE_TTL_MS: '0' }, { rules: 'r.yaml' });
   assert.deepEqual(c.policyEngine, { kind: 'opa', url: 'http://127.0.0.1:8181', cacheTtlMs: 0 });
   assert.deepEqual(loadConfig({}).policyEngine, { kind: 'builtin' });
+});
+
+test('an asynchronous engine that fails gives every span a deny, in span order, and the batch goes on', async () => {
+  const d = await makeTrustDomain();
+  try {
+    const chain = await standardChain(d);
+    const verifier = new ChainVerifier(await d.trust(), defaultPolicy());
+    const spans = [spanFor(chain, { spanId: '0000000000000001' }), spanFor(null, { spanId: '0000000000000002' }), spanFor(chain, { spanId: '0000000000000003' })];
+    const failing: PolicyEvaluator = { evaluateChain: () => Promise.reject(new Error('boom')), evaluateAction: () => Promise.reject(new Error('boom')) };
+    const batch = new SpanBatch(spans, Date.now());
+    spans.forEach((s, i) => (batch.details[i] = verifier.verifyDetailed(s)));
+    await new PolicyStage(new SpanPolicy(failing, await d.trust()), 2).process(batch);
+    assert.deepEqual(batch.rows(POLICY_DECISIONS).map((r) => [r.span_id, r.result, r.reason_codes.join()]), [
+      ['0000000000000001', 'deny', 'policy.engine.unavailable'],
+      ['0000000000000003', 'deny', 'policy.engine.unavailable'],
+    ]);
+    assert.equal(batch.verdict(0).status, 'failed');
+    assert.match(batch.verdict(2).reasons.at(-1)!.message, /the engine failed: boom/);
+  } finally {
+    await d.cleanup();
+  }
 });
