@@ -26,6 +26,8 @@ export interface ChainsightConfig {
   policy: VerifyPolicy;
   /** The policy engine's rules (YAML, schemas/policy.md); undefined: no policy stage. */
   rulesFile: string | undefined;
+  /** Which engine judges the rules: the built-in one, or an OPA server given the same policy as data. */
+  policyEngine: { kind: 'builtin' } | { kind: 'opa'; url: string; cacheTtlMs: number };
   limits: IngestLimits;
   /** Receiver admission: in-flight budget (accounted bytes), wait for room, optional soft RSS limit (0: off). */
   admission: { maxInflightBytes: number; maxWaitMs: number; memoryLimitBytes: number };
@@ -95,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
     trustSources: readSources(e, sourcesFile === undefined ? resolve(trustDir, 'sources.json') : resolve(sourcesFile), sourcesFile !== undefined),
     policy: policyFile === undefined ? defaultPolicy() : readPolicy(e, policyFile),
     rulesFile: optionalPath(flags.rules ?? e.string('CHAINSIGHT_POLICY_RULES')),
+    policyEngine: readPolicyEngine(e),
     limits: resolveIngestLimits({
       maxBodyBytes: maxBodyBytes || undefined,
       maxSpansPerRequest: maxSpansPerRequest || undefined,
@@ -125,12 +128,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
     logLevel: e.oneOf('CHAINSIGHT_LOG_LEVEL', LOG_LEVELS, defaults.logLevel ?? 'info'),
     unknownVariables: [],
   };
+  if (config.policyEngine.kind === 'opa' && config.rulesFile === undefined) {
+    e.problems.push('CHAINSIGHT_POLICY_ENGINE=opa needs a rules file (--rules or CHAINSIGHT_POLICY_RULES): it is what chainsight loads into OPA');
+  }
   if (config.kafka.heartbeatIntervalMs >= config.kafka.sessionTimeoutMs) {
     e.problems.push('CHAINSIGHT_KAFKA_HEARTBEAT_MS must be shorter than CHAINSIGHT_KAFKA_SESSION_TIMEOUT_MS');
   }
   e.assertValid();
   config.unknownVariables = e.unknownChainsightVariables();
   return config;
+}
+
+/** CHAINSIGHT_POLICY_ENGINE, with CHAINSIGHT_OPA_URL and CHAINSIGHT_OPA_CACHE_TTL_MS for OPA. */
+function readPolicyEngine(e: EnvReader): ChainsightConfig['policyEngine'] {
+  const kind = e.oneOf('CHAINSIGHT_POLICY_ENGINE', ['builtin', 'opa'] as const, 'builtin');
+  const url = e.url('CHAINSIGHT_OPA_URL');
+  // Minutes, not hours (the seed); 0 turns the cache off.
+  const cacheTtlMs = e.int('CHAINSIGHT_OPA_CACHE_TTL_MS', 60_000, 0, 3_600_000);
+  if (kind === 'builtin') return { kind };
+  if (url === undefined) {
+    e.problems.push('CHAINSIGHT_POLICY_ENGINE=opa needs CHAINSIGHT_OPA_URL (e.g. http://127.0.0.1:8181)');
+    return { kind: 'builtin' };
+  }
+  return { kind, url, cacheTtlMs };
 }
 
 /** Topic settings `consume` creates topics with; the pure rules live beside the Kafka admin code. */

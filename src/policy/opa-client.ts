@@ -131,7 +131,8 @@ export class OpaPolicyClient implements PolicyEvaluator {
   }
 }
 
-function unavailable(message: string): PolicyDecision {
+/** The fail-closed decision when OPA gives none (`policy.engine.unavailable`). */
+export function unavailable(message: string): PolicyDecision {
   return {
     result: 'deny',
     rules: [ENGINE_UNAVAILABLE],

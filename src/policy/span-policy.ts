@@ -3,6 +3,10 @@
  * detail (the chain's check) and the span to a policy decision. Approvals on
  * the span are verified once per (approval, chain) and cached until the trust
  * store reloads; chains without approvals share one engine input.
+ *
+ * The engine is the built-in one (synchronous: judgements stay on the
+ * pipeline's synchronous path) or any other evaluator, such as OPA, whose
+ * answers may be promises.
  */
 import { LRUCache } from 'lru-cache';
 import type { ChainCheck } from '../model/delegation.js';
@@ -10,15 +14,22 @@ import type { AgentSpan } from '../model/span.js';
 import type { TrustStore } from '../verify/trust-store.js';
 import { verifyApprovals } from './approval.js';
 import { approvalTokensOf, chainInput } from './input.js';
-import type { PolicyEngine } from './policy-engine.js';
+import { unavailable } from './opa-client.js';
+import { PolicyEngine, type PolicyEvaluator } from './policy-engine.js';
 import type { ActionPolicyInput, PolicyApproval, PolicyDecision } from './types.js';
+
+/** A decision with the input it was made on (what the decision log records). */
+export interface Judged {
+  decision: PolicyDecision;
+  input: ActionPolicyInput;
+}
 
 export class SpanPolicy {
   private readonly approvals = new LRUCache<string, PolicyApproval>({ max: 10_000 });
   private generation: number;
 
   constructor(
-    private readonly engine: PolicyEngine,
+    private readonly engine: PolicyEngine | PolicyEvaluator,
     private readonly trust: TrustStore,
   ) {
     this.generation = trust.generation;
@@ -29,17 +40,32 @@ export class SpanPolicy {
    * span carries no usable chain (the verifier's verdict already fails it).
    */
   decide(span: AgentSpan, check: ChainCheck | null): PolicyDecision | null {
-    return this.judge(span, check)?.decision ?? null;
+    const j = this.judge(span, check);
+    if (j instanceof Promise) throw new Error('decide() needs a synchronous engine: use judge()');
+    return j?.decision ?? null;
   }
 
-  /** The decision with the input it was made on (what the decision log records). */
-  judge(span: AgentSpan, check: ChainCheck | null): { decision: PolicyDecision; input: ActionPolicyInput } | null {
+  /** Whether every judgement is made synchronously (the built-in engine). */
+  get synchronous(): boolean {
+    return this.engine instanceof PolicyEngine;
+  }
+
+  /** The decision with the input it was made on; a promise when the engine answers asynchronously. */
+  judge(span: AgentSpan, check: ChainCheck | null): Judged | Promise<Judged> | null {
     if (check === null || span.chain === null) return null;
     const tokens = approvalTokensOf(span);
     const approvals = tokens.length === 0 ? [] : this.verified(tokens, check);
     const chain = chainInput(check, span.chain.length, approvals);
     const action = { agent: span.agentId, scopes: span.scopesUsed, atMs: span.startMs };
-    return { decision: this.engine.evaluate(chain, action), input: { ...chain, action } };
+    const input = { ...chain, action };
+    if (this.engine instanceof PolicyEngine) return { decision: this.engine.evaluate(chain, action), input };
+    const d = this.engine.evaluateAction(input);
+    if (!(d instanceof Promise)) return { decision: d, input };
+    // An engine that fails gives a deny, never an allow nor a failed batch.
+    return d.then(
+      (decision) => ({ decision, input }),
+      (e: unknown) => ({ decision: unavailable(`the engine failed: ${(e as Error)?.message ?? String(e)}`), input }),
+    );
   }
 
   private verified(tokens: string[], check: ChainCheck): PolicyApproval[] {

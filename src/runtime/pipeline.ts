@@ -89,7 +89,7 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
   // Refusals are rare: the quarantine shares the delegation rows' connection.
   const quarantine = new BatchWriter<QuarantineRow>(linkClient, `${db}.quarantine`, writerOpts('quarantine'));
 
-  const rules = config.rulesFile === undefined ? undefined : await watchPolicy(config.rulesFile, trust, metrics, logger);
+  const rules = config.rulesFile === undefined ? undefined : await watchPolicy(config.rulesFile, trust, metrics, logger, config.policyEngine);
   const stages = pipelineStages((span) => verifier.verifyOrRefresh(span), rules?.spanPolicy);
   const sinks = new SinkRegistry().register(ACTIONS, actions).register(DELEGATIONS, delegations);
   if (rules) sinks.register(POLICY_DECISIONS, new BatchWriter<DecisionRow>(linkClient, `${db}.policy_decisions`, writerOpts('policy_decisions')));
