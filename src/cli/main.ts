@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { apiBaseUrl, databaseName, loadConfig, type ChainsightConfig, type ConfigFlags } from '../config/config.js';
 import { createLogger } from '../runtime/logger.js';
 import { registerTokenCommands } from './token-commands.js';
+import { registerRevokeCommands } from './revoke-commands.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -111,6 +112,7 @@ program
   });
 
 registerTokenCommands(program);
+registerRevokeCommands(program);
 
 /** Configuration first (a bad one stops here, naming every problem), then a logger at its level. */
 function configure(flags: ConfigFlags): { config: ChainsightConfig; logger: ReturnType<typeof createLogger> } {

@@ -7,6 +7,7 @@ import type { ChainsightConfig } from '../config/config.js';
 import { createOtlpRouter } from '../ingest/receiver.js';
 import { AdmissionController } from '../ingest/admission.js';
 import { createApiRouter } from '../serve/api.js';
+import { createRevocationRouter } from '../serve/revocation-api.js';
 import { openPipeline, type Pipeline } from './pipeline.js';
 import type { Logger } from './logger.js';
 import { prepareDirectories, startTrustReloading, type TrustReloading, type TrustReloadOptions } from './trust-reload.js';
@@ -62,6 +63,7 @@ export async function startServer(config: ChainsightConfig, logger: Logger, opts
   }
   const apiApp = express();
   apiApp.disable('x-powered-by');
+  apiApp.use(createRevocationRouter({ ...pipeline.revocations, logger }));
   apiApp.use(createApiRouter(pipeline.queries, pipeline.metrics, logger, pipeline.findQuarantined));
   const api = await listen(apiApp, config.api.host, config.api.port);
   servers.push(api);
