@@ -52,16 +52,16 @@ export class BlastRadiusQueries {
     let derived: string[] = [];
     if (kind === 'link') {
       links = await this.linkHashes(id);
-      const chains = await this.rows<{ chain_hash: string; link_hashes: string[] }>(
-        `SELECT chain_hash, any(link_hashes) AS link_hashes FROM ${this.db}.chain_links
+      const chains = await this.rows<{ chain_hash: string; hashes: string[] }>(
+        `SELECT chain_hash, any(link_hashes) AS hashes FROM ${this.db}.chain_links
          WHERE hasAny(link_hashes, {links:Array(String)}) GROUP BY chain_hash`,
         { links },
       );
       params.chains = chains.map((c) => c.chain_hash);
       const below = new Set<string>();
       for (const c of chains) {
-        const at = c.link_hashes.findIndex((h) => links.includes(h));
-        for (const h of c.link_hashes.slice(at + 1)) below.add(h);
+        const at = c.hashes.findIndex((h) => links.includes(h));
+        for (const h of c.hashes.slice(at + 1)) below.add(h);
       }
       derived = [...below];
     }
