@@ -66,8 +66,9 @@ test('the message timestamp bounds the span start, capped at the consumer clock'
     { name: 'sent-just-now', ts: now - 30_000, start: now - 60 * MIN, chain: hourAgo, expect: [] },
     // Backdated 3 h into an expired chain's validity.
     { name: 'backdated', ts: now - 30_000, start: now - 180 * MIN, chain: expired, expect: ['time.start_too_old'] },
-    // A producer clock 3 h ahead is capped at the consumer's: a span dated 2.5 h ahead is still in the future.
-    { name: 'producer-clock-ahead', ts: now + 180 * MIN, start: now + 150 * MIN, chain: hourAgo, expect: ['time.expired', 'time.start_in_future'] },
+    // A producer clock 50 min ahead (brokers refuse more than an hour by default) is capped at the
+    // consumer's: a span dated 40 min ahead is still in the future.
+    { name: 'producer-clock-ahead', ts: now + 50 * MIN, start: now + 40 * MIN, chain: hourAgo, expect: ['time.expired', 'time.start_in_future'] },
   ];
   const producer = testKafka(brokers).producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
@@ -81,7 +82,7 @@ test('the message timestamp bounds the span start, capped at the consumer clock'
   const byName = new Map((await queries.taskActions(TASK)).map((a) => [a.resource, a]));
   for (const c of cases) {
     const a = byName.get(c.name)!;
-    assert.deepEqual([...a.reasons].sort(), c.expect, c.name);
+    assert.deepEqual([...new Set(a.reasons)].sort(), c.expect, c.name);
     assert.equal(a.verdict, c.expect.length ? 'failed' : 'verified', c.name);
   }
 });
