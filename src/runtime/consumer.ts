@@ -5,6 +5,7 @@ import type { ChainsightConfig } from '../config/config.js';
 import { KafkaSpanSource, ensureTopics, type KafkaSourceMetrics } from '../ingest/kafka-source.js';
 import { decodeOtlp } from '../ingest/otlp/decode.js';
 import { createApiRouter } from '../serve/api.js';
+import { createRevocationRouter } from '../serve/revocation-api.js';
 import type { Metrics } from '../serve/metrics.js';
 import { openPipeline, type Pipeline } from './pipeline.js';
 import type { Logger } from './logger.js';
@@ -71,6 +72,7 @@ export async function startConsumer(
     await source.start();
     if (opts.serveApi !== false) {
       const app = express();
+      app.use(createRevocationRouter({ ...pipeline.revocations, logger }));
       app.use(createApiRouter(pipeline.queries, pipeline.metrics, logger));
       const server = app.listen(config.api.port, config.api.host);
       await once(server, 'listening');
