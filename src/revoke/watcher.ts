@@ -13,7 +13,7 @@ export interface RevocationWatcherOptions {
   overlapMs?: number;
   /** How long past its expiry a revocation stays in force: the span age bound plus skew. */
   graceMs: number;
-  /** A revocation first seen by this processor, and when. */
+  /** A revocation inserted while this processor runs, first seen, and when (not those of the first load). */
   onApplied?(r: StoredRevocation, appliedAtMs: number): void;
   /** A poll failed; the last set stays in force and the next poll retries. */
   onError?(err: unknown): void;
@@ -28,6 +28,7 @@ export class RevocationWatcher {
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private closed = false;
+  private loaded = false;
 
   constructor(
     private readonly store: RevocationStore,
@@ -65,8 +66,9 @@ export class RevocationWatcher {
       if (this.known.has(r.id)) continue;
       this.known.set(r.id, r);
       changed = true;
-      this.opts.onApplied?.(r, appliedAt);
+      if (this.loaded) this.opts.onApplied?.(r, appliedAt);
     }
+    this.loaded = true;
     const live = [...this.known.values()].filter((r) => inForce(r, appliedAt, this.opts.graceMs));
     if (changed || live.length !== this.set.size) this.set = new RevocationSet(live, ++this.version);
   }
