@@ -36,7 +36,8 @@ function actionsOf(db: string, where: string): string {
 
 const WHERE: Record<BlastSubject, string> = {
   link: 'chain_hash IN {chains:Array(String)}',
-  agent: 'has(chain_path, {id:String})',
+  // Chains the agent appears in, and what it did under anyone else's chain (a borrowed chain is its action too).
+  agent: '(has(chain_path, {id:String}) OR agent_id = {id:String})',
   human: 'root_human = {id:String}',
 };
 

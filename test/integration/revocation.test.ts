@@ -172,3 +172,20 @@ test('hostile revocation requests get a clear 400 and change nothing', async () 
   await server.pipeline.revocations.watcher.poll();
   assert.equal(server.pipeline.revocations.watcher.current().size, before);
 });
+
+test('blast radius over the API and the CLI: the scanner agent reaches every action sent in this file', async () => {
+  const res = await fetch(`${server.apiUrl}/api/blast-radius/agent/${encodeURIComponent(domain.id('scanner'))}`);
+  assert.equal(res.status, 200);
+  const b = (await res.json()) as { actions: { total: number; failed: number }; byAgent: Array<{ agent: string; actions: number }> };
+  const all = await actions();
+  assert.equal(b.actions.total, all.size);
+  assert.equal(b.actions.failed, [...all.values()].filter((a) => a.verdict === 'failed').length);
+  assert.deepEqual(b.byAgent.map((a) => a.agent), [domain.id('scanner')]);
+
+  const out: string[] = [];
+  const program = new Command().exitOverride();
+  registerRevokeCommands(program, { out: (t) => out.push(t), err: (t) => out.push(t), exit: () => undefined, fetch });
+  await program.parseAsync(['blast-radius', 'agent', domain.id('scanner'), '--api', server.apiUrl], { from: 'user' });
+  assert.match(out.join('\n'), new RegExp(`actions: ${all.size} \\(verified ${all.size - b.actions.failed}, flagged ${b.actions.failed}\\)`));
+  assert.match(out.join('\n'), /cloud:read: \d+/);
+});
