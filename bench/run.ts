@@ -76,6 +76,12 @@ if (want('policy')) {
   if (s.opa_us_p50) rows.push(['  OPA server (REST, loopback), same inputs, µs per decision', `p50 ${fmt(s.opa_us_p50.median)}, p99 ${fmt(s.opa_us_p99!.median)} (HTTP round trip alone: p50 ${fmt(s.opa_health_us_p50!.median)})`, '']);
   rows.push(['processing with policy on ÷ off, protobuf', `${fmt(s.stage_on_over_off!.median, 2)} (${fmt(s.stage_policy_on_spans_per_sec!.median)} vs ${fmt(s.stage_policy_off_spans_per_sec!.median)} spans/s)`, '≥ 0.9']);
 }
+if (want('revocation')) {
+  const r = child('revocation.ts', false);
+  out.revocation = r;
+  const n = (k: string) => r[k] as number;
+  rows.push(['revocation propagation, 2 processors, insert → applied, ms', `p50 ${fmt(n('p1_lag_ms_p50'))} / ${fmt(n('p2_lag_ms_p50'))}, p99 ${fmt(n('p1_lag_ms_p99'))} / ${fmt(n('p2_lag_ms_p99'))} (${fmt(n('lag_ms_p99_over_poll'), 2)}× the ${fmt(n('poll_ms'))} ms poll)`, 'within seconds']);
+}
 if (want('store')) {
   const st = child('store.ts', false);
   out.store = st;

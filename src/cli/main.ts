@@ -3,6 +3,7 @@ import { apiBaseUrl, apiToken, databaseName, loadConfig, type ChainsightConfig, 
 import { createLogger } from '../runtime/logger.js';
 import { registerTokenCommands } from './token-commands.js';
 import { registerPolicyCommands } from './policy-commands.js';
+import { registerRevokeCommands } from './revoke-commands.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -114,6 +115,7 @@ program
 
 registerTokenCommands(program);
 registerPolicyCommands(program);
+registerRevokeCommands(program);
 
 /** Configuration first (a bad one stops here, naming every problem), then a logger at its level. */
 function configure(flags: ConfigFlags): { config: ChainsightConfig; logger: ReturnType<typeof createLogger> } {

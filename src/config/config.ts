@@ -9,6 +9,7 @@ import { defaultPolicy, policyFromJson, type VerifyPolicy } from '../verify/inde
 import { readTrustSources, type RemoteSource } from '../verify/trust-remote-sources.js';
 import { ConfigError, EnvReader } from './env.js';
 import { readApiAccess, type ApiAccessConfig } from './api-access.js';
+import { DEFAULT_MAX_SPAN_AGE_SEC } from '../verify/received-time.js';
 
 export { ConfigError } from './env.js';
 
@@ -29,6 +30,10 @@ export interface ChainsightConfig {
   /** Which engine judges the rules: the built-in one, or an OPA server given the same policy as data. */
   policyEngine: { kind: 'builtin' } | { kind: 'opa'; url: string; cacheTtlMs: number };
   limits: IngestLimits;
+  /** Oldest a span's start may be before it was received, in seconds (CHAINSIGHT_MAX_SPAN_AGE_SEC). */
+  maxSpanAgeSec: number;
+  /** How often each processor polls the revocations table, in ms (CHAINSIGHT_REVOCATION_POLL_MS). */
+  revocationPollMs: number;
   /** Receiver admission: in-flight budget (accounted bytes), wait for room, optional soft RSS limit (0: off). */
   admission: { maxInflightBytes: number; maxWaitMs: number; memoryLimitBytes: number };
   otlp: { host: string; port: number };
@@ -102,6 +107,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       maxBodyBytes: maxBodyBytes || undefined,
       maxSpansPerRequest: maxSpansPerRequest || undefined,
     }),
+    maxSpanAgeSec: e.int('CHAINSIGHT_MAX_SPAN_AGE_SEC', DEFAULT_MAX_SPAN_AGE_SEC, 60, 366 * 86_400),
+    revocationPollMs: e.int('CHAINSIGHT_REVOCATION_POLL_MS', 1000, 50, 60_000),
     admission: {
       maxInflightBytes: e.int('CHAINSIGHT_MAX_INFLIGHT_BYTES', DEFAULT_MAX_INFLIGHT_BYTES, 1),
       maxWaitMs: e.int('CHAINSIGHT_ADMISSION_WAIT_MS', 1000, 0, 60_000),

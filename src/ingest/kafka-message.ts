@@ -1,6 +1,7 @@
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { AgentSpan } from '../model/span.js';
 import type { Refusal } from '../pipeline/types.js';
+import { kafkaReceivedAtMs, stampReceived } from '../verify/received-time.js';
 
 /** The two OTLP encodings the OTel Collector's kafka exporter writes (otlp_proto, otlp_json). */
 export type OtlpFormat = 'protobuf' | 'json';
@@ -82,7 +83,7 @@ export interface DecodedBatch {
 }
 
 /** Decodes every message of a batch; a throwing decode marks that message poison, never the batch. */
-export function decodeBatch(messages: KafkaMessage[], decode: SpanDecoder): DecodedBatch {
+export function decodeBatch(messages: KafkaMessage[], decode: SpanDecoder, nowMs = Date.now()): DecodedBatch {
   const out: DecodedBatch = { spans: [], offsets: [], rejected: 0, errors: [], poison: [] };
   for (const message of messages) {
     if (message.value === null) {
@@ -91,6 +92,8 @@ export function decodeBatch(messages: KafkaMessage[], decode: SpanDecoder): Deco
     }
     try {
       const result = decode(message.value, detectFormat(message.headers, message.value));
+      // Received: the message timestamp (the Collector's producer set it), never later than this clock.
+      stampReceived(result.spans, kafkaReceivedAtMs(message.timestamp, nowMs));
       for (const span of result.spans) {
         out.spans.push(span);
         out.offsets.push(message.offset);

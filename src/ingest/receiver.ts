@@ -17,6 +17,7 @@ import { type AdmissionController, type Refusal, type Reservation, isRefusal } f
 import { type IngestLimits, LimitError } from './limits.js';
 import { type OtlpFormat, decodeOtlp } from './otlp/decode.js';
 import { OtlpDecodeError } from './otlp/errors.js';
+import { stampReceived } from '../verify/received-time.js';
 import { RPC_CODE, contentTypeOf, encodeExportResponse, encodeRpcStatus } from './otlp/responses.js';
 
 /** Hooks for counters; the caller wires them to prom-client. All optional. */
@@ -111,6 +112,8 @@ export function createOtlpRouter(opts: OtlpRouterOptions): express.Router {
       }
       const wire = await readBody(req, limits.maxBodyBytes, onChunk);
       wireBytes = wire.length;
+      // Received: when the last byte arrived, by this process's clock (the span's start is bounded by it).
+      const receivedAtMs = Date.now();
       const body = await decompress(wire, contentEncoding, limits.maxDecompressedBytes);
       if (admission && reservation) {
         // The true size is known now: a compressed body grows, an overestimate shrinks.
@@ -131,6 +134,7 @@ export function createOtlpRouter(opts: OtlpRouterOptions): express.Router {
         throw err;
       }
 
+      stampReceived(decoded.spans, receivedAtMs);
       let rejected = decoded.rejected;
       const errors = [...decoded.errors];
       if (decoded.spans.length > 0) {

@@ -17,6 +17,13 @@ export interface AgentSpan {
   /** Milliseconds since the epoch (rounded), for time checks. */
   startMs: number;
   endMs: number;
+  /**
+   * When chainsight received the span, in ms since the epoch, by a clock the
+   * sender does not control: the receiver's on OTLP/HTTP, the Kafka message
+   * timestamp (capped at the consumer's clock) on the Kafka path. The span's
+   * own start is bounded by it. 0 or absent: made in-process, never received.
+   */
+  receivedAtMs?: number;
   statusCode: number; // 0 unset, 1 ok, 2 error
   serviceName: string;
 

@@ -46,7 +46,14 @@ export type ReasonCode =
   // the span itself, as decoded
   | 'span.time_out_of_range'
   // a rule of the policy engine (schemas/policy.md): `policy.<rule id>`
-  | `policy.${string}`;
+  | `policy.${string}`
+  // the span's start against when it was received (src/verify/received-time.ts)
+  | 'time.start_in_future'
+  | 'time.start_too_old'
+  // a revocation covering the chain (src/revoke/)
+  | 'revoked.link'
+  | 'revoked.agent'
+  | 'revoked.key';
 
 export interface Reason {
   code: ReasonCode;

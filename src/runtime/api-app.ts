@@ -2,7 +2,8 @@ import express from 'express';
 import type { ChainsightConfig } from '../config/config.js';
 import { ConfigError } from '../config/env.js';
 import { createApiRouter } from '../serve/api.js';
-import { Authenticator } from '../serve/auth.js';
+import { Authenticator, OPEN_PRINCIPAL, authorize } from '../serve/auth.js';
+import { createRevocationRouter } from '../serve/revocation-api.js';
 import { isLoopbackHost } from '../serve/jwks.js';
 import { CursorCodec } from '../serve/pagination.js';
 import type { Pipeline } from './pipeline.js';
@@ -41,6 +42,16 @@ export function createApiApp(config: ChainsightConfig, pipeline: Pipeline, logge
   }
   const app = express();
   app.disable('x-powered-by');
+  // Revocation and blast radius: guarded by the same tokens and roles as the analyst API.
+  app.use(createRevocationRouter({
+    ...pipeline.revocations,
+    logger,
+    guard: async (req, access) => {
+      const principal = auth === undefined ? OPEN_PRINCIPAL : await auth.authenticate(req.headers.authorization);
+      authorize(principal, access);
+      return principal;
+    },
+  }));
   app.use(createApiRouter(pipeline.queries, {
     metrics: pipeline.metrics,
     logger,

@@ -18,8 +18,15 @@ import { Metrics } from '../serve/metrics.js';
 import { PolicyStage, POLICY_DECISIONS } from '../policy/stage.js';
 import type { DecisionRow } from '../policy/decision-log.js';
 import type { PolicyEngine, SpanPolicy } from '../policy/index.js';
+import { Gauge, Histogram } from 'prom-client';
 import type { Logger } from './logger.js';
 import { watchPolicy } from './policy-reload.js';
+import { ReceivedTimeStage, type ReceivedTimeBound } from '../verify/received-time.js';
+import { CHAIN_LINKS, RevocationStage, type ChainLinksRow } from '../revoke/stage.js';
+import type { RevocationSet } from '../revoke/revocation-set.js';
+import { RevocationStore } from '../revoke/store.js';
+import { RevocationWatcher } from '../revoke/watcher.js';
+import { BlastRadiusQueries } from '../revoke/blast-radius.js';
 
 /** The processor with its store, verifier and metrics: what every source feeds. */
 export interface Pipeline {
@@ -35,6 +42,8 @@ export interface Pipeline {
   writerClient: ClickHouseClient;
   readerClient: ClickHouseClient;
   database: string;
+  /** Revocations: the table (API, CLI), this processor's watcher, blast-radius reads. */
+  revocations: { store: RevocationStore; watcher: RevocationWatcher; blastRadius: BlastRadiusQueries };
   /** The policy engine in force, when a rules file is configured. */
   policy: PolicyEngine | undefined;
   /** Rows the store refused, with their error (the OTLP/HTTP path's quarantine table). */
@@ -44,13 +53,22 @@ export interface Pipeline {
 
 /**
  * The processor's stages, in order. Verify first, because every later
- * decision reads the verdict; policy next, because its
- * reasons must be part of the verdict before rows are built; correlate then
+ * decision reads the verdict; then the received-time bound and revocations
+ * (they need the verified links, and their reasons are part of the verdict);
+ * policy next, because its reasons must be part of the verdict before rows are built; correlate then
  * turns spans and final verdicts into rows; detection last, because it reads
  * the rows (and emits its own, such as alerts, to sinks registered below).
  */
-export function pipelineStages(verify: VerifyFn, policy?: SpanPolicy): Stage[] {
-  return [new VerifyStage(verify), ...(policy ? [new PolicyStage(policy)] : []), new ActionsStage(), new DelegationsStage()];
+export function pipelineStages(verify: VerifyFn, policy?: SpanPolicy, trusted: { receivedTime?: ReceivedTimeBound; revocations?: () => RevocationSet } = {}): Stage[] {
+  return [
+    new VerifyStage(verify),
+    // What the sender cannot choose: when the span arrived, and what was revoked since.
+    ...(trusted.receivedTime ? [new ReceivedTimeStage(trusted.receivedTime)] : []),
+    ...(trusted.revocations ? [new RevocationStage(trusted.revocations)] : []),
+    ...(policy ? [new PolicyStage(policy)] : []),
+    new ActionsStage(),
+    new DelegationsStage(),
+  ];
 }
 
 /**
@@ -90,8 +108,28 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
   const quarantine = new BatchWriter<QuarantineRow>(linkClient, `${db}.quarantine`, writerOpts('quarantine'));
 
   const rules = config.rulesFile === undefined ? undefined : await watchPolicy(config.rulesFile, trust, metrics, logger, config.policyEngine);
-  const stages = pipelineStages((span) => verifier.verifyOrRefresh(span), rules?.spanPolicy);
-  const sinks = new SinkRegistry().register(ACTIONS, actions).register(DELEGATIONS, delegations);
+  // Revocations on their own connection, so a poll never queues behind a batch insert.
+  const revocationClient = openClient(config.store);
+  const revocationStore = new RevocationStore(revocationClient, db);
+  const skewSec = config.policy.clockSkewSec;
+  const revocationMetrics = revocationInstruments(metrics);
+  const watcher = new RevocationWatcher(revocationStore, {
+    pollMs: config.revocationPollMs,
+    graceMs: (config.maxSpanAgeSec + skewSec) * 1000,
+    onApplied: (r, at) => {
+      revocationMetrics.lag.observe(Math.max(0, at - r.insertedAtMs) / 1000);
+      logger.info({ revocation: r.id, kind: r.kind, target: r.target, lagMs: at - r.insertedAtMs }, 'revocation in force');
+    },
+    onError: (err) => logger.warn({ err: (err as Error).message }, 'revocation poll failed; the revocations already loaded stay in force'),
+  });
+  revocationMetrics.active(() => watcher.current().size);
+  await watcher.start();
+  const stages = pipelineStages((span) => verifier.verifyOrRefresh(span), rules?.spanPolicy, {
+    receivedTime: { maxAgeSec: config.maxSpanAgeSec, skewSec },
+    revocations: () => watcher.current(),
+  });
+  const sinks = new SinkRegistry().register(ACTIONS, actions).register(DELEGATIONS, delegations)
+    .register(CHAIN_LINKS, new BatchWriter<ChainLinksRow>(linkClient, `${db}.chain_links`, writerOpts('chain_links')));
   if (rules) sinks.register(POLICY_DECISIONS, new BatchWriter<DecisionRow>(linkClient, `${db}.policy_decisions`, writerOpts('policy_decisions')));
   const observer = {
     onBatch(b: BatchSummary) {
@@ -112,10 +150,28 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
     queries: new Queries(readerClient, db),
     findQuarantined: (filter) => findQuarantined(readerClient, db, filter),
     policy: rules?.engine,
+    revocations: { store: revocationStore, watcher, blastRadius: new BlastRadiusQueries(readerClient, db) },
     async close() {
       rules?.watcher.close();
+      await watcher.close();
       await Promise.allSettled([sinks.close(), quarantine.close()]);
-      await Promise.allSettled([writerClient.close(), linkClient.close(), readerClient.close()]);
+      await Promise.allSettled([writerClient.close(), linkClient.close(), readerClient.close(), revocationClient.close()]);
+    },
+  };
+}
+
+/** The revocation watcher's metrics: how long a revocation took to reach this processor, and how many are in force. */
+function revocationInstruments(metrics: Metrics): { lag: Histogram; active(read: () => number): void } {
+  const lag = new Histogram({
+    name: 'chainsight_revocation_apply_lag_seconds',
+    help: 'Time from a revocation\'s insert to this processor applying it',
+    buckets: [0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30],
+    registers: [metrics.registry],
+  });
+  return {
+    lag,
+    active(read) {
+      new Gauge({ name: 'chainsight_revocations_active', help: 'Revocations in force in this processor', registers: [metrics.registry], collect() { this.set(read()); } });
     },
   };
 }

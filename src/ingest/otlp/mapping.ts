@@ -56,6 +56,7 @@ export function newSpan(ctx: ResourceContext): AgentSpan {
     endNs: '0',
     startMs: 0,
     endMs: 0,
+    receivedAtMs: 0,
     statusCode: 0,
     serviceName: ctx.serviceName,
     taskId: '',
