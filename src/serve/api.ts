@@ -71,7 +71,8 @@ export function createApiRouter(queries: Queries, metrics?: Metrics, logger?: Ap
   r.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
 
   r.get('/api/tasks', wrap(async (req, res) => {
-    res.json({ tasks: await queries.listTasks(parseTaskFilter(req)) });
+    const page = await queries.listTasks(parseTaskFilter(req));
+    res.json({ tasks: page.tasks, nextCursor: page.nextCursor });
   }));
 
   r.get('/api/tasks/:taskId/tree', wrap(async (req, res) => {

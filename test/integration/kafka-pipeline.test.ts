@@ -98,7 +98,7 @@ describe('Kafka → two processor instances → ClickHouse (chdb)', { timeout: 3
       for (const task of tasks) await assertTaskStored(g.queries, domain, task);
       assert.equal(await g.queries.countActions(), spans.length);
 
-      const listed = await g.queries.listTasks({ human: HUMAN });
+      const { tasks: listed } = await g.queries.listTasks({ human: HUMAN });
       assert.deepEqual(new Set(listed.map((l) => l.task_id)), new Set(tasks.map((task) => task.taskId)));
       for (const l of listed) {
         assert.equal(l.actions, tasks.find((task) => task.taskId === l.task_id)!.spans.length);
@@ -218,7 +218,7 @@ describe('Kafka → two processor instances → ClickHouse (chdb)', { timeout: 3
       assert.equal(await sumMetric(g, 'chainsight_spans_received_total', { source: 'kafka' }), 2 * task!.spans.length, 'every span really arrived twice');
       await assertTaskStored(g.queries, domain, task!);
       assert.equal(await g.queries.countActions(), task!.spans.length);
-      const [listed] = await g.queries.listTasks({});
+      const [listed] = (await g.queries.listTasks({})).tasks;
       assert.equal(listed?.actions, task!.spans.length);
       // Each delegation link once: the inventory agent received one and issued one.
       const links = await g.queries.agentDelegations(domain.id('inventory'));

@@ -58,10 +58,10 @@ test('a later verdict on a span wins in every query, whatever order the rows arr
     assert.deepEqual(bySpan.get(revoked.spanId)?.reasons, ['signature.invalid'], when);
     assert.equal(bySpan.get(reinstated.spanId)?.verdict, 'verified', `${when}: the later verification wins`);
     assert.deepEqual(bySpan.get(reinstated.spanId)?.reasons, [], when);
-    const [task] = (await queries.listTasks({ limit: 1000 })).filter((t) => t.task_id === 'task-reverdict');
+    const [task] = (await queries.listTasks({ limit: 1000 })).tasks.filter((t) => t.task_id === 'task-reverdict');
     assert.equal(task?.actions, 2, when);
     assert.equal(task?.failed, 1, `${when}: the task list counts the newest verdicts`);
-    assert.ok((await queries.listTasks({ verdict: 'failed', limit: 1000 })).some((t) => t.task_id === 'task-reverdict'), when);
+    assert.ok((await queries.listTasks({ verdict: 'failed', limit: 1000 })).tasks.some((t) => t.task_id === 'task-reverdict'), when);
   };
   await check('before merges');
   await store.writer.command({ query: `OPTIMIZE TABLE ${db}.actions FINAL` });
@@ -93,7 +93,7 @@ test('re-delivered spans appear once in the tree and task queries', async () => 
   const got = await queries.taskActions('task-dedup');
   assert.equal(got.length, 20);
   assert.equal(new Set(got.map((a) => a.span_id)).size, 20);
-  const [task] = await queries.listTasks({ human: 'alice@co.example' }).then((ts) => ts.filter((t) => t.task_id === 'task-dedup'));
+  const [task] = await queries.listTasks({ human: 'alice@co.example' }).then((p) => p.tasks.filter((t) => t.task_id === 'task-dedup'));
   assert.ok(task);
   assert.equal(task.actions, 20);
   assert.equal(task.root_human, 'alice@co.example');
@@ -114,14 +114,14 @@ test('task filters: verdict, agent, time range', async () => {
   await actions.write([
     toActionRow(bad, failed([{ code: 'scope.exceeded', link: 1, message: 'used s3:DeleteBucket' }]), summary, 'c', Date.now()),
   ]);
-  const failedTasks = await queries.listTasks({ verdict: 'failed' });
+  const failedTasks = (await queries.listTasks({ verdict: 'failed' })).tasks;
   assert.ok(failedTasks.some((t) => t.task_id === 'task-flagged'));
   assert.ok(!failedTasks.some((t) => t.task_id === 'task-dedup'));
-  const verifiedTasks = await queries.listTasks({ verdict: 'verified' });
+  const verifiedTasks = (await queries.listTasks({ verdict: 'verified' })).tasks;
   assert.ok(verifiedTasks.some((t) => t.task_id === 'task-dedup'));
-  const byAgent = await queries.listTasks({ agent: 'agent-3' });
+  const byAgent = (await queries.listTasks({ agent: 'agent-3' })).tasks;
   assert.deepEqual(byAgent.map((t) => t.task_id), ['task-concurrent']);
-  const in2030 = await queries.listTasks({ fromMs: Date.UTC(2029, 11, 31), toMs: Date.UTC(2030, 0, 2) });
+  const in2030 = (await queries.listTasks({ fromMs: Date.UTC(2029, 11, 31), toMs: Date.UTC(2030, 0, 2) })).tasks;
   assert.deepEqual(in2030.map((t) => t.task_id), ['task-flagged']);
   const stored = await queries.taskActions('task-flagged');
   assert.deepEqual(stored[0]?.reasons, ['scope.exceeded']);
@@ -131,7 +131,7 @@ test('task filters: verdict, agent, time range', async () => {
 test('hostile values are only ever parameters', async () => {
   const evil = "task-1' OR 1=1 --";
   assert.deepEqual(await queries.taskActions(evil), []);
-  assert.deepEqual(await queries.listTasks({ human: "x' OR '1'='1" }), []);
+  assert.deepEqual((await queries.listTasks({ human: "x' OR '1'='1" })).tasks, []);
   await actions.write([toActionRow(makeSpan({ taskId: evil }), VERIFIED, null, '', Date.now())]);
   const got = await queries.taskActions(evil);
   assert.equal(got.length, 1);
