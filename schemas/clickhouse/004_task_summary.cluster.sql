@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS ${db}.task_summary_local ON CLUSTER '{cluster}'
     last_verified_at SimpleAggregateFunction(max, DateTime64(3))
 )
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/task_summary_local', '{replica}')
-ORDER BY (task_id, trust_domain);
+ORDER BY (task_id, trust_domain)
+SETTINGS index_granularity = 16;
 
 CREATE TABLE IF NOT EXISTS ${db}.task_summary ON CLUSTER '{cluster}' AS ${db}.task_summary_local
 ENGINE = Distributed('{cluster}', ${db}, task_summary_local, cityHash64(task_id));

@@ -21,6 +21,9 @@
 -- last_verified_at tell whether a verified judgement can be the newer one
 -- (a span reinstated): only then is the count taken from actions
 -- (src/store/task-summary-query.ts).
+-- index_granularity 16: a page's counts read its tasks' span sets (kilobytes
+-- per task) by key; with the default granules a page of tasks spread over
+-- the key read nearly every set in the table.
 CREATE TABLE IF NOT EXISTS ${db}.task_summary
 (
     task_id          String,
@@ -36,7 +39,8 @@ CREATE TABLE IF NOT EXISTS ${db}.task_summary
     last_verified_at SimpleAggregateFunction(max, DateTime64(3))
 )
 ENGINE = AggregatingMergeTree
-ORDER BY (task_id, trust_domain);
+ORDER BY (task_id, trust_domain)
+SETTINGS index_granularity = 16;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.task_summary_mv TO ${db}.task_summary AS
 SELECT task_id,

@@ -5,9 +5,11 @@
  *
  * A page is found in two steps, so that its cost follows the number of tasks,
  * never the number of actions:
- *  1. candidates: the summary's cheap columns (times, origin, verdict flags,
- *     and the human/agent sets only when filtered on) merged per task,
- *     filtered, ordered and cut after the cursor;
+ *  1. candidates: the tasks a filter names, picked from unmerged summary
+ *     rows one column at a time; their cheap columns (times, origin, verdict
+ *     flags, and the human/agent sets only when filtered on) merged per task,
+ *     checked again, ordered and cut after the cursor. Unfiltered, this
+ *     merges every task's cheap columns: its cost grows with tasks;
  *  2. counts for the page's tasks only: distinct spans and failed spans from
  *     the summary's states, and, for a task where a span judged failed may
  *     since have been judged verified, the failed count from actions (the
@@ -51,34 +53,48 @@ export function candidatesStatement(db: string, f: CandidateFilter, after: TaskC
   const where: string[] = [];
   const having: string[] = [];
   const sets: string[] = [];
+  // Each filter holds for a task exactly when it holds for one of the task's
+  // partial rows (min, max and set union distribute that way), so it first
+  // picks task IDs from unmerged rows, one column each, and only those tasks
+  // are merged; the HAVING clause then checks it on the merged row.
+  const exists: string[] = [];
   if (f.trustDomains !== undefined) {
     where.push('trust_domain IN {tds:Array(String)}');
     params.tds = f.trustDomains;
   }
   // A task matches a time range when its activity, first action to last, meets it.
   if (f.fromMs !== undefined) {
+    exists.push('last_action >= fromUnixTimestamp64Milli({from:Int64})');
     having.push('la >= fromUnixTimestamp64Milli({from:Int64})');
     params.from = f.fromMs;
   }
   if (f.toMs !== undefined) {
+    exists.push('first_action < fromUnixTimestamp64Milli({to:Int64})');
     having.push('fa < fromUnixTimestamp64Milli({to:Int64})');
     params.to = f.toMs;
   }
   if (f.human !== undefined) {
+    exists.push('has(finalizeAggregation(humans), {human:String})');
     sets.push('groupUniqArrayIfMerge(humans) AS hs');
     having.push('has(hs, {human:String})');
     params.human = f.human;
   }
   if (f.agent !== undefined) {
+    exists.push('has(finalizeAggregation(agent_ids), {agent:String})');
     sets.push('groupUniqArrayMerge(agent_ids) AS ags');
     having.push('has(ags, {agent:String})');
     params.agent = f.agent;
   }
   // Supersets, settled exactly in step 2 for the tasks that may have a span reinstated.
-  if (f.verdict === 'failed') having.push('ffa IS NOT NULL');
+  if (f.verdict === 'failed') {
+    exists.push('first_failed_at IS NOT NULL');
+    having.push('ffa IS NOT NULL');
+  }
   if (f.verdict === 'verified') having.push('(ffa IS NULL OR maybe_reinstated)');
   // Extension point: an alert filter (once alerts are stored) adds a
   // `task_id IN (SELECT task_id FROM <alerts> WHERE …)` to `where` here.
+  const scope = f.trustDomains !== undefined ? ' AND trust_domain IN {tds:Array(String)}' : '';
+  for (const e of exists) where.push(`task_id IN (SELECT task_id FROM ${db}.task_summary WHERE ${e}${scope})`);
   if (after) {
     having.push('(sort_ms < {after_ms:Int64} OR (sort_ms = {after_ms:Int64} AND task_id > {after_task:String}))');
     params.after_ms = after.sortMs;
