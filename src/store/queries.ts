@@ -129,7 +129,7 @@ export class Queries {
 
   /** Keyset-paged task search over the task summary: see task-summary-query.ts for what it costs. */
   async listTasks(f: TaskFilter): Promise<TaskPage> {
-    const limit = Math.min(Math.max(f.limit ?? 100, 1), MAX_LIMIT);
+    const limit = Number.isSafeInteger(f.limit) ? Math.min(Math.max(f.limit!, 1), MAX_LIMIT) : 100;
     let after = f.cursor === undefined ? null : decodeTaskCursor(f.cursor);
     if (f.trustDomains !== undefined && f.trustDomains.length === 0) return { tasks: [], nextCursor: null };
     const tasks: TaskSummary[] = [];
