@@ -1,6 +1,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type NextFunction } from 'express';
 import { isStoreUnavailable } from '../store/availability.js';
+import { InvalidCursor } from '../store/task-summary-cursor.js';
 import type { Queries, TaskFilter } from '../store/queries.js';
 import type { Metrics } from './metrics.js';
 import type { QuarantineFilter, QuarantineRow } from '../store/quarantine.js';
@@ -232,6 +233,10 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
     const instance = instanceOf(req);
     if (err instanceof ApiProblem) {
       sendProblem(res, err.kind, err.detail, instance, { headers: err.headers });
+      return;
+    }
+    if (err instanceof InvalidCursor) {
+      sendProblem(res, 'invalid-cursor', 'cursor is from another version of this list; start again without it', instance);
       return;
     }
     const status = (err as { status?: unknown }).status;

@@ -35,6 +35,7 @@ const schemas = {
     requested_at: { ...str, description: "when the human authorized the task (the root link's iat); the epoch when no chain says" },
     first_action: str, last_action: str,
     actions: int, agents: int, failed: { ...int, description: 'actions flagged (verdict failed)' },
+    trust_domains: { ...strs, description: "trust domains of the agents that acted in the task (within the caller's)" },
   }),
   TaskPage: closed({ tasks: { type: 'array', items: ref('TaskSummary') }, nextCursor: ref('NextCursor') }),
   Action: closed({

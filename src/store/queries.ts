@@ -1,18 +1,36 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { assertIdentifier } from './client.js';
 import type { ActionRow } from '../correlate/rows.js';
+import { decodeTaskCursor, encodeTaskCursor, type TaskCursor } from './task-summary-cursor.js';
+import {
+  candidatesStatement, countsStatement, failedRecountStatement,
+  type CandidateRow, type CountRow, type RecountRow, type Statement,
+} from './task-summary-query.js';
 
-/** Filters of the task list; every value travels as a query parameter. */
+export { InvalidCursor } from './task-summary-cursor.js';
+
+/**
+ * Filters of the task list; every value travels as a query parameter.
+ * An `alert` filter comes with the alerts table: see the extension point in
+ * task-summary-query.ts.
+ */
 export interface TaskFilter {
+  /** Tasks whose activity (first action to last action) meets [fromMs, toMs). */
   fromMs?: number;
   toMs?: number;
+  /** A root human named by any of the task's chains, verified or not. */
   human?: string;
+  /** An agent (its SPIFFE ID) with an action in the task. */
   agent?: string;
+  /** failed: some span's newest verdict failed; verified: none did. */
   verdict?: 'verified' | 'failed';
   limit?: number;
-  /** Opaque position from a previous page's nextCursor. */
+  /** From the previous page's nextCursor; refused with InvalidCursor unless it is one. */
   cursor?: string;
-  /** Tenant restriction: only these trust domains' actions count (undefined: all; []: none). */
+  /**
+   * Tenant restriction: only the actions whose agent is in one of these trust
+   * domains count, and a task is listed when it has any. undefined: all; []: nothing.
+   */
   trustDomains?: string[];
 }
 
@@ -42,14 +60,30 @@ export interface DelegationPosition { issuedAt: string; linkHash: string }
 
 export interface TaskSummary {
   task_id: string;
+  /** The purpose, human and issue time of the task's earliest verified chain; '' when none verified. */
   purpose: string;
   root_human: string;
   requested_at: string;
   first_action: string;
   last_action: string;
+  /** Distinct spans (re-deliveries and re-verdicts count once), within the trust domains asked for. */
   actions: number;
   agents: number;
+  /** Spans whose newest verdict is failed. */
   failed: number;
+  /** Trust domains of the task's agents ('' for agents without a SPIFFE ID), within those asked for. */
+  trust_domains: string[];
+}
+
+/**
+ * A page of tasks, newest request first (requested_at DESC, task_id ASC; a task
+ * with no verified chain sorts by its first action). nextCursor is null on the
+ * last page. A page may hold fewer than `limit` tasks and still have a next one
+ * when a verdict filter had to set many candidates aside.
+ */
+export interface TaskPage {
+  tasks: TaskSummary[];
+  nextCursor: string | null;
 }
 
 /** An action as the tree builder needs it: its stored row, times as ClickHouse returns them. */
@@ -121,6 +155,11 @@ function toPage<T, P>(rows: T[], limit: number, position: (last: T) => P): Page<
   const items = rows.slice(0, limit);
   return { items, next: position(items[items.length - 1]!) };
 }
+
+/** Candidate batches one task-list request may examine when a verdict filter sets tasks aside. */
+const MAX_FILTER_ROUNDS = 8;
+
+const cursorOf = (c: CandidateRow): TaskCursor => ({ sortMs: Number(c[1]), taskId: c[0] });
 /** Bound on rows one tree may load, so one request cannot exhaust memory. */
 export const MAX_TREE_ACTIONS = 200_000;
 
@@ -132,74 +171,59 @@ export class Queries {
     this.db = assertIdentifier(database);
   }
 
-  /**
-   * Tasks, newest first. Under a tenant restriction a task exists for the
-   * tenant when any of its actions' agents is in its trust domains, and its
-   * summary counts only those actions.
-   */
+  /** Keyset-paged task search over the task summary: see task-summary-query.ts for what it costs. */
   async listTasks(f: TaskFilter): Promise<TaskPage> {
-    const where: string[] = [];
-    const limit = pageSize(f.limit, 100);
-    const params: Record<string, unknown> = { limit: limit + 1 };
-    if (f.trustDomains !== undefined) {
-      where.push(`has({tds:Array(String)}, ${AGENT_TRUST_DOMAIN})`);
-      params.tds = f.trustDomains;
+    const limit = Number.isSafeInteger(f.limit) ? Math.min(Math.max(f.limit!, 1), MAX_LIMIT) : 100;
+    let after = f.cursor === undefined ? null : decodeTaskCursor(f.cursor);
+    if (f.trustDomains !== undefined && f.trustDomains.length === 0) return { tasks: [], nextCursor: null };
+    const tasks: TaskSummary[] = [];
+    let lastKept: CandidateRow | undefined;
+    for (let round = 1; ; round++) {
+      const want = limit - tasks.length;
+      const batch = await this.compact<CandidateRow>(candidatesStatement(this.db, f, after, want + 1));
+      const examined = batch.slice(0, want);
+      const counted = await this.countTasks(examined, f.trustDomains);
+      for (const c of examined) {
+        const t = counted.get(c[0])!;
+        if (f.verdict === undefined || (f.verdict === 'failed') === t.failed > 0) {
+          tasks.push(t);
+          lastKept = c;
+        }
+      }
+      if (batch.length <= want) return { tasks, nextCursor: null };
+      if (tasks.length === limit) return { tasks, nextCursor: encodeTaskCursor(cursorOf(lastKept!)) };
+      after = cursorOf(examined[examined.length - 1]!);
+      // Bounded work per request: a short page, and the cursor goes on from the last task examined.
+      if (round === MAX_FILTER_ROUNDS) return { tasks, nextCursor: encodeTaskCursor(after) };
     }
-    if (f.fromMs !== undefined) {
-      where.push('ts >= fromUnixTimestamp64Milli({from:Int64})');
-      params.from = f.fromMs;
+  }
+
+  /** Step 2 of the task list (see task-summary-query.ts): exact counts for the candidates only. */
+  private async countTasks(candidates: CandidateRow[], trustDomains: string[] | undefined): Promise<Map<string, TaskSummary>> {
+    const out = new Map<string, TaskSummary>();
+    if (candidates.length === 0) return out;
+    const counts = new Map<string, CountRow>();
+    for (const r of await this.compact<CountRow>(countsStatement(this.db, candidates.map((c) => c[0]), trustDomains))) counts.set(r[0], r);
+    // Judged both ways, and a verified judgement may be the newer: the newest verdict per span decides, from actions.
+    const doubtful = candidates.filter((c) => {
+      const n = counts.get(c[0]);
+      return c[8] && n !== undefined && Number(n[2]) + Number(n[3]) > Number(n[1]);
+    });
+    const recounted = new Map<string, number>();
+    if (doubtful.length) {
+      for (const [id, n] of await this.compact<RecountRow>(failedRecountStatement(this.db, doubtful.map((c) => c[0]), trustDomains))) recounted.set(id, Number(n));
     }
-    if (f.toMs !== undefined) {
-      where.push('ts < fromUnixTimestamp64Milli({to:Int64})');
-      params.to = f.toMs;
+    for (const c of candidates) {
+      const n = counts.get(c[0]);
+      const verified = c[2] === 1;
+      out.set(c[0], {
+        task_id: c[0], purpose: verified ? c[5] : '', root_human: verified ? c[4] : '', requested_at: verified ? c[3] : '',
+        first_action: c[6], last_action: c[7],
+        actions: Number(n?.[1] ?? 0), agents: Number(n?.[4] ?? 0),
+        failed: recounted.get(c[0]) ?? Number(n?.[2] ?? 0), trust_domains: n?.[5] ?? [],
+      });
     }
-    const having: string[] = [];
-    if (f.human !== undefined) {
-      having.push('has(humans, {human:String})');
-      params.human = f.human;
-    }
-    if (f.agent !== undefined) {
-      having.push('has(agent_ids, {agent:String})');
-      params.agent = f.agent;
-    }
-    if (f.verdict === 'failed') having.push('failed > 0');
-    if (f.verdict === 'verified') having.push('failed = 0');
-    if (f.cursor !== undefined) {
-      const [first, task] = JSON.parse(f.cursor) as [string, string];
-      having.push('(first_action, task_id) < (parseDateTime64BestEffort({c_first:String}, 9), {c_task:String})');
-      params.c_first = first;
-      params.c_task = task;
-    }
-    // The inner query renames its columns so the outer aliases cannot shadow them. It reads every
-    // task, so it keeps each span's newest row with FINAL (the engine's own rule, max received_at per
-    // sorting key): over the whole table that measured faster than LIMIT 1 BY's hash of every span.
-    // Per-task queries stay on LIMIT 1 BY, where FINAL was the slower one.
-    const query = `
-      SELECT task_id,
-             anyIf(a_purpose, a_purpose != '') AS purpose,
-             anyIf(a_human, a_human != '') AS root_human,
-             minIf(a_issued, a_issued > 0) AS requested_at,
-             min(a_ts) AS first_action,
-             max(a_end) AS last_action,
-             count() AS actions,
-             uniqExact(a_agent) AS agents,
-             countIf(a_verdict = 'failed') AS failed,
-             groupUniqArray(a_human) AS humans,
-             groupUniqArray(a_agent) AS agent_ids
-      FROM (
-        SELECT task_id, purpose AS a_purpose, root_human AS a_human, root_issued_at AS a_issued, ts AS a_ts,
-               end_ts AS a_end, agent_id AS a_agent, verdict AS a_verdict
-        FROM ${this.db}.actions FINAL
-        ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-      )
-      GROUP BY task_id
-      ${having.length ? 'HAVING ' + having.join(' AND ') : ''}
-      ORDER BY first_action DESC, task_id DESC
-      LIMIT {limit:UInt32}`;
-    const rows = await this.rows<TaskSummary & { humans?: unknown; agent_ids?: unknown }>(query, params);
-    const tasks = rows.map(({ humans: _h, agent_ids: _a, ...t }) => ({ ...t, actions: Number(t.actions), agents: Number(t.agents), failed: Number(t.failed) }));
-    const page = toPage(tasks, limit, (t) => JSON.stringify([t.first_action, t.task_id]));
-    return { tasks: page.items, nextCursor: page.next };
+    return out;
   }
 
   /**
@@ -304,6 +328,11 @@ export class Queries {
       {},
     );
     return Number(rows[0]?.n ?? 0);
+  }
+
+  private async compact<T>(s: Statement): Promise<T[]> {
+    const rs = await this.client.query({ query: s.query, query_params: s.params, format: 'JSONCompactEachRow' });
+    return rs.json<T>();
   }
 
   private async rows<T>(query: string, query_params: Record<string, unknown>): Promise<T[]> {

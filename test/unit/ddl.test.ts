@@ -17,11 +17,13 @@ const pair = (name: string, single: string, cluster: string): DdlFile[] => [
 
 test('the shipped migrations: numbered, in order, each with a single and a cluster form', async () => {
   const { migrations } = await loadCatalog(DDL_DIR);
-  assert.deepEqual(migrations.map((m) => m.name), ['001_actions', '002_delegations', '003_quarantine', '005_policy_decisions', '006_revocations']);
-  assert.deepEqual(migrations.map((m) => m.version), [1, 2, 3, 5, 6]);
+  assert.deepEqual(migrations.map((m) => m.name), ['001_actions', '002_delegations', '003_quarantine', '004_task_summary', '005_policy_decisions', '006_revocations']);
+  assert.deepEqual(migrations.map((m) => m.version), [1, 2, 3, 4, 5, 6]);
   for (const m of migrations) {
     assert.ok(m.single.length > 0 && m.replicated.length > 0, m.name);
-    assert.ok(m.replicated.every((s) => s.includes("ON CLUSTER '{cluster}'")), `${m.name}: every cluster statement runs on the cluster`);
+    // An INSERT cannot run ON CLUSTER: it goes through a Distributed table instead.
+    const ddl = m.replicated.filter((s) => !s.startsWith('INSERT'));
+    assert.ok(ddl.every((s) => s.includes("ON CLUSTER '{cluster}'")), `${m.name}: every cluster DDL statement runs on the cluster`);
     assert.ok(m.single.every((s) => !s.includes('ON CLUSTER')), `${m.name}: no cluster clause in the single form`);
   }
 });
@@ -41,7 +43,7 @@ test('the cluster layout: replicated local tables behind Distributed tables shar
   // The cluster forms are written out by hand: they must not drift from the single forms.
   const tail = (sql: string) => sql.slice(sql.indexOf('('));
   const cols = (sql: string) => tail(sql).slice(0, tail(sql).indexOf('ENGINE'));
-  for (const table of ['actions', 'delegations', 'quarantine']) {
+  for (const table of ['actions', 'delegations', 'quarantine', 'task_summary']) {
     const s = single.find((q) => q.startsWith(`CREATE TABLE IF NOT EXISTS cs.${table}\n`));
     const c = cluster.find((q) => q.sql.startsWith(`CREATE TABLE IF NOT EXISTS cs.${table}_local `));
     assert.ok(s && c, table);
@@ -82,6 +84,19 @@ test('a catalog it cannot trust is refused: a missing form, a reused number, a s
   assert.equal(catalogOf(pair('001_t', alter, tc)).migrations[0]?.single[0], alter);
   // Files that are not migrations are ignored, not guessed at.
   assert.equal(catalogOf([...pair('001_t', t, tc), { file: 'README.md', text: 'x' }, { file: 'notes.sql', text: 'DROP TABLE x' }]).migrations.length, 1);
+});
+
+test('a backfill (INSERT … SELECT) is accepted only into a table where a row counted twice changes nothing', () => {
+  const agg = (cols: string) => `CREATE TABLE IF NOT EXISTS \${db}.s (k String, ${cols}) ENGINE = AggregatingMergeTree ORDER BY (k)`;
+  const fill = 'INSERT INTO ${db}.s SELECT k, 1 FROM ${db}.src GROUP BY k';
+  const cluster = (single: string) => `${single.replace('${db}.s (', "${db}.s_local ON CLUSTER '{cluster}' (").replace('AggregatingMergeTree', "ReplicatedAggregatingMergeTree('/p', '{replica}')")};\nCREATE TABLE IF NOT EXISTS \${db}.s ON CLUSTER '{cluster}' AS \${db}.s_local ENGINE = Distributed('{cluster}', \${db}, s_local, cityHash64(k));\n${fill}`;
+  const ok = agg('a SimpleAggregateFunction(min, DateTime64(3)), b AggregateFunction(uniqExactIf, UInt64, UInt8), c AggregateFunction(groupUniqArray, String)');
+  assert.equal(catalogOf(pair('001_s', `${ok};\n${fill}`, cluster(ok))).migrations[0]?.single.length, 2);
+  assert.throws(() => catalogOf(pair('001_s', `${agg('n SimpleAggregateFunction(sum, UInt64)')};\n${fill}`, cluster(ok))), /001_s.sql: INSERT … SELECT into \$\{db\}\.s is not idempotent: column n/);
+  assert.throws(() => catalogOf(pair('001_s', `${agg('n AggregateFunction(count)')};\n${fill}`, cluster(ok))), /column n/);
+  assert.throws(() => catalogOf(pair('001_s', `${agg('v String')};\n${fill}`, cluster(ok))), /column v is neither in the ORDER BY/);
+  assert.throws(() => catalogOf(pair('001_s', fill, cluster(ok))), /AggregatingMergeTree created in the same migration/);
+  assert.throws(() => catalogOf(pair('001_s', `CREATE TABLE IF NOT EXISTS \${db}.s (k String) ENGINE = MergeTree ORDER BY k;\n${fill}`, cluster(ok))), /AggregatingMergeTree/);
 });
 
 test('the checksum covers statements, not comments, per layout', () => {

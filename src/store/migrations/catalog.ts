@@ -61,7 +61,7 @@ export function buildCatalog(files: DdlFile[]): Catalog {
     if (entry.name !== name) throw new Error(`two migrations numbered ${version}: ${entry.name} and ${name}`);
     const layout = m[3] ? 'replicated' : 'single';
     if (statements.length === 0) throw new Error(`migration file ${file} has no statements`);
-    for (const s of statements) assertIdempotent(file, s);
+    for (const s of statements) assertIdempotent(file, s, statements);
     entry[layout] = statements;
     byVersion.set(version, entry);
   }
@@ -84,7 +84,13 @@ export function buildCatalog(files: DdlFile[]): Catalog {
  */
 const IDEMPOTENT = /\bIF\s+(NOT\s+)?EXISTS\b|^\s*CREATE\s+OR\s+REPLACE\b|^\s*MODIFY\s+(TTL|SETTING|COMMENT|QUERY)\b/i;
 
-function assertIdempotent(file: string, statement: string): void {
+function assertIdempotent(file: string, statement: string, sameFile: string[]): void {
+  const insert = /^\s*INSERT\s+INTO\s+(\S+)\s+SELECT\b/i.exec(statement);
+  if (insert) {
+    const why = convergentTarget(insert[1]!, sameFile);
+    if (why) throw new Error(`${file}: INSERT … SELECT into ${insert[1]} is not idempotent: ${why}`);
+    return;
+  }
   const alter = /^\s*ALTER\s+TABLE\s+\S+(\s+ON\s+CLUSTER\s+\S+)?\s+/i.exec(statement);
   const clauses = alter ? topLevelCommaSplit(statement.slice(alter[0].length)) : [statement];
   for (const clause of clauses) {
@@ -92,6 +98,40 @@ function assertIdempotent(file: string, statement: string): void {
       throw new Error(`${file}: statement is not idempotent (several processors may run it at once; use IF [NOT] EXISTS): ${clause.trim().slice(0, 80)}`);
     }
   }
+}
+
+/**
+ * Aggregates that absorb a row counted twice: merging a state with itself
+ * gives the same state. A backfill may write into a table whose every
+ * non-key column is one of these, since running it again, or beside the
+ * materialized view feeding the same table, changes no answer.
+ */
+const IDEMPOTENT_AGGREGATES = new Set(['min', 'max', 'uniqExact', 'uniqExactIf', 'groupUniqArray', 'groupUniqArrayIf', 'groupBitOr']);
+
+/**
+ * Why an INSERT … SELECT into `target` would not converge, or null when it
+ * does: the table (or its `_local` table, behind a Distributed one) is created
+ * in the same migration as an AggregatingMergeTree whose columns are either in
+ * its ORDER BY or merged by an idempotent aggregate.
+ */
+function convergentTarget(target: string, sameFile: string[]): string | null {
+  const names = [target, `${target}_local`];
+  const create = sameFile.find((s) => {
+    const m = /^\s*CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+(\S+)/i.exec(s);
+    return m && names.includes(m[1]!) && /\bENGINE\s*=\s*(Replicated)?AggregatingMergeTree\b/.test(s);
+  });
+  if (!create) return 'its target must be an AggregatingMergeTree created in the same migration';
+  const open = create.indexOf('(');
+  const close = create.search(/\)\s*ENGINE\b/);
+  const key = /\bORDER\s+BY\s+\(([^)]*)\)/i.exec(create)?.[1]?.split(',').map((k) => k.trim()) ?? [];
+  for (const column of topLevelCommaSplit(create.slice(open + 1, close))) {
+    const [name, type = ''] = column.trim().split(/\s+(.*)/s);
+    const aggregate = /^(Simple)?AggregateFunction\(\s*(\w+)/.exec(type);
+    if (aggregate ? !IDEMPOTENT_AGGREGATES.has(aggregate[2]!) : !key.includes(name!)) {
+      return `column ${name} is neither in the ORDER BY nor merged by an idempotent aggregate (${[...IDEMPOTENT_AGGREGATES].join(', ')})`;
+    }
+  }
+  return null;
 }
 
 /** Splits at commas outside brackets and quotes: the actions of one ALTER. */

@@ -1,0 +1,169 @@
+/**
+ * SQL of the task list over the task_summary table (schemas/clickhouse/
+ * 004_task_summary.sql). Pure: builds statement text from trusted identifiers
+ * and puts every value in query parameters.
+ *
+ * A page is found in two steps, so that its cost follows the number of tasks,
+ * never the number of actions:
+ *  1. candidates: the tasks a filter names, picked from unmerged summary
+ *     rows one column at a time; their cheap columns (times, origin, verdict
+ *     flags, and the human/agent sets only when filtered on) merged per task,
+ *     checked again, ordered and cut after the cursor. Unfiltered, this
+ *     merges every task's cheap columns: its cost grows with tasks;
+ *  2. counts for the page's tasks only: distinct spans and failed spans from
+ *     the summary's states, and, for a task where a span judged failed may
+ *     since have been judged verified, the failed count from actions (the
+ *     newest verdict per span), which also settles a verdict filter.
+ */
+import type { TaskCursor } from './task-summary-cursor.js';
+
+/** Filters step 1 understands; values travel as parameters. */
+export interface CandidateFilter {
+  fromMs?: number;
+  toMs?: number;
+  human?: string;
+  agent?: string;
+  verdict?: 'verified' | 'failed';
+  trustDomains?: string[];
+}
+
+export interface Statement {
+  query: string;
+  params: Record<string, unknown>;
+}
+
+/** A task's trust domain, from its agent's SPIFFE ID; the same expression as the view's. */
+export const TRUST_DOMAIN_OF_AGENT = "extract(agent_id, '^spiffe://([^/]+)')";
+
+/** One candidate: enough to order, page and decide whether counts need actions. */
+export type CandidateRow = [
+  task_id: string,
+  sort_ms: string,
+  verified_origin: number,
+  requested_at: string,
+  root_human: string,
+  purpose: string,
+  first_action: string,
+  last_action: string,
+  maybe_reinstated: number,
+];
+
+export function candidatesStatement(db: string, f: CandidateFilter, after: TaskCursor | null, limit: number): Statement {
+  const params: Record<string, unknown> = { limit };
+  const where: string[] = [];
+  const having: string[] = [];
+  const sets: string[] = [];
+  // Each filter holds for a task exactly when it holds for one of the task's
+  // partial rows (min, max and set union distribute that way), so it first
+  // picks task IDs from unmerged rows, one column each, and only those tasks
+  // are merged; the HAVING clause then checks it on the merged row.
+  const exists: string[] = [];
+  if (f.trustDomains !== undefined) {
+    where.push('trust_domain IN {tds:Array(String)}');
+    params.tds = f.trustDomains;
+  }
+  // A task matches a time range when its activity, first action to last, meets it.
+  if (f.fromMs !== undefined) {
+    exists.push('last_action >= fromUnixTimestamp64Milli({from:Int64})');
+    having.push('la >= fromUnixTimestamp64Milli({from:Int64})');
+    params.from = f.fromMs;
+  }
+  if (f.toMs !== undefined) {
+    exists.push('first_action < fromUnixTimestamp64Milli({to:Int64})');
+    having.push('fa < fromUnixTimestamp64Milli({to:Int64})');
+    params.to = f.toMs;
+  }
+  if (f.human !== undefined) {
+    exists.push('has(finalizeAggregation(humans), {human:String})');
+    sets.push('groupUniqArrayIfMerge(humans) AS hs');
+    having.push('has(hs, {human:String})');
+    params.human = f.human;
+  }
+  if (f.agent !== undefined) {
+    exists.push('has(finalizeAggregation(agent_ids), {agent:String})');
+    sets.push('groupUniqArrayMerge(agent_ids) AS ags');
+    having.push('has(ags, {agent:String})');
+    params.agent = f.agent;
+  }
+  // Supersets, settled exactly in step 2 for the tasks that may have a span reinstated.
+  if (f.verdict === 'failed') {
+    exists.push('first_failed_at IS NOT NULL');
+    having.push('ffa IS NOT NULL');
+  }
+  if (f.verdict === 'verified') having.push('(ffa IS NULL OR maybe_reinstated)');
+  // Extension point: an alert filter (once alerts are stored) adds a
+  // `task_id IN (SELECT task_id FROM <alerts> WHERE …)` to `where` here.
+  const scope = f.trustDomains !== undefined ? ' AND trust_domain IN {tds:Array(String)}' : '';
+  for (const e of exists) where.push(`task_id IN (SELECT task_id FROM ${db}.task_summary WHERE ${e}${scope})`);
+  if (after) {
+    having.push('(sort_ms < {after_ms:Int64} OR (sort_ms = {after_ms:Int64} AND task_id > {after_task:String}))');
+    params.after_ms = after.sortMs;
+    params.after_task = after.taskId;
+  }
+  const query = `
+    SELECT task_id, sort_ms, o.1 = 0 AS verified_origin, o.2 AS requested_at, o.3 AS root_human, o.4 AS purpose,
+           fa AS first_action, la AS last_action, maybe_reinstated
+    FROM (
+      SELECT task_id,
+             min(first_action) AS fa,
+             max(last_action) AS la,
+             min(origin) AS o,
+             if(o.1 = 0, toUnixTimestamp64Milli(o.2), toUnixTimestamp64Milli(fa)) AS sort_ms,
+             min(first_failed_at) AS ffa,
+             ffa IS NOT NULL AND max(last_verified_at) > ffa AS maybe_reinstated
+             ${sets.map((s) => ', ' + s).join('')}
+      FROM ${db}.task_summary
+      ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+      GROUP BY task_id
+      ${having.length ? 'HAVING ' + having.join(' AND ') : ''}
+    )
+    ORDER BY sort_ms DESC, task_id ASC
+    LIMIT {limit:UInt32}`;
+  return { query, params };
+}
+
+export type CountRow = [task_id: string, spans: string, failed: string, verified: string, agents: string, trust_domains: string[]];
+
+/**
+ * Step 2: counts of the given tasks from the summary's states, a primary-key
+ * read of those tasks. spans is the union of the failed and verified span
+ * sets (one state column read as two rows of one type), so
+ * failed + verified - spans is how many spans have been judged both ways.
+ */
+export function countsStatement(db: string, ids: string[], trustDomains: string[] | undefined): Statement {
+  const params: Record<string, unknown> = { ids };
+  if (trustDomains !== undefined) params.tds = trustDomains;
+  const query = `
+    SELECT task_id, uniqExactIfMerge(judged), uniqExactIfMergeIf(judged, kind = 0), uniqExactIfMergeIf(judged, kind = 1),
+           length(groupUniqArrayMerge(agent_ids)), arraySort(groupUniqArray(trust_domain))
+    FROM (
+      SELECT task_id, trust_domain, agent_ids, arrayJoin([(0, failed_spans), (1, verified_spans)]) AS pair,
+             pair.1 AS kind, pair.2 AS judged
+      FROM ${db}.task_summary
+      WHERE task_id IN {ids:Array(String)} ${trustDomains !== undefined ? 'AND trust_domain IN {tds:Array(String)}' : ''}
+    )
+    GROUP BY task_id`;
+  return { query, params };
+}
+
+export type RecountRow = [task_id: string, failed: string];
+
+/**
+ * Step 2 for tasks where a span was judged both ways and a verified
+ * judgement may be the newer: the failed count from each span's newest row in actions, read by
+ * primary key for those tasks only.
+ */
+export function failedRecountStatement(db: string, ids: string[], trustDomains: string[] | undefined): Statement {
+  const params: Record<string, unknown> = { ids };
+  if (trustDomains !== undefined) params.tds = trustDomains;
+  const query = `
+    SELECT task_id, countIf(v = 'failed')
+    FROM (
+      SELECT task_id, argMax(verdict, received_at) AS v
+      FROM ${db}.actions
+      WHERE task_id IN {ids:Array(String)} ${trustDomains !== undefined ? `AND ${TRUST_DOMAIN_OF_AGENT} IN {tds:Array(String)}` : ''}
+      GROUP BY task_id, trace_id, span_id
+    )
+    GROUP BY task_id`;
+  return { query, params };
+}
