@@ -138,7 +138,7 @@ test('a key added starts verifying, a key removed starts failing, and no span is
   assert.ok(removed.slice(firstFailed).every((a) => codes(a) === 'signature.unknown_key'), 'after the reload: the removed key is unknown, even for a cached chain');
 
   // The delegation map follows the keys: the link the removed key signed is now stored as invalid (its newest row wins).
-  const links = await server.pipeline.queries.agentDelegations(staging.id('planner'));
+  const links = (await server.pipeline.queries.agentDelegations(staging.id('planner'))).items;
   const signedByPlanner = links.filter((l) => l.delegator === staging.id('planner'));
   assert.ok(signedByPlanner.length > 0);
   assert.ok(signedByPlanner.every((l) => l.valid === false), 'the planner-signed link is invalid after its key was removed');
