@@ -16,6 +16,11 @@ import { startOpa } from '../test/support/opa.js';
 import { decodeOtlp } from '../src/ingest/otlp/index.js';
 import { resolveIngestLimits } from '../src/ingest/limits.js';
 import { Processor } from '../src/pipeline/processor.js';
+import { SinkRegistry } from '../src/pipeline/sinks.js';
+import { pipelineStages } from '../src/runtime/pipeline.js';
+import { ACTIONS, DELEGATIONS } from '../src/correlate/stages.js';
+import { POLICY_DECISIONS } from '../src/policy/stage.js';
+import { SpanPolicy } from '../src/policy/span-policy.js';
 import { IMPLICATIONS, makeWorkload } from './workload.js';
 import { makeSpanFor } from './spans.js';
 import { median, percentile, report } from './stats.js';
@@ -66,29 +71,26 @@ latencies((i) => evaluateAction(policy, i), 10);
 const cached = latencies((i) => engine.evaluateAction(i), 100);
 const uncached = latencies((i) => evaluateAction(policy, i), 30);
 
-// The processing stage (decode → verify → correlate, as bench/processing.ts
-// runs it, cold caches per pass) with the policy decision added to verify,
-// against the same stage without it; passes alternate so both see one machine.
+// The processing stage (decode → stages, as bench/processing.ts runs it, cold
+// caches per pass) with the policy stage in the pipeline (its decisions and
+// their decision-log rows) against the same pipeline without it; passes
+// alternate so both see one machine.
 const stream = await makeWorkload({ chains: 400, spansPerChain: 50, spansPerRequest: 500 });
 const streamTrust = await TrustStore.fromDirectory(stream.trustDir);
 const limits = resolveIngestLimits();
-const discard = { write: async () => undefined };
+const discard = { write: async () => [], flush: async () => undefined, close: async () => undefined };
+const sinks = new SinkRegistry().register(ACTIONS, discard).register(DELEGATIONS, discard).register(POLICY_DECISIONS, discard);
 async function stagePass(withPolicy: boolean): Promise<number> {
   const v = new ChainVerifier(streamTrust, { ...defaultPolicy(), implications: stream.implications });
-  const e = new PolicyEngine(policy);
-  let denied = 0;
-  const processor = new Processor((span) => {
-    const d = v.verifyDetailed(span);
-    if (withPolicy && d.check !== null && span.chain !== null) {
-      if (e.evaluate(chainInput(d.check, span.chain.length, []), { agent: span.agentId, scopes: span.scopesUsed, atMs: span.startMs }).result !== 'allow') denied++;
-    }
-    return d;
-  }, discard, discard);
+  const spanPolicy = withPolicy ? new SpanPolicy(new PolicyEngine(policy), streamTrust) : undefined;
+  const processor = new Processor(pipelineStages((span) => v.verifyDetailed(span), spanPolicy), sinks);
   let spans = 0;
+  let denied = 0;
   const start = performance.now();
   for (const body of stream.protobuf) {
     const decoded = decodeOtlp(body, 'protobuf', limits);
-    await processor.ingest(decoded.spans);
+    const batch = await processor.process(decoded.spans);
+    for (let i = 0; i < decoded.spans.length; i++) if (batch.verdict(i).reasons.some((r) => r.code.startsWith('policy.'))) denied++;
     spans += decoded.spans.length;
   }
   const perSec = (spans * 1000) / (performance.now() - start);

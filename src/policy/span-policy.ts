@@ -16,16 +16,19 @@ import { verifyApprovals } from './approval.js';
 import { approvalTokensOf, chainInput } from './input.js';
 import { unavailable } from './opa-client.js';
 import { PolicyEngine, type PolicyEvaluator } from './policy-engine.js';
-import type { ActionPolicyInput, PolicyApproval, PolicyDecision } from './types.js';
+import type { ActionPolicyInput, ChainPolicyInput, PolicyApproval, PolicyDecision } from './types.js';
+import type { CompiledPolicy } from './compile.js';
 
-/** A decision with the input it was made on (what the decision log records). */
+/** A decision with the input it was made on (what the decision log records): the chain's part is shared by its spans. */
 export interface Judged {
   decision: PolicyDecision;
-  input: ActionPolicyInput;
+  chain: ChainPolicyInput;
+  action: ActionPolicyInput['action'];
 }
 
 export class SpanPolicy {
   private readonly approvals = new LRUCache<string, PolicyApproval>({ max: 10_000 });
+  private readonly actions = new WeakMap<ChainPolicyInput, { policy: CompiledPolicy; decisions: Map<string, PolicyDecision> }>();
   private generation: number;
 
   constructor(
@@ -57,15 +60,37 @@ export class SpanPolicy {
     const approvals = tokens.length === 0 ? [] : this.verified(tokens, check);
     const chain = chainInput(check, span.chain.length, approvals);
     const action = { agent: span.agentId, scopes: span.scopesUsed, atMs: span.startMs };
-    const input = { ...chain, action };
-    if (this.engine instanceof PolicyEngine) return { decision: this.engine.evaluate(chain, action), input };
-    const d = this.engine.evaluateAction(input);
-    if (!(d instanceof Promise)) return { decision: d, input };
+    if (this.engine instanceof PolicyEngine) return { decision: this.builtIn(this.engine, chain, action), chain, action };
+    const d = this.engine.evaluateAction({ ...chain, action });
+    if (!(d instanceof Promise)) return { decision: d, chain, action };
     // An engine that fails gives a deny, never an allow nor a failed batch.
     return d.then(
-      (decision) => ({ decision, input }),
-      (e: unknown) => ({ decision: unavailable(`the engine failed: ${(e as Error)?.message ?? String(e)}`), input }),
+      (decision) => ({ decision, chain, action }),
+      (e: unknown) => ({ decision: unavailable(`the engine failed: ${(e as Error)?.message ?? String(e)}`), chain, action }),
     );
+  }
+
+  /**
+   * The built-in engine's decision, memoised per chain input and (agent, scopes used) when the
+   * chain carries no approvals: then the action's time plays no part (schemas/policy.md), so every
+   * such action of a chain gets the same decision. A policy swap starts a new memo.
+   */
+  private builtIn(engine: PolicyEngine, chain: ChainPolicyInput, action: ActionPolicyInput['action']): PolicyDecision {
+    if (chain.approvals.length > 0) return engine.evaluate(chain, action);
+    let memo = this.actions.get(chain);
+    if (memo === undefined || memo.policy !== engine.policy) {
+      memo = { policy: engine.policy, decisions: new Map() };
+      this.actions.set(chain, memo);
+    }
+    // JSON keeps the key unambiguous whatever characters a hostile agent id or scope holds.
+    const key = JSON.stringify([action.agent, action.scopes]);
+    let d = memo.decisions.get(key);
+    if (d === undefined) {
+      d = engine.evaluate(chain, action);
+      // Bounded: a chain's actors and scope sets are few; a hostile variety just stops being memoised.
+      if (memo.decisions.size < 256) memo.decisions.set(key, d);
+    }
+    return d;
   }
 
   private verified(tokens: string[], check: ChainCheck): PolicyApproval[] {

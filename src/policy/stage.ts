@@ -8,21 +8,22 @@
  * that answers asynchronously (OPA) at most `concurrency` questions are in
  * flight per batch, and rows are emitted in span order once all answered.
  */
-import { hash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import { nsToDateTime64 } from '../correlate/time.js';
 import { rowKind, type SpanBatch, type Stage } from '../pipeline/stage.js';
 import type { DecisionRow } from './decision-log.js';
 import type { Judged, SpanPolicy } from './span-policy.js';
-import type { ChainPolicyInput } from './types.js';
+import type { ChainPolicyInput, PolicyDecision } from './types.js';
+
+type DecisionParts = Pick<DecisionRow, 'policy_version' | 'revision' | 'result' | 'rules' | 'reason_codes' | 'reason_details' | 'reason_links'>;
 
 /** One row per decision: the `policy_decisions` table. */
 export const POLICY_DECISIONS = rowKind<DecisionRow>('policy_decisions');
 
 export class PolicyStage implements Stage {
   readonly name = 'policy';
-  /** The chain part of the logged input, serialised once per chain (it is the bulk of the row). */
-  private readonly chainJson = new LRUCache<string, string>({ max: 20_000 });
+  /** Row parts shared by every span with the same decision object, or the same chain input (weakly held). */
+  private readonly byDecision = new WeakMap<PolicyDecision, DecisionParts>();
+  private readonly byChain = new WeakMap<ChainPolicyInput, { linkHashes: string[]; text: string }>();
 
   constructor(
     private readonly policy: SpanPolicy,
@@ -52,42 +53,51 @@ export class PolicyStage implements Stage {
 
   private record(batch: SpanBatch, i: number, judged: Judged): void {
     const span = batch.spans[i]!;
-    const { decision: d, input } = judged;
+    const { decision: d, chain, action } = judged;
     for (const r of d.reasons) batch.addReason(i, { code: r.code, ...(r.link !== undefined ? { link: r.link } : {}), message: r.message });
+    // What every span of a chain, or every span with the same decision, shares is built once (allowed
+    // actions share one frozen decision, chains without approvals one input): the rest is per span.
+    const verdict = this.decisionParts(d);
+    const shared = this.chainParts(chain);
     batch.emit(POLICY_DECISIONS, {
       // Derived from the span and the policy revision: a re-delivered span folds into the same row,
       // a re-judgement under another policy is a row of its own.
-      decision_id: decisionId(d.revision, span.traceId, span.spanId),
+      decision_id: `${span.traceId}-${span.spanId}-${d.revision.slice(0, 16)}`,
       ts: nsToDateTime64(span.startNs),
       task_id: span.taskId,
       trace_id: span.traceId,
       span_id: span.spanId,
       agent_id: span.agentId,
       kind: 'action',
-      policy_version: d.policyVersion,
-      revision: d.revision,
-      result: d.result,
-      rules: d.rules,
-      reason_codes: d.reasons.map((r) => r.code),
-      reason_details: d.reasons.map((r) => r.message),
-      reason_links: d.reasons.map((r) => r.link ?? -1),
-      link_hashes: input.links.map((l) => l.hash),
-      input: `{"action":${JSON.stringify(input.action)},"chain":${this.chainText(batch.details[i]!.chainHash, input)}}`,
+      ...verdict,
+      link_hashes: shared.linkHashes,
+      input: `{"action":${JSON.stringify(action)},"chain":${shared.text}}`,
     }, i);
   }
 
-  private chainText(chainHash: string, input: ChainPolicyInput): string {
-    const key = chainHash + '|' + input.approvals.length;
-    let text = this.chainJson.get(key);
-    if (text === undefined || input.approvals.length > 0) {
-      text = JSON.stringify({ depth: input.depth, links: input.links, approvals: input.approvals });
-      if (input.approvals.length === 0) this.chainJson.set(key, text);
+  private decisionParts(d: PolicyDecision): DecisionParts {
+    let parts = this.byDecision.get(d);
+    if (parts === undefined) {
+      parts = {
+        policy_version: d.policyVersion,
+        revision: d.revision,
+        result: d.result,
+        rules: d.rules,
+        reason_codes: d.reasons.map((r) => r.code),
+        reason_details: d.reasons.map((r) => r.message),
+        reason_links: d.reasons.map((r) => r.link ?? -1),
+      };
+      this.byDecision.set(d, parts);
     }
-    return text;
+    return parts;
   }
-}
 
-function decisionId(revision: string, traceId: string, spanId: string): string {
-  const h = hash('sha256', `${revision}\0${traceId}\0${spanId}`, 'hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  private chainParts(chain: ChainPolicyInput): { linkHashes: string[]; text: string } {
+    let parts = this.byChain.get(chain);
+    if (parts === undefined) {
+      parts = { linkHashes: chain.links.map((l) => l.hash), text: JSON.stringify({ depth: chain.depth, links: chain.links, approvals: chain.approvals }) };
+      this.byChain.set(chain, parts);
+    }
+    return parts;
+  }
 }
