@@ -29,7 +29,7 @@ import {
   type TrustedKey,
 } from './trust-bundle.js';
 
-export { AUTHORIZATION_ROLE, BUNDLE_SUFFIX, type ChainsightJwk, type Jwks, type TrustedKey, type BundleResult, type KeyRefusal } from './trust-bundle.js';
+export { AUTHORIZATION_ROLE, STS_ROLE, BUNDLE_SUFFIX, type ChainsightJwk, type Jwks, type TrustedKey, type BundleResult, type KeyRefusal } from './trust-bundle.js';
 
 export class TrustStoreError extends Error {
   override name = 'TrustStoreError';
