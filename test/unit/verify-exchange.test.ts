@@ -135,6 +135,14 @@ test('nesting is bounded by the policy maxDepth', async () => {
   // Within the size limit but past the depth: refused before any actor beyond it is looked at.
   const wide = await mint({ actors: Array.from({ length: 40 }, (_, i) => d.id(`a${i}`)) });
   assertOnly(verify(wide, { agentId: d.id('a39') }, { maxTokenBytes: 1 << 16 }), 'chain.too_deep@0');
+  // 15,000 levels inside the largest token a policy may allow: parsed, then refused at the bound.
+  // Written as text: JSON.stringify itself recurses and would give out first.
+  const nested = Array.from({ length: 15_000 }, (_, i) => `{"sub":"spiffe://co.com/agent/a${i}","act":`).join('') + '{"sub":"spiffe://co.com/agent/z"}' + '}'.repeat(15_000);
+  const [h, , sig] = (await mint()).split('.') as [string, string, string];
+  const { act: _, ...rest } = payloadOf(await mint());
+  const huge = `${h}.${Buffer.from(JSON.stringify(rest).slice(0, -1) + ',"act":' + nested + '}').toString('base64url')}.${sig}`;
+  assert.ok(huge.length < 1 << 20);
+  assertOnly(verify(huge, {}, { maxTokenBytes: 1 << 20 }), 'chain.too_deep@0');
 });
 
 test('hostile act claims are refused with reasons that say what is wrong', async () => {
