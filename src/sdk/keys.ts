@@ -20,7 +20,7 @@ export interface SigningKey {
   trustDomain: string;
   /** Agent SPIFFE ID this key belongs to (agent keys). */
   principal?: string;
-  /** 'authorization' for the trust domain's authorization key. */
+  /** 'authorization' for the trust domain's authorization key, 'sts' for its STS key. */
   role?: string;
   key: CryptoKey;
 }

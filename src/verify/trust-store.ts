@@ -6,6 +6,8 @@
  * Two extra JWK members bind a key to what it may sign:
  *  - `chainsight_role: "authorization"`: the trust domain's authorization key,
  *    the only key that may sign a root link (a human authorizing an agent);
+ *  - `chainsight_role: "sts"`: the trust domain's STS key, the only key that
+ *    may sign a token-exchange token (nested `act` claims, spec §11);
  *  - `chainsight_principal: "<spiffe id>"`: an agent's key; it may sign only
  *    links whose `iss` is that agent.
  *
