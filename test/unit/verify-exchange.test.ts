@@ -9,6 +9,7 @@ import { toActionRow, toDelegationRows } from '../../src/correlate/correlate.js'
 import type { Verdict } from '../../src/model/verdict.js';
 import { mintExchangeToken, nestActors, type MintExchangeOptions } from '../../src/sdk/exchange.js';
 import { generateKey, type SigningKey } from '../../src/sdk/keys.js';
+import { mintRoot } from '../../src/sdk/mint.js';
 import { ChainVerifier } from '../../src/verify/chain-verifier.js';
 import { readExchangeClaims } from '../../src/verify/exchange-claims.js';
 import { defaultPolicy, type VerifyPolicy } from '../../src/verify/policy.js';
@@ -96,6 +97,12 @@ test("only the STS key of the current actor's trust domain may sign: agent, auth
   const partnerToken = await mint({ stsKey: partnerSts, actors: [d.id('planner'), 'spiffe://partner.org/agent/analytics'] });
   assert.equal(verify(partnerToken, { agentId: 'spiffe://partner.org/agent/analytics' }).status, 'verified');
   assertOnly(verify(await mint({ unsafe: { header: { x5c: ['AAAA'] } } })), 'signature.key_not_bound@0');
+});
+
+test('the STS key signs nothing but exchange tokens: a root link signed with it fails', async () => {
+  const root = await mintRoot({ authzKey: sts, human: HUMAN, agent: d.id('planner'), scope: SCOPE, task: TASK, ttlSec: 600, now: NOW, unsafe: { skipChecks: true } });
+  const v = verifier().verifySpan(spanFor(root, { startMs: AT, agentId: d.id('planner') })) as Verdict;
+  assertOnly(v, 'signature.key_not_bound@0');
 });
 
 test('a tampered token fails its signature; alg none is forbidden', async () => {
