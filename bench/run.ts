@@ -67,6 +67,12 @@ if (out.processing && out.verify) {
   rows.push(['  same-machine ceiling (decode + raw crypto/50 + cache hit)', `${fmt(ceiling)} → pipeline at ${fmt((p.pipeline_protobuf!.median / ceiling) * 100, 1)} %`, '90k/113k = 80 %']);
   rows.push(['  raw Ed25519 verify here vs the notes\' 63 µs', `${fmt(1e6 / v.raw_crypto_chain_per_sec!.median / 3, 0)} µs`, '']);
 }
+if (want('exchange')) {
+  const x = repeated('exchange.ts', 3, true);
+  out.exchange = x;
+  const s = x.summary;
+  rows.push(['3-actor path uncached: STS token ÷ 3 signed links, chains/s', `${fmt(s.sts_over_links!.median, 2)}× (${fmt(s.sts_uncached_chain_per_sec!.median)} vs ${fmt(s.links_uncached_chain_per_sec!.median)})`, '']);
+}
 if (want('policy')) {
   const p = repeated('policy.ts', 3, true);
   out.policy = p;

@@ -80,11 +80,14 @@ export function registerTokenCommands(program: Command, io: TokenCliIo = process
     .requiredOption('--domain <trust-domain>', 'trust domain, e.g. co.com')
     .option('--principal <spiffe-id>', "agent SPIFFE ID the key belongs to")
     .option('--authorization', "make the trust domain's authorization key (signs root links)")
+    .option('--sts', "make the trust domain's STS key (signs token-exchange tokens)")
     .requiredOption('--dir <dir>', 'trust directory')
     .option('--private-dir <dir>', 'where the private key goes (default <dir>/private)')
-    .action(async (o: { domain: string; principal?: string; authorization?: boolean; dir: string; privateDir?: string }) => {
-      if ((o.principal === undefined) === !o.authorization) throw new InvalidArgumentError('give exactly one of --principal or --authorization');
-      const g = await generateKey({ dir: o.dir, trustDomain: o.domain, principal: o.principal, authorization: o.authorization ?? false, privateDir: o.privateDir });
+    .action(async (o: { domain: string; principal?: string; authorization?: boolean; sts?: boolean; dir: string; privateDir?: string }) => {
+      if ([o.principal !== undefined, o.authorization === true, o.sts === true].filter(Boolean).length !== 1) {
+        throw new InvalidArgumentError('give exactly one of --principal or --authorization (or --sts)');
+      }
+      const g = await generateKey({ dir: o.dir, trustDomain: o.domain, principal: o.principal, authorization: o.authorization ?? false, sts: o.sts ?? false, privateDir: o.privateDir });
       io.out(JSON.stringify({ kid: g.signingKey.kid, trustDomain: o.domain, principal: g.signingKey.principal, role: g.signingKey.role, bundle: g.bundlePath, privateKey: g.privatePath }, null, 2));
     });
 
@@ -138,12 +141,16 @@ export function registerTokenCommands(program: Command, io: TokenCliIo = process
       const trust = await TrustStore.fromDirectory(o.trustDir);
       for (const r of trustRefusals(trust.lastLoad)) io.err(r.text);
       const verifier = new ChainVerifier(trust, policy);
-      const last = lastClaims(tokens);
+      // A token-exchange token's agent and task are its hops', not its own claims'.
+      const check = await verifier.check(tokens);
+      const hops = check.evidence === 'sts-token' ? check.links.map((l) => l.claims) : undefined;
+      const last = hops?.[hops.length - 1] ?? lastClaims(tokens);
       const root = tokens[0] === undefined ? undefined : parseToken(tokens[0]);
+      const rootTask = hops ? hops[0]?.task : root?.ok ? root.token.payload.task : undefined;
       const span: AgentSpan = {
         traceId: '', spanId: '', parentSpanId: '', name: 'cli', kind: 0,
         startNs: `${at}000000`, endNs: `${at}000000`, startMs: at, endMs: at, statusCode: 0, serviceName: 'chainsight-cli',
-        taskId: o.task ?? (root?.ok && typeof root.token.payload.task === 'string' ? root.token.payload.task : ''),
+        taskId: o.task ?? (typeof rootTask === 'string' ? rootTask : ''),
         chain: tokens,
         agentId: o.agent ?? (typeof last.sub === 'string' ? last.sub : ''),
         agentName: '', operation: o.operation, toolName: '', scopesUsed: o.scopeUsed ?? [], resource: '', attributes: {},

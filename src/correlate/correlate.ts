@@ -45,6 +45,7 @@ export function toActionRow(
     chain_depth: chain?.depth ?? 0,
     chain_path: chain?.path ?? EMPTY,
     chain_hash: chainHash,
+    chain_evidence: chain?.evidence ?? '',
     scopes_granted: chain?.grantedScopes ?? EMPTY,
     scopes_used: span.scopesUsed,
     resource: span.resource,

@@ -25,6 +25,8 @@ export interface ActionRow {
   chain_depth: number;
   chain_path: string[];
   chain_hash: string;
+  /** 'signed-links', 'sts-token' (hops vouched for by the STS alone), '' without a chain. */
+  chain_evidence: string;
   scopes_granted: string[];
   scopes_used: string[];
   resource: string;

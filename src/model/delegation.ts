@@ -42,7 +42,16 @@ export interface ChainCheck {
   links: VerifiedLink[];
   /** Structural reasons; empty when the chain is sound. */
   reasons: import('./verdict.js').Reason[];
+  /** How the hops are evidenced; absent means one signed link per hop. */
+  evidence?: Evidence;
 }
+
+/**
+ * What vouches for the hops of a chain: `signed-links`, each hop signed by its
+ * delegator (§4); `sts-token`, one token-exchange token signed by the trust
+ * domain's STS whose intermediate hops nobody else signed (§11): weaker evidence.
+ */
+export type Evidence = 'signed-links' | 'sts-token';
 
 /** Summary of a chain as stored with an action. */
 export interface ChainSummary {
@@ -56,4 +65,6 @@ export interface ChainSummary {
   delegator: string; // issuer of the last link
   grantedScopes: string[]; // scope of the last link
   linkHashes: string[];
+  /** How the hops are evidenced; '' when no link decoded. */
+  evidence: Evidence | '';
 }

@@ -8,7 +8,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
-import { AUTHORIZATION_ROLE, BUNDLE_SUFFIX, type ChainsightJwk, type Jwks } from '../verify/trust-store.js';
+import { AUTHORIZATION_ROLE, BUNDLE_SUFFIX, STS_ROLE, type ChainsightJwk, type Jwks } from '../verify/trust-store.js';
 import { isTrustDomainName, trustDomainOf } from '../verify/spiffe.js';
 
 export const KEY_ALGORITHM = 'EdDSA';
@@ -20,7 +20,7 @@ export interface SigningKey {
   trustDomain: string;
   /** Agent SPIFFE ID this key belongs to (agent keys). */
   principal?: string;
-  /** 'authorization' for the trust domain's authorization key. */
+  /** 'authorization' for the trust domain's authorization key, 'sts' for its STS key. */
   role?: string;
   key: CryptoKey;
 }
@@ -38,6 +38,8 @@ export interface KeygenOptions {
   principal?: string;
   /** Make the trust domain's authorization key. */
   authorization?: boolean;
+  /** Make the trust domain's STS key (signs token-exchange tokens, spec §11). */
+  sts?: boolean;
   /** Where private keys go (default `<dir>/private`). */
   privateDir?: string;
 }
@@ -58,8 +60,8 @@ export function bundlePath(dir: string, trustDomain: string): string {
 }
 
 /** File name of a private key: the SPIFFE ID's authority and path, or `<domain>@authorization`. */
-export function privateKeyFileName(trustDomain: string, principal?: string): string {
-  const stem = principal === undefined ? `${trustDomain}@authorization` : principal.slice('spiffe://'.length).replaceAll('/', '__');
+export function privateKeyFileName(trustDomain: string, principal?: string, role: string = AUTHORIZATION_ROLE): string {
+  const stem = principal === undefined ? `${trustDomain}@${role}` : principal.slice('spiffe://'.length).replaceAll('/', '__');
   return `${stem}.jwk.json`;
 }
 
@@ -96,23 +98,24 @@ export async function addToBundle(dir: string, trustDomain: string, jwks: Chains
 
 /** Generate an Ed25519 key pair, add its public half to the domain's bundle, save the private half. */
 export async function generateKey(opts: KeygenOptions): Promise<GeneratedKey> {
-  const { dir, trustDomain, principal, authorization } = opts;
+  const { dir, trustDomain, principal, authorization, sts } = opts;
   if (!isTrustDomainName(trustDomain)) throw new KeyError(`"${trustDomain}" is not a valid trust domain name`);
-  if ((principal === undefined) === !authorization) throw new KeyError('give exactly one of principal or authorization');
+  if ([principal !== undefined, authorization === true, sts === true].filter(Boolean).length !== 1) throw new KeyError('give exactly one of principal, authorization or sts');
+  const role = sts ? STS_ROLE : authorization ? AUTHORIZATION_ROLE : undefined;
   if (principal !== undefined && trustDomainOf(principal) !== trustDomain) {
     throw new KeyError(`principal ${principal} is not a SPIFFE ID in trust domain ${trustDomain}`);
   }
   const { publicKey, privateKey } = await generateKeyPair(KEY_ALGORITHM, { extractable: true });
   const pub = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(pub, 'sha256');
-  const binding: Pick<ChainsightJwk, 'chainsight_role' | 'chainsight_principal'> = authorization ? { chainsight_role: AUTHORIZATION_ROLE } : { chainsight_principal: principal as string };
+  const binding: Pick<ChainsightJwk, 'chainsight_role' | 'chainsight_principal'> = role !== undefined ? { chainsight_role: role } : { chainsight_principal: principal as string };
   const publicJwk: ChainsightJwk = { ...pub, kid, alg: KEY_ALGORITHM, use: 'sig', ...binding };
   const priv: PrivateKeyFile = { ...(await exportJWK(privateKey)), kid, alg: KEY_ALGORITHM, ...binding, chainsight_trust_domain: trustDomain };
 
   const bundle = await addToBundle(dir, trustDomain, [publicJwk]);
   const privateDir = opts.privateDir ?? join(dir, 'private');
   await mkdir(privateDir, { recursive: true, mode: 0o700 });
-  const privatePath = join(privateDir, privateKeyFileName(trustDomain, principal));
+  const privatePath = join(privateDir, privateKeyFileName(trustDomain, principal, role));
   await writeAtomic(privatePath, JSON.stringify(priv, null, 2) + '\n', 0o600);
   return { signingKey: await signingKeyFromJwk(priv), publicJwk, bundlePath: bundle, privatePath };
 }

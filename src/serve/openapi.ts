@@ -43,6 +43,10 @@ const schemas = {
     agent_name: str, tool_name: str, root_human: str, root_issued_at: str, purpose: str, delegator: str, chain_depth: int,
     chain_path: strs, scopes_granted: strs, scopes_used: strs, resource: str,
     verdict: { type: 'string', enum: ['verified', 'failed'] }, reasons: strs, reason_details: strs,
+    chain_evidence: {
+      type: 'string', enum: ['signed-links', 'sts-token', ''],
+      description: "how the chain's hops are evidenced: each signed by its delegator, or one STS token-exchange token whose intermediate hops only the STS vouches for (weaker); '' without a chain",
+    },
   }),
   ActionPage: closed({ taskId: str, actions: { type: 'array', items: ref('Action') }, nextCursor: ref('NextCursor') }),
   Decision: closed({

@@ -21,11 +21,13 @@ import type { ChainCheck, ChainSummary, VerifiedLink } from '../model/delegation
 import type { AgentSpan } from '../model/span.js';
 import { VERIFIED, verdictOf, type Reason, type Verdict } from '../model/verdict.js';
 import { assembleChain, chainFaultReason } from './chain-rules.js';
+import { checkExchangeToken } from './exchange-check.js';
 import { checkLink, type LinkCheckContext, type LinkResult } from './link-check.js';
 import type { VerifyPolicy } from './policy.js';
 import { ScopeMatcher } from './scope.js';
 import { spanReasons } from './span-rules.js';
 import { summarize } from './summary.js';
+import { EXCHANGE_TOKEN_TYPE, peekTokenType } from './token.js';
 import type { TrustStore } from './trust-store.js';
 
 export interface ChainVerifierOptions {
@@ -229,12 +231,18 @@ export class ChainVerifier {
     }
     this.stats.chainMisses++;
     const { check, wantsFresher } = this.verifyChain(tokens);
-    const entry: CachedChain = { check: freezeCheck(check), depth: tokens.length, key: chainKey(tokens), tokens: [...tokens], wantsFresher };
+    // A token-exchange token is one token holding every hop: its depth is its hops.
+    const depth = check.evidence === 'sts-token' && check.links.length > 0 ? check.links.length : tokens.length;
+    const entry: CachedChain = { check: freezeCheck(check), depth, key: chainKey(tokens), tokens: [...tokens], wantsFresher };
     this.chains.set(last, entry);
     return entry;
   }
 
   private verifyChain(tokens: readonly string[]): { check: ChainCheck; wantsFresher: string[] } {
+    // One STS-issued token instead of a chain of links (spec §11): told apart by its typ alone.
+    if (tokens.length === 1 && peekTokenType(tokens[0] as string) === EXCHANGE_TOKEN_TYPE) {
+      return checkExchangeToken(tokens[0] as string, this.ctx);
+    }
     const n = Math.min(tokens.length, this.policy.maxDepth);
     const results: LinkResult[] = [];
     for (let i = 0; i < n; i++) results.push(this.linkResult(tokens[i] as string, i === 0));

@@ -14,5 +14,6 @@ export function summarize(check: ChainCheck): ChainSummary {
     delegator: last?.iss ?? '',
     grantedScopes: last ? [...last.scope] : [],
     linkHashes: links.map((l) => l.hash),
+    evidence: links.length === 0 ? '' : (check.evidence ?? 'signed-links'),
   };
 }

@@ -6,6 +6,8 @@ import { hash } from 'node:crypto';
 
 /** The `typ` header every delegation link carries (RFC 8725 explicit typing). */
 export const TOKEN_TYPE = 'chainsight-delegation+jwt';
+/** The `typ` of an STS-issued token-exchange token carrying the whole chain in nested `act` claims (spec §11). */
+export const EXCHANGE_TOKEN_TYPE = 'chainsight-exchange+jwt';
 
 export interface ParsedToken {
   header: { alg: string; kid: string; typ: string } & Record<string, unknown>;
@@ -49,7 +51,19 @@ function decodeJsonObject(part: string, what: string): Record<string, unknown> |
   return value as Record<string, unknown>;
 }
 
-export function parseToken(token: string): ParseResult {
+/**
+ * The header's `typ`, read without parsing the rest: how a one-token chain is
+ * told apart as a token-exchange token. Undefined when the header does not decode.
+ */
+export function peekTokenType(token: string): unknown {
+  const dot = token.indexOf('.');
+  if (dot <= 0) return undefined;
+  const header = decodeJsonObject(token.slice(0, dot), 'header');
+  return typeof header === 'string' ? undefined : header.typ;
+}
+
+/** Parse one compact JWS whose header `typ` must be `typ` (a delegation link by default). */
+export function parseToken(token: string, typ: string = TOKEN_TYPE): ParseResult {
   const first = token.indexOf('.');
   const second = first < 0 ? -1 : token.indexOf('.', first + 1);
   if (first < 0 || second < 0 || token.indexOf('.', second + 1) >= 0) {
@@ -70,7 +84,7 @@ export function parseToken(token: string): ParseResult {
   if (typeof header === 'string') return { ok: false, error: header };
   if (typeof header.alg !== 'string') return { ok: false, error: 'header has no alg' };
   if (typeof header.kid !== 'string' || header.kid.length === 0) return { ok: false, error: 'header has no kid' };
-  if (header.typ !== TOKEN_TYPE) return { ok: false, error: `header typ must be "${TOKEN_TYPE}", got ${JSON.stringify(header.typ)}` };
+  if (header.typ !== typ) return { ok: false, error: `header typ must be "${typ}", got ${JSON.stringify(header.typ)}` };
   // We understand no JWS extensions; a critical one we ignored could change meaning.
   if (header.crit !== undefined) return { ok: false, error: 'header crit is not supported' };
 

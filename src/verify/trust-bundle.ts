@@ -15,6 +15,8 @@ import { isTrustDomainName, trustDomainOf } from './spiffe.js';
 
 export const BUNDLE_SUFFIX = '.jwks.json';
 export const AUTHORIZATION_ROLE = 'authorization';
+/** The role of the trust domain's security token service key: it alone signs token-exchange tokens (spec §11). */
+export const STS_ROLE = 'sts';
 /** Largest bundle file read; a JWKS of a few hundred keys is far below it. */
 export const MAX_BUNDLE_BYTES = 1024 * 1024;
 export const MIN_RSA_BITS = 2048;
@@ -116,8 +118,8 @@ async function importKey(trustDomain: string, jwk: ChainsightJwk): Promise<Trust
     if (!algs.includes(jwk.alg as SignatureAlgorithm)) throw new KeyRefused(`alg ${describe(jwk.alg)} does not fit a ${jwk.kty} key or is not supported`);
     algs = [jwk.alg as SignatureAlgorithm];
   }
-  if (jwk.chainsight_role !== undefined && jwk.chainsight_role !== AUTHORIZATION_ROLE) {
-    throw new KeyRefused(`chainsight_role must be "${AUTHORIZATION_ROLE}", not ${describe(jwk.chainsight_role)}`);
+  if (jwk.chainsight_role !== undefined && jwk.chainsight_role !== AUTHORIZATION_ROLE && jwk.chainsight_role !== STS_ROLE) {
+    throw new KeyRefused(`chainsight_role must be "${AUTHORIZATION_ROLE}" or "${STS_ROLE}", not ${describe(jwk.chainsight_role)}`);
   }
   if (jwk.chainsight_principal !== undefined) {
     // One key, one job: an agent's key must never also sign roots.

@@ -6,6 +6,8 @@
  * Two extra JWK members bind a key to what it may sign:
  *  - `chainsight_role: "authorization"`: the trust domain's authorization key,
  *    the only key that may sign a root link (a human authorizing an agent);
+ *  - `chainsight_role: "sts"`: the trust domain's STS key, the only key that
+ *    may sign a token-exchange token (nested `act` claims, spec §11);
  *  - `chainsight_principal: "<spiffe id>"`: an agent's key; it may sign only
  *    links whose `iss` is that agent.
  *
@@ -29,7 +31,7 @@ import {
   type TrustedKey,
 } from './trust-bundle.js';
 
-export { AUTHORIZATION_ROLE, BUNDLE_SUFFIX, type ChainsightJwk, type Jwks, type TrustedKey, type BundleResult, type KeyRefusal } from './trust-bundle.js';
+export { AUTHORIZATION_ROLE, STS_ROLE, BUNDLE_SUFFIX, type ChainsightJwk, type Jwks, type TrustedKey, type BundleResult, type KeyRefusal } from './trust-bundle.js';
 
 export class TrustStoreError extends Error {
   override name = 'TrustStoreError';

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerTokenCommands, tokensFromArgs } from '../../src/cli/token-commands.js';
+import { mintExchangeToken } from '../../src/sdk/exchange.js';
+import { loadSigningKey } from '../../src/sdk/keys.js';
 
 let dir: string;
 before(async () => {
@@ -57,6 +59,20 @@ test('keygen, mint a 2-link chain, inspect it and verify it', async () => {
 
 test('keygen refuses both or neither of --principal and --authorization', async () => {
   await assert.rejects(run('token', 'keygen', '--domain', 'co.com', '--dir', dir), /exactly one of --principal or --authorization/);
+  await assert.rejects(run('token', 'keygen', '--domain', 'co.com', '--authorization', '--sts', '--dir', dir), /exactly one of --principal or --authorization \(or --sts\)/);
+});
+
+test("keygen --sts makes the STS key; verify judges a token-exchange token as its current actor's action", async () => {
+  const d = join(dir, 'sts');
+  const sts = JSON.parse((await run('token', 'keygen', '--domain', 'co.com', '--sts', '--dir', d)).out) as { privateKey: string; role: string };
+  assert.equal(sts.role, 'sts');
+  assert.match(sts.privateKey, /co\.com@sts\.jwk\.json$/);
+  const token = await mintExchangeToken({ stsKey: await loadSigningKey(sts.privateKey), human: 'alice@company.com', actors: [PLANNER, SCANNER], scope: ['cloud:read'], task: 't-9', ttlSec: 600 });
+  const ok = await run('token', 'verify', '--trust-dir', d, '--scope-used', 'cloud:read', token);
+  assert.deepEqual(JSON.parse(ok.out), { status: 'verified', reasons: [] });
+  const other = await run('token', 'verify', '--trust-dir', d, '--agent', PLANNER, token);
+  assert.equal(other.code, 1);
+  assert.deepEqual((JSON.parse(other.out) as { reasons: { code: string }[] }).reasons.map((r) => r.code), ['agent.mismatch']);
 });
 
 test('mint refuses scope the parent does not hold', async () => {
