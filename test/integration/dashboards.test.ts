@@ -122,8 +122,13 @@ describe('dashboards', () => {
     const demoActions = AGENTS.reduce((n, a) => n + a.actions, 0) + BAD_ACTIONS.length;
     assert.equal(await value('chainsight-overview.json', 'Actions'), demoActions + 1);
     assert.equal(await value('chainsight-overview.json', 'Failed verdicts'), BAD_ACTIONS.length - 1);
-    assert.equal(await value('chainsight-ingest.json', 'Rows written'), demoActions + 2);
-    assert.equal(await value('chainsight-ingest.json', 'Re-delivered rows'), 1);
+    // Physical rows depend on whether a background merge has already folded the re-verdict's two
+    // rows into one: the panels must say what the table holds at that moment.
+    const [physical] = await (await client.query({ query: 'SELECT count() AS rows, uniqExact(trace_id, span_id) AS spans FROM actions', format: 'JSONEachRow' })).json<{ rows: string; spans: string }>();
+    assert.equal(Number(physical!.spans), demoActions + 1);
+    assert.ok(Number(physical!.rows) === demoActions + 2 || Number(physical!.rows) === demoActions + 1, `${physical!.rows} rows`);
+    assert.equal(await value('chainsight-ingest.json', 'Rows written'), Number(physical!.rows));
+    assert.equal(await value('chainsight-ingest.json', 'Re-delivered rows'), Number(physical!.rows) - Number(physical!.spans));
     // The filter applies to the newest row: the re-verdicted action is no longer listed as failed.
     const failed = await rows('chainsight-overview.json', 'Recent failed actions');
     assert.equal(failed.length, BAD_ACTIONS.length - 1);
