@@ -1,5 +1,5 @@
 /**
- * Proving who sent an OTLP request (schemas/delegation-token.md §7b): an mTLS
+ * Proving who sent an OTLP request (schemas/delegation-token.md §4.5): an mTLS
  * client certificate that is an X.509-SVID of its trust domain, or a JWT-SVID
  * bearer token signed by one of its trust domain's `jwt-svid` keys. Both are
  * judged against the trust store in force, so bundle reloads and rotations

@@ -1,5 +1,5 @@
 /**
- * Emitter authentication (schemas/delegation-token.md §7b): who sent a span,
+ * Emitter authentication (schemas/delegation-token.md §4.5): who sent a span,
  * as proven by the request that carried it, against the agent the span says
  * it is. A chain proves who authorized an action; only this proves the span
  * came from that agent. Pure, except the stage glue.
