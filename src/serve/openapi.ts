@@ -43,6 +43,7 @@ const schemas = {
     agent_name: str, tool_name: str, root_human: str, root_issued_at: str, purpose: str, delegator: str, chain_depth: int,
     chain_path: strs, scopes_granted: strs, scopes_used: strs, resource: str,
     verdict: { type: 'string', enum: ['verified', 'failed'] }, reasons: strs, reason_details: strs,
+    peer_id: { ...str, description: "the sender's SPIFFE ID as proven by the request (mTLS X.509-SVID or JWT-SVID); empty when it proved none" },
   }),
   ActionPage: closed({ taskId: str, actions: { type: 'array', items: ref('Action') }, nextCursor: ref('NextCursor') }),
   Decision: closed({

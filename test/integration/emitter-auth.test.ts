@@ -169,6 +169,11 @@ test('mTLS: agent A with its own X.509-SVID claiming A is verified, and its peer
   const s = await stored('mtls-a-claims-a');
   assert.equal(s.verdict, 'verified', s.reasons.join());
   assert.equal(s.peer_id, co.id('scanner'));
+  // And the analyst API shows who sent it.
+  const res = await fetch(`${server.apiUrl}/api/tasks/${TASK}/actions`);
+  assert.equal(res.status, 200);
+  const { actions } = (await res.json()) as { actions: Array<{ name: string; peer_id: string }> };
+  assert.equal(actions.find((a) => a.name === 'mtls-a-claims-a')?.peer_id, co.id('scanner'));
 });
 
 test("mTLS: agent A's SVID claiming agent B fails agent.not_sender (under a chain valid for B's claim otherwise)", async () => {
