@@ -37,6 +37,8 @@ export interface AgentSpan {
    * carry it). Never read from the span's own attributes.
    */
   peer?: AuthenticatedPeer;
+  /** Set instead of `peer` when the delivery carried a credential that does not verify (Kafka path): fails closed. */
+  peerError?: string;
   statusCode: number; // 0 unset, 1 ok, 2 error
   serviceName: string;
 

@@ -75,6 +75,8 @@ export function requiresAuthentication(policy: EmitterAuthPolicy): boolean {
  * names no agent is judged by the default.
  */
 export function emitterReason(span: AgentSpan, policy: EmitterAuthPolicy): Reason | undefined {
+  // A credential that was presented and failed is never "no credential": whatever the policy, it fails.
+  if (span.peerError !== undefined) return { code: 'agent.unauthenticated', message: `the sender's credential does not verify: ${span.peerError}` };
   const peer = span.peer;
   if (peer !== undefined && peer.id !== span.agentId) {
     const claimed = span.agentId === '' ? 'no agent' : span.agentId;

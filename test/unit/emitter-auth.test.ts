@@ -47,3 +47,10 @@ test('none, and the default for agents that are not SPIFFE IDs (fail closed when
   assert.equal(emitterReason(span('not-a-spiffe-id'), strict)?.code, 'agent.unauthenticated');
   assert.equal(emitterReason(span(''), strict)?.code, 'agent.unauthenticated');
 });
+
+test('a credential that was presented and failed fails closed, whatever the policy', () => {
+  const open = parseEmitterAuthPolicy('default=none');
+  const r = emitterReason(makeSpan({ agentId: A, peerError: 'JWT-SVID for x: expired' }), open);
+  assert.equal(r?.code, 'agent.unauthenticated');
+  assert.match(r!.message, /expired/);
+});
