@@ -54,8 +54,9 @@ export interface Pipeline {
 
 /**
  * The processor's stages, in order. Verify first, because every later
- * decision reads the verdict; then the received-time bound and revocations
- * (they need the verified links, and their reasons are part of the verdict);
+ * decision reads the verdict; then the received-time bound, the emitter
+ * check (who proved to send the span) and revocations (they need the
+ * verified links, and their reasons are part of the verdict);
  * policy next, because its reasons must be part of the verdict before rows are built; correlate then
  * turns spans and final verdicts into rows; detection last, because it reads
  * the rows (and emits its own, such as alerts, to sinks registered below).

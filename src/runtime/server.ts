@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import express from 'express';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { ChainsightConfig } from '../config/config.js';
 import { createOtlpRouter } from '../ingest/receiver.js';
 import { AdmissionController } from '../ingest/admission.js';
@@ -74,11 +74,19 @@ export async function startServer(config: ChainsightConfig, logger: Logger, opts
         this.set(admission.inflightBytes);
       },
     });
+    const tlsRefused = new Counter({
+      name: 'chainsight_otlp_client_certificates_refused_total',
+      help: 'OTLP connections closed because their client certificate is not an X.509-SVID of its trust domain',
+      registers: [pipeline.metrics.registry],
+    });
     const auth = new OtlpAuthenticator({
       trust: pipeline.trust,
       audiences: config.otlp.audiences,
       skewSec: config.policy.clockSkewSec,
-      onRefused: (error) => logger.warn({ error }, 'OTLP client certificate refused; connection closed'),
+      onRefused: (error) => {
+        tlsRefused.inc();
+        logger.warn({ error }, 'OTLP client certificate refused; connection closed');
+      },
     });
     ingestApp.use(createOtlpRouter({
       sink: pipeline.quarantining, limits: config.limits, metrics: receiverMetrics(pipeline), logger, admission,

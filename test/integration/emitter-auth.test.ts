@@ -34,6 +34,8 @@ let tlsCa: Pem;
 let coScanner: Pem;
 let partnerA: Pem;
 let foreign: Pem;
+let crossDomain: Pem;
+let caAsLeaf: Pem;
 const jwtKeys: Record<string, KeyObject> = {};
 
 function jwtSvidJwk(td: string): Record<string, unknown> {
@@ -69,6 +71,9 @@ before(async () => {
   partnerA = issue(pki, partnerCa, 'partner-a', { san: `URI:${partnerId('a')}` });
   // Names a co.com agent, but from a CA no bundle trusts.
   foreign = issue(pki, otherCa, 'foreign', { san: `URI:${co.id('scanner')}` });
+  // Names a co.com agent, issued by partner.example's authority: trusted, but not for co.com.
+  crossDomain = issue(pki, partnerCa, 'cross-domain', { san: `URI:${co.id('scanner')}` });
+  caAsLeaf = issue(pki, coCa, 'ca-as-leaf', { san: `URI:${co.id('scanner')}`, ca: true });
 
   const coBundle = JSON.parse(await readFile(join(co.dir, 'co.com.jwks.json'), 'utf8')) as { keys: unknown[] };
   coBundle.keys.push(x509Authority(coCa), jwtSvidJwk('co.com'));
@@ -195,8 +200,12 @@ test('JWT-SVID bearer: A claiming A passes under `either`; A claiming B fails ag
   assert.deepEqual(emitterReasons(bad), ['agent.not_sender']);
 });
 
-test('a client certificate from a CA no trust domain holds is refused at the TLS layer', async () => {
-  await assert.rejects(send(await body('foreign-ca', co.id('scanner')), { cert: foreign }), (e: NodeJS.ErrnoException) => /ECONNRESET|socket hang up|EPIPE/.test(`${e.code} ${e.message}`));
+test('a client certificate from a CA no trust domain holds, from another domain\'s authority, or a CA certificate is refused at the TLS layer', async () => {
+  for (const [label, cert] of [['foreign-ca', foreign], ['cross-domain', crossDomain], ['ca-as-leaf', caAsLeaf]] as const) {
+    await assert.rejects(send(await body(label, co.id('scanner')), { cert }), (e: NodeJS.ErrnoException) => /ECONNRESET|socket hang up|EPIPE/.test(`${e.code} ${e.message}`), label);
+  }
+  const metrics = await (await fetch(`${server.apiUrl}/metrics`)).text();
+  assert.match(metrics, /^chainsight_otlp_client_certificates_refused_total 3$/m);
   // And the next connection is served as usual.
   assert.equal((await send(await body('after-foreign', 'spiffe://none.example/agent/x'))).status, 200);
 });
