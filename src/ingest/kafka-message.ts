@@ -186,7 +186,8 @@ export async function authenticateBatch(messages: readonly KafkaMessage[], decod
     const receivedAtMs = kafkaReceivedAtMs(m.timestamp, nowMs);
     const key = `${receivedAtMs} ${token}`;
     let p = verified.get(key);
-    if (p === undefined) verified.set(key, (p = check(token, receivedAtMs)));
+    // A check that throws is that record's failure, never the batch's.
+    if (p === undefined) verified.set(key, (p = check(token, receivedAtMs).catch((e: unknown): PeerResult => ({ ok: false, error: `cannot verify the token: ${errorText(e)}` }))));
     const r = await p;
     byOffset.set(m.offset, r.ok ? { peer: r.peer } : { error: r.error });
   }

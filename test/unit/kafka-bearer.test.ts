@@ -32,3 +32,11 @@ test('each record\'s authorization header proves the sender of its own spans, ve
   assert.equal(by(4).peerError, 'signature or claims invalid');
   assert.match(by(6).peerError ?? '', /not "Bearer <JWT-SVID>"/);
 });
+
+test('a check that throws fails only its own record', async () => {
+  const messages = [msg('1', { authorization: 'Bearer boom' }), msg('2', {})];
+  const decoded = decodeBatch(messages, decode as never);
+  await authenticateBatch(messages, decoded, () => Promise.reject(new Error('boom')));
+  assert.match(decoded.spans[0]!.peerError ?? '', /cannot verify the token: .*boom/);
+  assert.equal(decoded.spans[2]!.peerError, undefined);
+});
