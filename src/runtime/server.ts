@@ -93,6 +93,10 @@ export async function startServer(config: ChainsightConfig, logger: Logger, opts
       authenticate: (req) => auth.authenticate(req),
     }));
     const tls = config.otlp.tls;
+    const ea = config.emitterAuth;
+    if (!tls && (ea.default === 'mtls' || [...ea.domains.values()].includes('mtls'))) {
+      logger.warn({ emitterAuth: 'mtls' }, 'CHAINSIGHT_EMITTER_AUTH requires mTLS for some trust domains but the receiver has no TLS (CHAINSIGHT_OTLP_TLS_CERT/_KEY): their spans will fail agent.unauthenticated');
+    }
     const s = tls ? await listenTls(ingestApp, config.otlp.host, config.otlp.port, tls, auth) : await listen(ingestApp, config.otlp.host, config.otlp.port);
     servers.push(s);
     otlpUrl = urlOf(s, tls ? 'https' : 'http');
