@@ -10,6 +10,7 @@ import { readTrustSources, type RemoteSource } from '../verify/trust-remote-sour
 import { ConfigError, EnvReader } from './env.js';
 import { readApiAccess, type ApiAccessConfig } from './api-access.js';
 import { DEFAULT_MAX_SPAN_AGE_SEC } from '../verify/received-time.js';
+import { OPEN_EMITTER_POLICY, parseEmitterAuthPolicy, type EmitterAuthPolicy } from '../verify/emitter-auth.js';
 
 export { ConfigError } from './env.js';
 
@@ -36,7 +37,13 @@ export interface ChainsightConfig {
   revocationPollMs: number;
   /** Receiver admission: in-flight budget (accounted bytes), wait for room, optional soft RSS limit (0: off). */
   admission: { maxInflightBytes: number; maxWaitMs: number; memoryLimitBytes: number };
-  otlp: { host: string; port: number };
+  /**
+   * The OTLP receiver: HTTPS with client certificates requested when `tls` is
+   * set; `audiences` a JWT-SVID bearer token must name one of.
+   */
+  otlp: { host: string; port: number; tls?: { certFile: string; keyFile: string }; audiences: string[] };
+  /** Per trust domain, what the request carrying a span must prove (CHAINSIGHT_EMITTER_AUTH). */
+  emitterAuth: EmitterAuthPolicy;
   api: { host: string; port: number };
   /** Analyst API authentication (OIDC bearer JWTs) and cursor signing. */
   apiAccess: ApiAccessConfig;
@@ -114,7 +121,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       maxWaitMs: e.int('CHAINSIGHT_ADMISSION_WAIT_MS', 1000, 0, 60_000),
       memoryLimitBytes: e.int('CHAINSIGHT_MEMORY_LIMIT_BYTES', 0),
     },
-    otlp: { host, port: flags.otlpPort ?? e.port('CHAINSIGHT_OTLP_PORT', 4318) },
+    otlp: { host, port: flags.otlpPort ?? e.port('CHAINSIGHT_OTLP_PORT', 4318), ...readOtlpTls(e), audiences: readAudiences(e) },
+    emitterAuth: readEmitterAuth(e),
     api: { host, port: flags.apiPort ?? e.port('CHAINSIGHT_API_PORT', 8480) },
     apiAccess: readApiAccess(e),
     batch: {
@@ -144,6 +152,44 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
   e.assertValid();
   config.unknownVariables = e.unknownChainsightVariables();
   return config;
+}
+
+/** CHAINSIGHT_OTLP_TLS_CERT and _KEY (PEM files), both or neither; read at start, so a missing file is a config problem. */
+function readOtlpTls(e: EnvReader): { tls?: { certFile: string; keyFile: string } } {
+  const cert = e.string('CHAINSIGHT_OTLP_TLS_CERT');
+  const key = e.string('CHAINSIGHT_OTLP_TLS_KEY');
+  if (cert === undefined && key === undefined) return {};
+  if (cert === undefined || key === undefined) {
+    e.problems.push('CHAINSIGHT_OTLP_TLS_CERT and CHAINSIGHT_OTLP_TLS_KEY go together: set both (HTTPS with client certificates) or neither');
+    return {};
+  }
+  for (const [name, file] of [['CHAINSIGHT_OTLP_TLS_CERT', cert], ['CHAINSIGHT_OTLP_TLS_KEY', key]] as const) {
+    try {
+      readFileSync(file);
+    } catch (err) {
+      e.problems.push(`${name}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  }
+  return { tls: { certFile: resolve(cert), keyFile: resolve(key) } };
+}
+
+/** CHAINSIGHT_OTLP_AUDIENCE: comma-separated audiences a JWT-SVID may name (default chainsight). */
+function readAudiences(e: EnvReader): string[] {
+  const list = (e.string('CHAINSIGHT_OTLP_AUDIENCE') ?? 'chainsight').split(',').map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0) e.problems.push('CHAINSIGHT_OTLP_AUDIENCE must name at least one audience');
+  return list;
+}
+
+/** CHAINSIGHT_EMITTER_AUTH, e.g. `default=none,acme.example=mtls`. */
+function readEmitterAuth(e: EnvReader): EmitterAuthPolicy {
+  const raw = e.string('CHAINSIGHT_EMITTER_AUTH');
+  if (raw === undefined) return OPEN_EMITTER_POLICY;
+  try {
+    return parseEmitterAuthPolicy(raw);
+  } catch (err) {
+    e.problems.push(`CHAINSIGHT_EMITTER_AUTH: ${(err as Error).message}`);
+    return OPEN_EMITTER_POLICY;
+  }
 }
 
 /** CHAINSIGHT_POLICY_ENGINE, with CHAINSIGHT_OPA_URL and CHAINSIGHT_OPA_CACHE_TTL_MS for OPA. */

@@ -37,6 +37,7 @@ export function toActionRow(
     operation: span.operation,
     agent_id: span.agentId,
     agent_name: span.agentName,
+    peer_id: span.peer?.id ?? '',
     tool_name: span.toolName,
     root_human: chain?.rootHuman ?? '',
     root_issued_at: chain?.rootIssuedAtMs ?? 0,

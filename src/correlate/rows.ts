@@ -17,6 +17,8 @@ export interface ActionRow {
   operation: string;
   agent_id: string;
   agent_name: string;
+  /** The sender's proven SPIFFE ID ('' when the request proved none); migration 007. */
+  peer_id: string;
   tool_name: string;
   root_human: string;
   root_issued_at: number; // unix ms

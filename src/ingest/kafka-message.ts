@@ -1,7 +1,8 @@
 import type { IHeaders, KafkaMessage } from 'kafkajs';
-import type { AgentSpan } from '../model/span.js';
+import type { AgentSpan, AuthenticatedPeer } from '../model/span.js';
 import type { Refusal } from '../pipeline/types.js';
 import { kafkaReceivedAtMs, stampReceived } from '../verify/received-time.js';
+import { bearerToken, type PeerResult } from './peer-identity.js';
 
 /** The two OTLP encodings the OTel Collector's kafka exporter writes (otlp_proto, otlp_json). */
 export type OtlpFormat = 'protobuf' | 'json';
@@ -157,4 +158,43 @@ export function deadLetterOfRefusal(
 export function errorText(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
   return String(err);
+}
+
+/** Proves a bearer token's sender as of `receivedAtMs` (see src/ingest/peer-identity.ts). */
+export type BearerCheck = (token: string, receivedAtMs: number) => Promise<PeerResult>;
+
+/**
+ * The Kafka path's emitter proof: a Collector configured to copy the OTLP
+ * request's `authorization` header into the record (collectors/README.md)
+ * carries the sender's JWT-SVID, verified here as the receiver verifies it,
+ * at the message's received time (a lagging consumer must not expire a token
+ * that was valid when the Collector took the request). A message without the
+ * header leaves its spans unauthenticated; one whose token fails marks them
+ * with `peerError`. Each distinct token is verified once per batch.
+ */
+export async function authenticateBatch(messages: readonly KafkaMessage[], decoded: DecodedBatch, check: BearerCheck, nowMs = Date.now()): Promise<void> {
+  const byOffset = new Map<string, { peer?: AuthenticatedPeer; error?: string }>();
+  const verified = new Map<string, Promise<PeerResult>>();
+  for (const m of messages) {
+    const header = headerText(m.headers, 'authorization');
+    if (header === undefined) continue;
+    const token = bearerToken(header);
+    if (token === null || token === undefined) {
+      byOffset.set(m.offset, { error: 'the authorization header is not "Bearer <JWT-SVID>"' });
+      continue;
+    }
+    const receivedAtMs = kafkaReceivedAtMs(m.timestamp, nowMs);
+    const key = `${receivedAtMs} ${token}`;
+    let p = verified.get(key);
+    // A check that throws is that record's failure, never the batch's.
+    if (p === undefined) verified.set(key, (p = check(token, receivedAtMs).catch((e: unknown): PeerResult => ({ ok: false, error: `cannot verify the token: ${errorText(e)}` }))));
+    const r = await p;
+    byOffset.set(m.offset, r.ok ? { peer: r.peer } : { error: r.error });
+  }
+  if (byOffset.size === 0) return;
+  decoded.spans.forEach((span, i) => {
+    const outcome = byOffset.get(decoded.offsets[i]!);
+    if (outcome?.peer) span.peer = outcome.peer;
+    else if (outcome?.error !== undefined) span.peerError = outcome.error;
+  });
 }

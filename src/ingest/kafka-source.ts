@@ -9,7 +9,7 @@ import {
 import type { SpanSink } from '../pipeline/types.js';
 import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffPolicy } from './kafka-backoff.js';
 import { consoleErrorLogger, kafkajsLogCreator, type KafkaLogger } from './kafka-logging.js';
-import { deadLetterOf, deadLetterOfRefusal, decodeBatch, errorText, type SpanDecoder } from './kafka-message.js';
+import { authenticateBatch, deadLetterOf, deadLetterOfRefusal, decodeBatch, errorText, type BearerCheck, type SpanDecoder } from './kafka-message.js';
 import { KafkaSourceCounters, type KafkaSourceMetrics } from './kafka-metrics.js';
 
 export { ensureTopics, type TopicSpec } from './kafka-admin.js';
@@ -26,6 +26,8 @@ export interface KafkaSpanSourceOptions {
   dlqTopic?: string;
   sink: SpanSink;
   decode: SpanDecoder;
+  /** Verifies a JWT-SVID the Collector copied into the record's `authorization` header; without it such headers are ignored. */
+  authenticate?: BearerCheck;
   metrics?: KafkaSourceMetrics;
   logger?: KafkaLogger;
   clientId?: string;
@@ -155,6 +157,7 @@ export class KafkaSpanSource {
     this.metrics.messagesConsumed(topic, partition, batch.messages.length);
 
     const decoded = decodeBatch(batch.messages, this.opts.decode);
+    if (this.opts.authenticate) await authenticateBatch(batch.messages, decoded, this.opts.authenticate);
     if (decoded.rejected > 0) {
       this.metrics.spansRejected(decoded.rejected);
       this.logger.debug?.({ topic, partition, errors: decoded.errors.slice(0, 5) }, 'spans rejected by decoder');

@@ -18,6 +18,8 @@ import { type IngestLimits, LimitError } from './limits.js';
 import { type OtlpFormat, decodeOtlp } from './otlp/decode.js';
 import { OtlpDecodeError } from './otlp/errors.js';
 import { stampReceived } from '../verify/received-time.js';
+import type { AuthenticatedPeer } from '../model/span.js';
+import { EmitterAuthError } from './otlp-auth.js';
 import { RPC_CODE, contentTypeOf, encodeExportResponse, encodeRpcStatus } from './otlp/responses.js';
 
 /** Hooks for counters; the caller wires them to prom-client. All optional. */
@@ -49,6 +51,12 @@ export interface OtlpRouterOptions {
   retryAfterSeconds?: number;
   /** Bounds the memory in-flight requests hold; without it every request is admitted. */
   admission?: AdmissionController;
+  /**
+   * Proves the request's sender (mTLS client certificate, JWT-SVID bearer);
+   * undefined: it presented nothing. Throws EmitterAuthError (answered 401)
+   * for credentials that do not verify. Without it no span has a peer.
+   */
+  authenticate?: (req: Request) => Promise<AuthenticatedPeer | undefined>;
 }
 
 const gunzip = promisify(zlib.gunzip);
@@ -69,7 +77,7 @@ class RequestFailure extends Error {
 
 export function createOtlpRouter(opts: OtlpRouterOptions): express.Router {
   const router = express.Router();
-  const { sink, limits, metrics = {}, logger, admission } = opts;
+  const { sink, limits, metrics = {}, logger, admission, authenticate } = opts;
   const retryAfter = String(opts.retryAfterSeconds ?? 5);
 
   router.post('/v1/traces', async (req: Request, res: Response) => {
@@ -91,6 +99,15 @@ export function createOtlpRouter(opts: OtlpRouterOptions): express.Router {
           RPC_CODE.invalidArgument,
           `unsupported Content-Encoding ${JSON.stringify(contentEncoding)}: use gzip, deflate or identity`,
         );
+      }
+      // Before the body: a sender whose credentials fail costs no memory.
+      let peer: AuthenticatedPeer | undefined;
+      try {
+        peer = await authenticate?.(req);
+      } catch (err) {
+        if (!(err instanceof EmitterAuthError)) throw err;
+        res.setHeader('WWW-Authenticate', 'Bearer realm="otlp"');
+        throw new RequestFailure(401, RPC_CODE.unauthenticated, `sender not authenticated: ${err.message.slice(0, MAX_ERROR_MESSAGE)}`);
       }
       const declared = Number(req.headers['content-length']);
       if (Number.isFinite(declared) && declared > limits.maxBodyBytes) throw tooLarge(limits.maxBodyBytes, 'body');
@@ -135,6 +152,7 @@ export function createOtlpRouter(opts: OtlpRouterOptions): express.Router {
       }
 
       stampReceived(decoded.spans, receivedAtMs);
+      if (peer !== undefined) for (const s of decoded.spans) s.peer = peer;
       let rejected = decoded.rejected;
       const errors = [...decoded.errors];
       if (decoded.spans.length > 0) {

@@ -5,6 +5,12 @@ import type { Reason } from './verdict.js';
  * Both OTLP encodings (protobuf and JSON) decode into this one shape, so the
  * rest of the pipeline never sees wire formats.
  */
+/** A sender's SPIFFE ID and how it was proven. */
+export interface AuthenticatedPeer {
+  id: string;
+  method: 'mtls' | 'jwt-svid';
+}
+
 export interface AgentSpan {
   traceId: string; // 32 lowercase hex chars
   spanId: string; // 16 lowercase hex chars
@@ -24,6 +30,15 @@ export interface AgentSpan {
    * own start is bounded by it. 0 or absent: made in-process, never received.
    */
   receivedAtMs?: number;
+  /**
+   * Who sent the span, as proven by the request that carried it (an mTLS
+   * X.509-SVID or a JWT-SVID bearer token), set by the receiver only. Absent:
+   * the sender proved nothing (or the span came through Kafka, which does not
+   * carry it). Never read from the span's own attributes.
+   */
+  peer?: AuthenticatedPeer;
+  /** Set instead of `peer` when the delivery carried a credential that does not verify (Kafka path): fails closed. */
+  peerError?: string;
   statusCode: number; // 0 unset, 1 ok, 2 error
   serviceName: string;
 

@@ -53,7 +53,10 @@ export type ReasonCode =
   // a revocation covering the chain (src/revoke/)
   | 'revoked.link'
   | 'revoked.agent'
-  | 'revoked.key';
+  | 'revoked.key'
+  // who sent the span against who it says it is (src/verify/emitter-auth.ts)
+  | 'agent.not_sender'
+  | 'agent.unauthenticated';
 
 export interface Reason {
   code: ReasonCode;

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { ChainsightConfig } from '../config/config.js';
 import { KafkaSpanSource, ensureTopics, type KafkaSourceMetrics } from '../ingest/kafka-source.js';
 import { decodeOtlp } from '../ingest/otlp/decode.js';
+import { peerFromJwtSvid } from '../ingest/peer-identity.js';
 import { apiExposure, createApiApp } from './api-app.js';
 import type { Metrics } from '../serve/metrics.js';
 import { openPipeline, type Pipeline } from './pipeline.js';
@@ -55,6 +56,8 @@ export async function startConsumer(
     dlqTopic: config.kafka.dlqTopic,
     sink: pipeline.processor,
     decode: (value, format) => decodeOtlp(value, format, config.limits),
+    // A JWT-SVID the Collector carried in the record's authorization header, judged as the receiver judges one.
+    authenticate: (token, receivedAtMs) => peerFromJwtSvid(token, pipeline.trust, { audiences: config.otlp.audiences, skewSec: config.policy.clockSkewSec }, receivedAtMs),
     metrics: kafkaMetrics(pipeline.metrics),
     logger,
     ...(opts.retry ? { retry: opts.retry } : {}),

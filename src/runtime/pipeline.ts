@@ -22,6 +22,7 @@ import { Gauge, Histogram } from 'prom-client';
 import type { Logger } from './logger.js';
 import { watchPolicy } from './policy-reload.js';
 import { ReceivedTimeStage, type ReceivedTimeBound } from '../verify/received-time.js';
+import { EmitterAuthStage, type EmitterAuthPolicy } from '../verify/emitter-auth.js';
 import { CHAIN_LINKS, RevocationStage, type ChainLinksRow } from '../revoke/stage.js';
 import type { RevocationSet } from '../revoke/revocation-set.js';
 import { RevocationStore } from '../revoke/store.js';
@@ -53,17 +54,23 @@ export interface Pipeline {
 
 /**
  * The processor's stages, in order. Verify first, because every later
- * decision reads the verdict; then the received-time bound and revocations
- * (they need the verified links, and their reasons are part of the verdict);
+ * decision reads the verdict; then the received-time bound, the emitter
+ * check (who proved to send the span) and revocations (they need the
+ * verified links, and their reasons are part of the verdict);
  * policy next, because its reasons must be part of the verdict before rows are built; correlate then
  * turns spans and final verdicts into rows; detection last, because it reads
  * the rows (and emits its own, such as alerts, to sinks registered below).
  */
-export function pipelineStages(verify: VerifyFn, policy?: SpanPolicy, trusted: { receivedTime?: ReceivedTimeBound; revocations?: () => RevocationSet } = {}): Stage[] {
+export function pipelineStages(
+  verify: VerifyFn,
+  policy?: SpanPolicy,
+  trusted: { receivedTime?: ReceivedTimeBound; revocations?: () => RevocationSet; emitter?: EmitterAuthPolicy } = {},
+): Stage[] {
   return [
     new VerifyStage(verify),
-    // What the sender cannot choose: when the span arrived, and what was revoked since.
+    // What the sender cannot choose: when the span arrived, who sent it, and what was revoked since.
     ...(trusted.receivedTime ? [new ReceivedTimeStage(trusted.receivedTime)] : []),
+    ...(trusted.emitter ? [new EmitterAuthStage(trusted.emitter)] : []),
     ...(trusted.revocations ? [new RevocationStage(trusted.revocations)] : []),
     ...(policy ? [new PolicyStage(policy)] : []),
     new ActionsStage(),
@@ -127,6 +134,7 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
   const stages = pipelineStages((span) => verifier.verifyOrRefresh(span), rules?.spanPolicy, {
     receivedTime: { maxAgeSec: config.maxSpanAgeSec, skewSec },
     revocations: () => watcher.current(),
+    emitter: config.emitterAuth,
   });
   const sinks = new SinkRegistry().register(ACTIONS, actions).register(DELEGATIONS, delegations)
     .register(CHAIN_LINKS, new BatchWriter<ChainLinksRow>(linkClient, `${db}.chain_links`, writerOpts('chain_links')));

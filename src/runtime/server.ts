@@ -1,11 +1,14 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import express from 'express';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { ChainsightConfig } from '../config/config.js';
 import { createOtlpRouter } from '../ingest/receiver.js';
 import { AdmissionController } from '../ingest/admission.js';
+import { OtlpAuthenticator } from '../ingest/otlp-auth.js';
 import { apiExposure, createApiApp } from './api-app.js';
 import { openPipeline, type Pipeline } from './pipeline.js';
 import type { Logger } from './logger.js';
@@ -26,10 +29,24 @@ async function listen(app: express.Express, host: string, port: number): Promise
   return server;
 }
 
-function urlOf(server: Server): string {
+/**
+ * The receiver over HTTPS, client certificates requested but not required
+ * (a bearer JWT-SVID, or nothing, may be enough for some trust domains). The
+ * chain is judged by `auth` against the trust store in force, not by
+ * OpenSSL against a CA list fixed at start, so bundle reloads apply.
+ */
+async function listenTls(app: express.Express, host: string, port: number, tls: { certFile: string; keyFile: string }, auth: OtlpAuthenticator): Promise<Server> {
+  const server = createHttpsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), requestCert: true, rejectUnauthorized: false }, app);
+  server.on('secureConnection', auth.onSecureConnection);
+  server.listen(port, host);
+  await once(server, 'listening');
+  return server;
+}
+
+function urlOf(server: Server, scheme = 'http'): string {
   const a = server.address() as AddressInfo;
   const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-  return `http://${host}:${a.port}`;
+  return `${scheme}://${host}:${a.port}`;
 }
 
 /**
@@ -57,10 +74,32 @@ export async function startServer(config: ChainsightConfig, logger: Logger, opts
         this.set(admission.inflightBytes);
       },
     });
-    ingestApp.use(createOtlpRouter({ sink: pipeline.quarantining, limits: config.limits, metrics: receiverMetrics(pipeline), logger, admission }));
-    const s = await listen(ingestApp, config.otlp.host, config.otlp.port);
+    const tlsRefused = new Counter({
+      name: 'chainsight_otlp_client_certificates_refused_total',
+      help: 'OTLP connections closed because their client certificate is not an X.509-SVID of its trust domain',
+      registers: [pipeline.metrics.registry],
+    });
+    const auth = new OtlpAuthenticator({
+      trust: pipeline.trust,
+      audiences: config.otlp.audiences,
+      skewSec: config.policy.clockSkewSec,
+      onRefused: (error) => {
+        tlsRefused.inc();
+        logger.warn({ error }, 'OTLP client certificate refused; connection closed');
+      },
+    });
+    ingestApp.use(createOtlpRouter({
+      sink: pipeline.quarantining, limits: config.limits, metrics: receiverMetrics(pipeline), logger, admission,
+      authenticate: (req) => auth.authenticate(req),
+    }));
+    const tls = config.otlp.tls;
+    const ea = config.emitterAuth;
+    if (!tls && (ea.default === 'mtls' || [...ea.domains.values()].includes('mtls'))) {
+      logger.warn({ emitterAuth: 'mtls' }, 'CHAINSIGHT_EMITTER_AUTH requires mTLS for some trust domains but the receiver has no TLS (CHAINSIGHT_OTLP_TLS_CERT/_KEY): their spans will fail agent.unauthenticated');
+    }
+    const s = tls ? await listenTls(ingestApp, config.otlp.host, config.otlp.port, tls, auth) : await listen(ingestApp, config.otlp.host, config.otlp.port);
     servers.push(s);
-    otlpUrl = urlOf(s);
+    otlpUrl = urlOf(s, tls ? 'https' : 'http');
   }
   const api = await listen(createApiApp(config, pipeline, logger), config.api.host, config.api.port);
   servers.push(api);

@@ -47,6 +47,7 @@ const schemas = {
       type: 'string', enum: ['signed-links', 'sts-token', ''],
       description: "how the chain's hops are evidenced: each signed by its delegator, or one STS token-exchange token whose intermediate hops only the STS vouches for (weaker); '' without a chain",
     },
+    peer_id: { ...str, description: "the sender's SPIFFE ID as proven by the request (mTLS X.509-SVID or JWT-SVID); empty when it proved none" },
   }),
   ActionPage: closed({ taskId: str, actions: { type: 'array', items: ref('Action') }, nextCursor: ref('NextCursor') }),
   Decision: closed({

@@ -91,7 +91,7 @@ export type ActionView = Pick<
   ActionRow,
   | 'trace_id' | 'span_id' | 'parent_span_id' | 'ts' | 'end_ts' | 'name' | 'operation' | 'agent_id' | 'agent_name'
   | 'tool_name' | 'root_human' | 'purpose' | 'delegator' | 'chain_depth' | 'chain_path' | 'scopes_granted'
-  | 'scopes_used' | 'resource' | 'verdict' | 'reasons' | 'reason_details' | 'chain_evidence'
+  | 'scopes_used' | 'resource' | 'verdict' | 'reasons' | 'reason_details' | 'chain_evidence' | 'peer_id'
 > & { root_issued_at: string };
 
 export interface DelegationView {
@@ -112,7 +112,7 @@ export interface DelegationView {
 
 type SpanTuple = [
   string, string, string, string, string, string, string, string, string, string,
-  string[], string, string, string[], string[], string,
+  string[], string, string, string[], string[], string, string,
 ];
 type ChainTuple = [string, string, string, string, string, number, string[], string[], string];
 const NO_CHAIN: ChainTuple = ['', '', '', '', '', 0, [], [], ''];
@@ -123,7 +123,7 @@ function actionView(r: SpanTuple, c: ChainTuple): ActionView {
     trace_id: r[0], span_id: r[1], parent_span_id: r[2], ts: r[3], end_ts: r[4], name: r[5], operation: r[6],
     agent_id: r[7], agent_name: r[8], tool_name: r[9], root_human: c[1], root_issued_at: c[2], purpose: c[3],
     delegator: c[4], chain_depth: c[5], chain_path: c[6], scopes_granted: c[7], scopes_used: r[10],
-    resource: r[11], verdict: r[12], reasons: r[13], reason_details: r[14], chain_evidence: c[8],
+    resource: r[11], verdict: r[12], reasons: r[13], reason_details: r[14], chain_evidence: c[8], peer_id: r[16],
   };
 }
 
@@ -262,10 +262,10 @@ export class Queries {
     const spans = await this.client.query({
       query: `
         SELECT trace_id, span_id, parent_span_id, ts, end_ts, name, operation, agent_id, agent_name, tool_name,
-               scopes_used, resource, verdict, reasons, reason_details, chain_hash
+               scopes_used, resource, verdict, reasons, reason_details, chain_hash, peer_id
         FROM (
           SELECT trace_id, span_id, parent_span_id, ts, end_ts, name, operation, agent_id, agent_name, tool_name,
-                 scopes_used, resource, verdict, reasons, reason_details, chain_hash
+                 scopes_used, resource, verdict, reasons, reason_details, chain_hash, peer_id
           FROM ${this.db}.actions
           WHERE task_id = {task:String}
           ${NEWEST_PER_SPAN}

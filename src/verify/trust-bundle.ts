@@ -53,6 +53,8 @@ export interface TrustedKey {
   role?: string;
   /** The agent this key belongs to. */
   principal?: string;
+  /** The JWK's `use` when it had one: only `jwt-svid` keys verify JWT-SVIDs. */
+  use?: string;
 }
 
 /** A key the bundle holds but chainsight will not use, and why. */
@@ -146,6 +148,7 @@ async function importKey(trustDomain: string, jwk: ChainsightJwk): Promise<Trust
   const out: TrustedKey = { trustDomain, kid, algorithms: new Set(algs), key };
   if (jwk.chainsight_role !== undefined) out.role = jwk.chainsight_role;
   if (jwk.chainsight_principal !== undefined) out.principal = jwk.chainsight_principal;
+  if (jwk.use !== undefined) out.use = jwk.use;
   return out;
 }
 

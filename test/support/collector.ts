@@ -27,6 +27,8 @@ export interface CollectorOptions {
   metricsPort?: number;
   /** Config file; default collectors/gateway.yaml. */
   configPath?: string;
+  /** Further config files merged over it, in order (e.g. collectors/gateway-bearer.yaml). */
+  overlays?: readonly string[];
   /**
    * Directory of the persistent sending queue (COLLECTOR_QUEUE_DIR). Pass the
    * same directory to a restarted collector to have it resume the queue;
@@ -167,7 +169,8 @@ export async function startCollector(options: CollectorOptions): Promise<Running
   // kill() leaves the queue for a restart on collector.queueDir; the temporary one goes when the test process ends.
   if (ownQueueDir) process.once('exit', removeOwnQueue);
 
-  const child = spawn(binary, ['--config', configPath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const configArgs = [configPath, ...(options.overlays ?? [])].flatMap((c) => ['--config', c]);
+  const child = spawn(binary, configArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const append = (chunk: Buffer): void => {
     output += chunk.toString('utf8');

@@ -10,7 +10,8 @@ test('defaults: embedded store under ./data, receiver 4318, API 8480, loopback',
   assert.equal(c.dataDir, resolve('./data'));
   assert.deepEqual(c.store.target, { kind: 'embedded', dataDir: resolve('./data/clickhouse') });
   assert.equal(c.trustDir, resolve('./data/trust'));
-  assert.deepEqual(c.otlp, { host: '127.0.0.1', port: 4318 });
+  assert.deepEqual(c.otlp, { host: '127.0.0.1', port: 4318, audiences: ['chainsight'] });
+  assert.equal(c.emitterAuth.default, 'none');
   assert.deepEqual(c.api, { host: '127.0.0.1', port: 8480 });
   assert.equal(c.policy.maxDepth, 5);
   assert.deepEqual(c.kafka.brokers, []);
@@ -104,4 +105,17 @@ test('client commands: the API URL and database name are validated too', () => {
   assert.throws(() => apiBaseUrl({ CHAINSIGHT_API_URL: 'ftp://x' }), /CHAINSIGHT_API_URL/);
   assert.equal(databaseName({}), 'chainsight');
   assert.throws(() => databaseName({ CHAINSIGHT_DATABASE: 'x;DROP' }), /CHAINSIGHT_DATABASE/);
+});
+
+test('emitter authentication: policy per trust domain, TLS files both or neither, audiences', () => {
+  const c = loadConfig({ CHAINSIGHT_EMITTER_AUTH: 'default=either, acme.example=mtls', CHAINSIGHT_OTLP_AUDIENCE: 'chainsight, ingest.acme.example' });
+  assert.equal(c.emitterAuth.default, 'either');
+  assert.equal(c.emitterAuth.domains.get('acme.example'), 'mtls');
+  assert.deepEqual(c.otlp.audiences, ['chainsight', 'ingest.acme.example']);
+  assert.equal(c.otlp.tls, undefined);
+  assert.throws(
+    () => loadConfig({ CHAINSIGHT_EMITTER_AUTH: 'acme.example=strict', CHAINSIGHT_OTLP_TLS_CERT: '/nonexistent/cert.pem' }),
+    (e: Error) => /CHAINSIGHT_EMITTER_AUTH: "acme.example=strict"/.test(e.message) && /CHAINSIGHT_OTLP_TLS_CERT and CHAINSIGHT_OTLP_TLS_KEY go together/.test(e.message),
+  );
+  assert.throws(() => loadConfig({ CHAINSIGHT_OTLP_TLS_CERT: '/nonexistent/cert.pem', CHAINSIGHT_OTLP_TLS_KEY: '/nonexistent/key.pem' }), /cannot read \/nonexistent\/cert.pem/);
 });

@@ -17,7 +17,7 @@ function action(agent: string, path: string[], over: Partial<ActionView> = {}): 
     end_ts: '', name: 'op', operation: 'execute_tool', agent_id: agent, agent_name: '', tool_name: 'tool',
     root_human: path.length ? HUMAN : '', root_issued_at: path.length ? '2026-03-27T14:00:00.000Z' : '1970-01-01T00:00:00.000Z',
     purpose: path.length ? 'quarterly infrastructure review' : '', delegator: '', chain_depth: path.length,
-    chain_path: path, scopes_granted: [], scopes_used: [], resource: '', verdict: 'verified', reasons: [], reason_details: [],
+    chain_path: path, scopes_granted: [], scopes_used: [], resource: '', verdict: 'verified', reasons: [], reason_details: [], peer_id: '',
     ...over,
   };
 }

@@ -38,7 +38,7 @@ function action(agent: string, agentName: string, path: string[]): ActionView {
     trace_id: 't1', span_id: `s${n}`, parent_span_id: '', ts: `2026-03-27T14:0${n % 10}:00.000000000Z`, end_ts: '', name: 'op',
     operation: 'execute_tool', agent_id: agent, agent_name: agentName, tool_name: 'tool', root_human: HUMAN,
     root_issued_at: '2026-03-27T14:00:00.000Z', purpose: '', delegator: '', chain_depth: path.length - 1, chain_path: path,
-    scopes_granted: [], scopes_used: [], resource: '', verdict: 'verified', reasons: [], reason_details: [],
+    scopes_granted: [], scopes_used: [], resource: '', verdict: 'verified', reasons: [], reason_details: [], peer_id: '',
   };
 }
 

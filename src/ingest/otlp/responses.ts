@@ -12,6 +12,7 @@ export const RPC_CODE = {
   resourceExhausted: 8,
   internal: 13,
   unavailable: 14,
+  unauthenticated: 16,
 } as const;
 
 export function contentTypeOf(format: OtlpFormat): string {
