@@ -106,33 +106,3 @@ export function decisionRow(event: DecisionLogEvent, ids: { taskId: string; trac
     input: JSON.stringify(event.input),
   };
 }
-
-/**
- * Proposed DDL for the decision log (to become a numbered migration). One
- * row per decision; a re-delivered span yields the same decision_id and
- * sorting key, so ReplacingMergeTree folds it. "Under which rule was this
- * allowed": filter on task/trace/span and read `rules`.
- */
-export const POLICY_DECISIONS_DDL = `CREATE TABLE IF NOT EXISTS \${db}.policy_decisions
-(
-    decision_id     String,
-    ts              DateTime64(9) CODEC(Delta, ZSTD(1)),
-    task_id         String,
-    trace_id        String CODEC(ZSTD(1)),
-    span_id         String CODEC(ZSTD(1)),
-    kind            LowCardinality(String),
-    policy_version  LowCardinality(String),
-    revision        LowCardinality(String),
-    result          LowCardinality(String),
-    rules           Array(LowCardinality(String)),
-    reason_codes    Array(LowCardinality(String)),
-    reason_details  Array(String),
-    reason_links    Array(Int16),
-    link_hashes     Array(String) CODEC(ZSTD(1)),
-    input           String CODEC(ZSTD(3)),
-    INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
-    INDEX idx_result result TYPE set(2) GRANULARITY 4
-)
-ENGINE = ReplacingMergeTree
-PARTITION BY toYYYYMM(ts)
-ORDER BY (task_id, ts, trace_id, span_id, decision_id)`;

@@ -10,5 +10,5 @@ export { OpaPolicyClient, decisionFromOpa, type OpaClientOptions } from './opa-c
 export { verifyApprovals, mintApproval, parseApproval, APPROVAL_TYPE, type ApprovalClaims } from './approval.js';
 export { chainInput, actionInput, approvalTokensOf, APPROVALS_ATTRIBUTE } from './input.js';
 export { SpanPolicy } from './span-policy.js';
-export { decisionLogEvent, decisionRow, POLICY_DECISIONS_DDL, DECISION_PATH, type DecisionLogEvent, type DecisionRow } from './decision-log.js';
+export { decisionLogEvent, decisionRow, DECISION_PATH, type DecisionLogEvent, type DecisionRow } from './decision-log.js';
 export { agentTypeOf, parseSpiffe } from './spiffe-type.js';

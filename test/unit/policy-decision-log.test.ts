@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decisionLogEvent, decisionRow, POLICY_DECISIONS_DDL } from '../../src/policy/decision-log.js';
+import { decisionLogEvent, decisionRow } from '../../src/policy/decision-log.js';
 import { evaluateAction } from '../../src/policy/engine.js';
 import { act, healthy, shippedPolicy } from '../support/policy-fixtures.js';
 import { openTestStore } from '../support/store.js';
@@ -34,7 +34,7 @@ test('the proposed table takes decision rows and answers which rules allowed an 
   const store = await openTestStore();
   try {
     const db = store.config.database;
-    await store.writer.command({ query: POLICY_DECISIONS_DDL.replaceAll('${db}', db) });
+    // The table is migration 005's, applied by openTestStore.
     const denied = evaluateAction(policy, act(healthy(), ['iam:CreateAccessKey']));
     const rows = [
       decisionRow(decisionLogEvent(decision, input, { atMs: 1_790_000_060_000 }), { taskId: 't1', traceId: 'a'.repeat(32), spanId: '1'.repeat(16) }),
