@@ -63,7 +63,7 @@ export function decisionLogEvent(d: PolicyDecision, input: ChainPolicyInput | Ac
   };
 }
 
-/** One row of the proposed `policy_decisions` table (see POLICY_DECISIONS_DDL). */
+/** One row of the `policy_decisions` table (schemas/clickhouse/005_policy_decisions.sql). */
 export interface DecisionRow {
   decision_id: string;
   /** ClickHouse DateTime64(9) text, UTC. */
