@@ -1,7 +1,5 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type NextFunction } from 'express';
-import { isStoreUnavailable } from '../store/availability.js';
-import { InvalidCursor } from '../store/task-summary-cursor.js';
 import type { Queries, TaskFilter } from '../store/queries.js';
 import type { Metrics } from './metrics.js';
 import type { QuarantineFilter, QuarantineRow } from '../store/quarantine.js';
@@ -10,8 +8,11 @@ import { buildTaskTree } from './tree.js';
 import { renderTaskTree } from './render-tree.js';
 import { ApiProblem, sendProblem } from './problem.js';
 import { CursorCodec, MAX_CURSOR_CHARS, PAGE_LIMIT, parseLimit } from './pagination.js';
-import { AuthUnavailable, OPEN_PRINCIPAL, authorize, trustDomainsOf, type Access, type Authenticator, type Principal } from './auth.js';
+import { OPEN_PRINCIPAL, authorize, trustDomainsOf, type Access, type Authenticator, type Principal } from './auth.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
+import { apiErrorHandler, instanceOf, type ApiLogger } from './api-errors.js';
+
+export type { ApiLogger } from './api-errors.js';
 
 const MAX_ID = 512;
 
@@ -56,10 +57,6 @@ function pathParam(req: Request, name: string): string {
   return v;
 }
 
-/** The subset of a pino logger the API uses. */
-export interface ApiLogger {
-  error(obj: object, msg: string): void;
-}
 
 /** Rows the store refused, kept with their error (src/store/quarantine.ts). */
 export type QuarantineLookup = (filter: QuarantineFilter) => Promise<QuarantineRow[]>;
@@ -81,9 +78,6 @@ export interface ApiOptions {
 
 type Handler = (req: Request, res: Response, principal: Principal) => Promise<void> | void;
 
-function instanceOf(req: Request): string {
-  return req.originalUrl.split('?')[0] ?? '';
-}
 
 /**
  * The analyst API: tasks, one task's action tree and actions, an agent's
@@ -229,37 +223,7 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
     sendProblem(res, 'not-found', `no route ${req.method} ${instanceOf(req)}`, instanceOf(req));
   });
 
-  r.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const instance = instanceOf(req);
-    if (err instanceof ApiProblem) {
-      sendProblem(res, err.kind, err.detail, instance, { headers: err.headers });
-      return;
-    }
-    if (err instanceof InvalidCursor) {
-      sendProblem(res, 'invalid-cursor', 'cursor is from another version of this list; start again without it', instance);
-      return;
-    }
-    const status = (err as { status?: unknown }).status;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      // Express's own refusals (a path that does not decode, …): its message may quote the input, so it is not sent.
-      sendProblem(res, 'invalid-request', 'the request could not be parsed', instance);
-      return;
-    }
-    // Internal text (SQL, stack, engine messages) stays in the log; the caller gets an id to quote.
-    const errorId = randomUUID();
-    if (isStoreUnavailable(err)) {
-      logger?.error({ err, errorId }, 'store unavailable for an API request');
-      sendProblem(res, 'store-unavailable', 'the store cannot be reached; retry later', instance, { errorId, headers: { 'Retry-After': '5' } });
-      return;
-    }
-    if (err instanceof AuthUnavailable) {
-      logger?.error({ err: err.cause, errorId }, "cannot fetch the identity provider's keys");
-      sendProblem(res, 'auth-unavailable', "the identity provider's keys cannot be fetched; retry later", instance, { errorId, headers: { 'Retry-After': '5' } });
-      return;
-    }
-    logger?.error({ err, errorId }, 'API request failed');
-    sendProblem(res, 'internal', 'an internal error occurred; quote errorId to the operator', instance, { errorId });
-  });
+  r.use(apiErrorHandler(logger));
   return r;
 }
 

@@ -6,10 +6,9 @@
  * Bodies and parameters are hostile: validated, bounded, and passed to the
  * store as query parameters only.
  */
-import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { isStoreUnavailable } from '../store/availability.js';
-import { ApiProblem, sendProblem } from './problem.js';
+import { ApiProblem } from './problem.js';
+import { apiErrorHandler } from './api-errors.js';
 import { REVOCATION_KINDS, RevocationRequestError, parseRevocationRequest, type RevocationKind } from '../revoke/model.js';
 import type { RevocationStore } from '../revoke/store.js';
 import { BLAST_SUBJECTS, type BlastRadiusQueries, type BlastSubject } from '../revoke/blast-radius.js';
@@ -27,13 +26,11 @@ export interface RevocationApiDeps {
   logger?: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
 
-class BadRequest extends Error {}
-
 const MAX_ID = 512;
 
 function oneString(v: unknown, name: string): string | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_ID) throw new BadRequest(`${name} must be given once, 1 to ${MAX_ID} characters`);
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_ID) throw new ApiProblem('invalid-request', `${name} must be given once, 1 to ${MAX_ID} characters`);
   return v;
 }
 
@@ -53,7 +50,7 @@ export function createRevocationRouter(deps: RevocationApiDeps): express.Router 
     try {
       request = parseRevocationRequest(req.body, Date.now());
     } catch (err) {
-      if (err instanceof RevocationRequestError) throw new BadRequest(err.message);
+      if (err instanceof RevocationRequestError) throw new ApiProblem('invalid-request', err.message);
       throw err;
     }
     // Who revoked is the authenticated caller, never what the body claims.
@@ -67,7 +64,7 @@ export function createRevocationRouter(deps: RevocationApiDeps): express.Router 
   r.get('/api/revocations', wrap(async (req, res) => {
     await guard(req, 'responder');
     const kind = oneString(req.query.kind, 'kind');
-    if (kind !== undefined && !(REVOCATION_KINDS as readonly string[]).includes(kind)) throw new BadRequest(`kind must be one of ${REVOCATION_KINDS.join(', ')}`);
+    if (kind !== undefined && !(REVOCATION_KINDS as readonly string[]).includes(kind)) throw new ApiProblem('invalid-request', `kind must be one of ${REVOCATION_KINDS.join(', ')}`);
     const target = oneString(req.query.target, 'target');
     res.json({ revocations: await deps.store.list({ ...(kind ? { kind: kind as RevocationKind } : {}), ...(target ? { target } : {}) }) });
   }));
@@ -76,30 +73,11 @@ export function createRevocationRouter(deps: RevocationApiDeps): express.Router 
     // Answers across tasks and trust domains: admin only until it is tenant-scoped.
     await guard(req, 'admin');
     const kind = String(req.params.kind);
-    if (!(BLAST_SUBJECTS as readonly string[]).includes(kind)) throw new BadRequest(`kind must be one of ${BLAST_SUBJECTS.join(', ')}`);
+    if (!(BLAST_SUBJECTS as readonly string[]).includes(kind)) throw new ApiProblem('invalid-request', `kind must be one of ${BLAST_SUBJECTS.join(', ')}`);
     const id = oneString(req.params.id, 'id')!;
     res.json(await deps.blastRadius.of(kind as BlastSubject, id));
   }));
 
-  r.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
-    if (err instanceof ApiProblem) {
-      sendProblem(res, err.kind, err.detail, req.originalUrl.split('?')[0] ?? '', { headers: err.headers });
-      return;
-    }
-    // express.json's own refusals (bad JSON, too large) carry their status.
-    const status = (err as { status?: unknown }).status;
-    if (err instanceof BadRequest || (typeof status === 'number' && status >= 400 && status < 500)) {
-      res.status(err instanceof BadRequest ? 400 : (status as number)).json({ error: (err as Error).message });
-      return;
-    }
-    if (res.headersSent) return next(err);
-    const errorId = randomUUID();
-    deps.logger?.error({ err, errorId }, 'revocation API request failed');
-    if (isStoreUnavailable(err)) {
-      res.status(503).setHeader('Retry-After', '5').json({ error: 'store unavailable, retry later', errorId });
-      return;
-    }
-    res.status(500).json({ error: 'internal error', errorId });
-  });
+  r.use(apiErrorHandler(deps.logger));
   return r;
 }

@@ -4,6 +4,7 @@
  * value is a query parameter; a tenant sees the decisions on its agents' actions.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
+import { AGENT_TRUST_DOMAIN } from './queries.js';
 import { DECISION_PATH, BUNDLE_NAME, type DecisionLogEvent, type DecisionRow } from '../policy/decision-log.js';
 
 /** A row of the decision log as read back: the written row, with the time it was decided. */
@@ -19,8 +20,6 @@ export interface DecisionQuery {
   limit: number;
 }
 
-/** The agent's trust domain, as for actions: '' for a non-SPIFFE id, which no tenant matches. */
-const AGENT_TRUST_DOMAIN = "extract(agent_id, '^spiffe://([a-z0-9._-]+)/')";
 
 /**
  * Each action's newest decision (a re-judgement under a new policy wins), in

@@ -87,11 +87,10 @@ const PARTITIONS_PER_INSERT = /too many partitions for single insert block/i;
 export function classifyStoreError(err: unknown): StoreError {
   if (err instanceof StoreError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  const e = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; type?: unknown };
-  const type = typeof e.type === 'string' ? e.type : '';
-  const number = typeof e.code === 'string' || typeof e.code === 'number' ? String(e.code) : '';
-  if (type !== '' || /^\d+$/.test(number)) {
-    const name = type || PERMANENT_NUMBERS.get(number) || `CLICKHOUSE_${number}`;
+  const engine = engineError(err);
+  if (engine !== undefined) {
+    const { number } = engine;
+    const name = engine.name || PERMANENT_NUMBERS.get(number) || `CLICKHOUSE_${number}`;
     if (name === 'TOO_MANY_PARTS' && PARTITIONS_PER_INSERT.test(message)) {
       return new StoreError(message, true, 'TOO_MANY_PARTITIONS_PER_INSERT', { cause: err });
     }
@@ -99,5 +98,60 @@ export function classifyStoreError(err: unknown): StoreError {
     return new StoreError(message, permanent, name, { cause: err });
   }
   // Node socket errors (ECONNREFUSED, ECONNRESET, ETIMEDOUT...), client timeouts, anything else.
-  return new StoreError(message, false, number || 'UNKNOWN', { cause: err });
+  const code = (err as { code?: unknown } | null)?.code;
+  return new StoreError(message, false, typeof code === 'string' && code !== '' ? code : 'UNKNOWN', { cause: err });
+}
+
+/**
+ * An error the engine answered: its name (when the client parsed one) and its
+ * number. Read by shape, not `instanceof`: the HTTP client and the chdb
+ * connection each carry their own copy of the ClickHouseError class.
+ */
+function engineError(err: unknown): { name: string; number: string } | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { code?: unknown; type?: unknown };
+  const name = typeof e.type === 'string' ? e.type : '';
+  const number = typeof e.code === 'string' || typeof e.code === 'number' ? String(e.code) : '';
+  return name !== '' || /^\d+$/.test(number) ? { name, number } : undefined;
+}
+
+/**
+ * Engine error numbers that mean "the store cannot serve right now", not
+ * "this query is wrong": the server is overloaded, shutting down, or a replica
+ * or the network is unavailable. Anything else the engine answers a read with
+ * is an error in chainsight's own query.
+ */
+const UNAVAILABLE_NUMBERS = new Set([
+  '60', // UNKNOWN_TABLE: the schema is missing or being migrated
+  '81', // UNKNOWN_DATABASE
+  '159', // TIMEOUT_EXCEEDED
+  '164', // READONLY
+  '202', // TOO_MANY_SIMULTANEOUS_QUERIES
+  '209', // SOCKET_TIMEOUT
+  '210', // NETWORK_ERROR
+  '241', // MEMORY_LIMIT_EXCEEDED
+  '242', // TABLE_IS_READ_ONLY
+  '252', // TOO_MANY_PARTS
+  '319', // UNKNOWN_STATUS_OF_INSERT
+  '394', // QUERY_WAS_CANCELLED
+  '425', // SYSTEM_ERROR
+  '999', // KEEPER_EXCEPTION
+]);
+
+/** Node socket errors: the store was not reached. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
+
+/**
+ * For a failed read: true when the store is unavailable (the API answers
+ * 503), false when the query itself is at fault (500). A different question
+ * from classifyStoreError's, which asks whether an INSERT's rows are.
+ */
+export function isStoreUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const engine = engineError(err);
+  if (engine !== undefined) return UNAVAILABLE_NUMBERS.has(engine.number);
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== undefined && NETWORK_CODES.has(code)) return true;
+  // The HTTP client reports these without an errno code.
+  return /timeout|socket hang up|connection (refused|reset)/i.test(err.message);
 }

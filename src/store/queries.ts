@@ -143,7 +143,7 @@ const MAX_LIMIT = 1000;
  * (`spiffe://<td>/…`); '' for an agent id that is not one, which no tenant
  * restriction matches (fail closed).
  */
-const AGENT_TRUST_DOMAIN = "extract(agent_id, '^spiffe://([a-z0-9._-]+)/')";
+export const AGENT_TRUST_DOMAIN = "extract(agent_id, '^spiffe://([a-z0-9._-]+)/')";
 
 function pageSize(limit: number | undefined, fallback: number): number {
   return Math.min(Math.max(limit ?? fallback, 1), MAX_LIMIT);

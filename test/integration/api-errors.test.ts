@@ -7,7 +7,7 @@ import express from 'express';
 import { openClient } from '../../src/store/client.js';
 import { Queries } from '../../src/store/queries.js';
 import { createApiRouter } from '../../src/serve/api.js';
-import { isStoreUnavailable } from '../../src/store/availability.js';
+import { isStoreUnavailable } from '../../src/store/errors.js';
 import { openTestStore } from '../support/store.js';
 import { assertDocumented } from '../support/openapi-validate.js';
 

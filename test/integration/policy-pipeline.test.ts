@@ -18,17 +18,9 @@ import type { ActionView } from '../../src/store/queries.js';
 import { makeTrustDomain, standardChain, TASK, type TestDomain } from '../support/keys.js';
 import { recordSpans, serializeSpans } from '../support/otel.js';
 import { assertDocumented } from '../support/openapi-validate.js';
+import { rulesFor } from '../support/rules-yaml.js';
 
-const rules = (writeMaxSec: number) => `version: "write-${writeMaxSec}"
-agentTypes:
-  id: agent-type.known
-  patterns:
-    - path: /agent/{type}
-  types: [planner, inventory, scanner]
-depth:
-  - id: depth.global
-    max: 5
-scopes:
+const rules = (writeMaxSec: number) => `${rulesFor(`write-${writeMaxSec}`)}scopes:
   id: scope.diminishment
   wildcards:
     id: scope.wildcard

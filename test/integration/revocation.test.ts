@@ -164,7 +164,8 @@ test('hostile revocation requests get a clear 400 and change nothing', async () 
   for (const body of [{}, { kind: 'link' }, { kind: 'all', target: 'x', reason: 'r', revokedBy: 'b' }, { kind: 'agent', target: 'x'.repeat(600), reason: 'r', revokedBy: 'b' }]) {
     const res = await post(body);
     assert.equal(res.status, 400, JSON.stringify(body));
-    assert.ok(((await res.json()) as { error: string }).error.length > 0);
+    assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    assert.ok(((await res.json()) as { detail: string }).detail.length > 0, 'the problem says why');
   }
   const bad = await fetch(`${server.apiUrl}/api/revocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"kind":' });
   assert.equal(bad.status, 400);
