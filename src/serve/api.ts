@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type NextFunction } from 'express';
-import type { Queries, TaskFilter } from '../store/queries.js';
+import { toPage, type Queries, type TaskFilter } from '../store/queries.js';
 import type { Metrics } from './metrics.js';
 import type { QuarantineFilter, QuarantineRow } from '../store/quarantine.js';
 import { toOpaEvent, type DecisionQuery, type StoredDecision } from '../store/decisions.js';
@@ -171,9 +171,8 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
       const c = page(req, 'decisions', { taskId, format, limit });
       const after = c.after === undefined ? undefined : position(c.after, ['ts', 'spanId']);
       const rows = await decisions({ taskId, limit: limit + 1, ...(after ? { after } : {}), ...tenants(p) });
-      const items = rows.slice(0, limit);
-      const last = rows.length > limit ? items[items.length - 1]! : undefined;
-      const nextCursor = c.next(last ? JSON.stringify({ ts: last.ts, spanId: last.span_id }) : null);
+      const { items, next } = toPage(rows, limit, (d) => JSON.stringify({ ts: d.ts, spanId: d.span_id }));
+      const nextCursor = c.next(next);
       if (format === 'opa') res.json({ taskId, events: items.map(toOpaEvent), nextCursor });
       else res.json({ taskId, decisions: items.map(decisionView), nextCursor });
     });
@@ -204,10 +203,8 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
       const c = page(req, 'quarantine', { task, traceId, from, to, limit });
       if (c.after !== undefined) f.before = position(c.after, ['receivedAt', 'traceId', 'spanId', 'table']);
       const rows = await quarantine(f);
-      const items = rows.slice(0, limit);
-      const last = rows.length > limit ? items[items.length - 1]! : undefined;
-      const next = last && JSON.stringify({ receivedAt: String(last.received_at), traceId: last.trace_id, spanId: last.span_id, table: last.table_name });
-      res.json({ quarantined: items, nextCursor: c.next(next ?? null) });
+      const { items, next } = toPage(rows, limit, (q) => JSON.stringify({ receivedAt: String(q.received_at), traceId: q.trace_id, spanId: q.span_id, table: q.table_name }));
+      res.json({ quarantined: items, nextCursor: c.next(next) });
     });
   }
 

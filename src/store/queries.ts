@@ -150,7 +150,7 @@ function pageSize(limit: number | undefined, fallback: number): number {
 }
 
 /** Rows fetched one past the page: the extra row says whether a next page exists, and is dropped. */
-function toPage<T, P>(rows: T[], limit: number, position: (last: T) => P): Page<T, P> {
+export function toPage<T, P>(rows: T[], limit: number, position: (last: T) => P): Page<T, P> {
   if (rows.length <= limit) return { items: rows, next: null };
   const items = rows.slice(0, limit);
   return { items, next: position(items[items.length - 1]!) };
