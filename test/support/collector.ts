@@ -138,7 +138,23 @@ async function waitHealthy(healthUrl: string, child: ChildProcess, output: () =>
   }
 }
 
+/**
+ * Starts a gateway. Ports it picks itself were free a moment before the
+ * Collector binds them, and another process may take one in between: such a
+ * start is retried on fresh ports (ports the caller chose are not).
+ */
 export async function startCollector(options: CollectorOptions): Promise<RunningCollector> {
+  const picked = !(options.httpPort && options.grpcPort && options.healthPort && options.metricsPort);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startCollectorOnce(options);
+    } catch (err) {
+      if (!picked || attempt === 3 || !/address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startCollectorOnce(options: CollectorOptions): Promise<RunningCollector> {
   const brokers = typeof options.kafkaBrokers === 'string' ? options.kafkaBrokers : options.kafkaBrokers.join(',');
   if (brokers.trim() === '') throw new Error('startCollector: kafkaBrokers is empty');
   const binary = await collectorBinary();
