@@ -33,7 +33,21 @@ export interface OpaServer {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts OPA on a port that was free a moment before; another process may
+ * take it in between, so a start that cannot bind is retried on a fresh one.
+ */
 export async function startOpa(binary: string): Promise<OpaServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOpaOnce(binary);
+    } catch (err) {
+      if (attempt === 3 || !/address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startOpaOnce(binary: string): Promise<OpaServer> {
   const port = await freePort();
   const child: ChildProcess = spawn(binary, ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', '--disable-telemetry', `${root}policies/chainsight.rego`], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -43,7 +57,11 @@ export async function startOpa(binary: string): Promise<OpaServer> {
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`opa exited (${child.exitCode}): ${stderr}`);
+    // Wait for stderr to end, so an exit's reason (such as a port already in use) is in the message.
+    if (child.exitCode !== null) {
+      await new Promise((r) => setTimeout(r, 50));
+      throw new Error(`opa exited (${child.exitCode}): ${stderr}`);
+    }
     try {
       if ((await fetch(`${url}/health`)).ok) break;
     } catch {
