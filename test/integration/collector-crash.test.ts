@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { ensureTopics } from '../../src/ingest/kafka-source.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { collectorUnavailable, postOtlpProto, freePort, startCollector, type RunningCollector } from '../support/collector.js';
+import { collectorUnavailable, postOtlpProto, startCollector, type RunningCollector } from '../support/collector.js';
 import { otlpProtoExport, startOwnKafka, uniqueTopic, waitFor, type OwnKafka } from '../support/kafka.js';
 import { makeTrustDomain, type TestDomain } from '../support/keys.js';
 import { metricSum } from '../support/processor-child.js';
@@ -48,7 +48,7 @@ const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 before(async () => {
   skipReason = await collectorUnavailable();
   if (skipReason) return;
-  const own = await startOwnKafka(freePort);
+  const own = await startOwnKafka();
   if (typeof own === 'string') {
     skipReason = own;
     return;

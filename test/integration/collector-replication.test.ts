@@ -20,7 +20,7 @@ import { after, before, test } from 'node:test';
 import { ensureTopics } from '../../src/ingest/kafka-source.js';
 import { resolveTopicDurability } from '../../src/ingest/kafka-durability.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { collectorUnavailable, postOtlpProto, freePort, startCollector, type RunningCollector } from '../support/collector.js';
+import { collectorUnavailable, postOtlpProto, startCollector, type RunningCollector } from '../support/collector.js';
 import { highWatermarks, otlpDecoder, otlpProtoExport, readTopic, startOwnKafka, testKafka, uniqueTopic, waitFor, type OwnKafka } from '../support/kafka.js';
 import { makeTrustDomain, type TestDomain } from '../support/keys.js';
 import { metricSum } from '../support/processor-child.js';
@@ -37,7 +37,7 @@ const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 before(async () => {
   skipReason = await collectorUnavailable();
   if (skipReason) return;
-  const own = await startOwnKafka(freePort, 3);
+  const own = await startOwnKafka(3);
   if (typeof own === 'string') {
     skipReason = own;
     return;

@@ -13,7 +13,6 @@ import { Partitioners } from 'kafkajs';
 import { ensureTopics } from '../../src/ingest/kafka-source.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { agentSpanAttributes } from '../../src/sdk/telemetry.js';
-import { freePort } from '../support/collector.js';
 import { startOwnKafka, testKafka, uniqueTopic, waitFor, type OwnKafka } from '../support/kafka.js';
 import { makeTrustDomain, standardChain, TASK, type TestDomain } from '../support/keys.js';
 import { recordSpans, serializeSpans } from '../support/otel.js';
@@ -29,7 +28,7 @@ let processor: SingleProcessor | undefined;
 let group: ProcessorGroup | undefined;
 
 before(async () => {
-  const k = await startOwnKafka(freePort);
+  const k = await startOwnKafka();
   if (typeof k === 'string') skipReason = k;
   else kafka = k;
   domain = await makeTrustDomain();

@@ -70,19 +70,31 @@ export interface OwnKafka {
  * log dirs, separate from the shared test broker so that stopping them harms
  * no other test. Resolves to a reason string when Java is missing.
  */
-export async function startOwnKafka(freePort: () => Promise<number>, nodes = 1): Promise<OwnKafka | string> {
+export async function startOwnKafka(nodes = 1): Promise<OwnKafka | string> {
   if (spawnSync('java', ['-version']).error) return 'java not found: the local Kafka broker needs Java 17+';
-  // kafka.sh gives node N ports KAFKA_PORT + 2(N-1) and the one after: take a free run of 2 x nodes.
-  let port = await freePort();
-  const runFree = (p: number) => Array.from({ length: 2 * nodes - 1 }, (_, i) => p + 1 + i).every(portFree);
-  for (let i = 0; i < 20 && !runFree(port); i++) port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'chainsight-own-kafka-'));
-  const env = { ...process.env, KAFKA_NODES: String(nodes), KAFKA_PORT: String(port), KAFKA_DATA: dataDir, KAFKA_KEEP_DATA: '1' };
-  if (nodes > 1) env.KAFKA_HEAP ??= '-Xmx256m -Xms64m';
+  // kafka.sh gives node N ports KAFKA_PORT + 2(N-1) and the one after: a free run of 2 x nodes, taken
+  // below Linux's ephemeral range (32768+), where client sockets' own ports cannot land on it between
+  // the check and the broker's bind. A start that still cannot bind is retried on another run.
+  let port = 0;
+  let dataDir = '';
+  let env: NodeJS.ProcessEnv = {};
   const cmd = async (args: string[], extra: Record<string, string> = {}): Promise<void> => {
     await run(script, args, { env: { ...env, ...extra }, timeout: 300_000 });
   };
-  await cmd(['start']);
+  for (let attempt = 1; ; attempt++) {
+    port = portRunBelowEphemeral(2 * nodes);
+    dataDir = mkdtempSync(join(tmpdir(), 'chainsight-own-kafka-'));
+    env = { ...process.env, KAFKA_NODES: String(nodes), KAFKA_PORT: String(port), KAFKA_DATA: dataDir, KAFKA_KEEP_DATA: '1' };
+    if (nodes > 1) env.KAFKA_HEAP ??= '-Xmx256m -Xms64m';
+    try {
+      await cmd(['start']);
+      break;
+    } catch (err) {
+      await cmd(['stop']).catch(() => undefined);
+      rmSync(dataDir, { recursive: true, force: true });
+      if (attempt === 3) throw err;
+    }
+  }
   return {
     brokers: Array.from({ length: nodes }, (_, i) => `127.0.0.1:${port + 2 * i}`),
     stop: () => cmd(['stop']),
@@ -98,6 +110,15 @@ export async function startOwnKafka(freePort: () => Promise<number>, nodes = 1):
         .map((f) => (existsSync(f) ? readFileSync(f, 'utf8') : ''))
         .join('\n'),
   };
+}
+
+/** The first port of `count` consecutive free ones, from 20000–32000 (below the ephemeral range). */
+function portRunBelowEphemeral(count: number): number {
+  for (let i = 0; i < 200; i++) {
+    const base = 20_000 + Math.floor(Math.random() * (12_000 - count));
+    if (Array.from({ length: count }, (_, k) => base + k).every(portFree)) return base;
+  }
+  throw new Error(`no run of ${count} free ports found below the ephemeral range`);
 }
 
 function portFree(port: number): boolean {
