@@ -1,0 +1,71 @@
+/**
+ * The `paths` section of the detection config (schemas/alerts.md, section
+ * `paths`): first-seen delegation edges and path shapes.
+ */
+import type { Severity } from '../alert.js';
+import { parseAgentTyping, type AgentTyping } from './agent-type.js';
+import { readBool, readDuration, readInt, readSeverity, readString, sectionFields, unknownFields } from './config-values.js';
+
+export interface PathsConfig {
+  enabled: boolean;
+  /** Per tenant, from its first verified chain: nothing alerts while learning. */
+  learningMs: number;
+  /** An edge or path not seen for this long is new again. */
+  forgetAfterMs: number;
+  /** YAML allowlist file (src/detect/paths/allowlist.ts); undefined: none. */
+  allowlistFile: string | undefined;
+  /** Values remembered, all kinds together (edges by id, by type, crossings, paths); past it the least recently seen are forgotten. */
+  maxKeys: number;
+  /** Distinct chains read from the store at start (newest first). */
+  baselineLimit: number;
+  agentTypes: AgentTyping;
+  severity: { newEdge: Severity; newEdgeType: Severity; newDomainCrossing: Severity; newPath: Severity };
+}
+
+export const DAY_MS = 86_400_000;
+
+export function defaultPathsConfig(): PathsConfig {
+  return {
+    enabled: true,
+    // Datadog's new-value rules offer 0–30 days of learning (7 is the middle);
+    // Elastic warns that short history windows mean many false positives.
+    learningMs: 7 * DAY_MS,
+    forgetAfterMs: 30 * DAY_MS,
+    allowlistFile: undefined,
+    maxKeys: 200_000,
+    baselineLimit: 100_000,
+    agentTypes: { patterns: [] },
+    severity: { newEdge: 'low', newEdgeType: 'medium', newDomainCrossing: 'high', newPath: 'medium' },
+  };
+}
+
+const FIELDS = ['enabled', 'learning', 'forget_after', 'allowlist', 'max_keys', 'baseline_limit', 'agent_types', 'severity'];
+const SEVERITY_FIELDS = ['new_edge', 'new_edge_type', 'new_domain_crossing', 'new_path'];
+
+export function parsePathsConfig(raw: unknown, at: string, problems: string[]): PathsConfig {
+  const d = defaultPathsConfig();
+  const f = sectionFields(raw, at, problems);
+  unknownFields(f, FIELDS, at, problems);
+  const sev = sectionFields(f.severity, `${at}.severity`, problems);
+  unknownFields(sev, SEVERITY_FIELDS, `${at}.severity`, problems);
+  const config: PathsConfig = {
+    enabled: readBool(f.enabled, `${at}.enabled`, d.enabled, problems),
+    learningMs: readDuration(f.learning, `${at}.learning`, d.learningMs, problems),
+    forgetAfterMs: readDuration(f.forget_after, `${at}.forget_after`, d.forgetAfterMs, problems),
+    allowlistFile: readString(f.allowlist, `${at}.allowlist`, problems),
+    maxKeys: readInt(f.max_keys, `${at}.max_keys`, d.maxKeys, 100, 10_000_000, problems),
+    baselineLimit: readInt(f.baseline_limit, `${at}.baseline_limit`, d.baselineLimit, 0, 10_000_000, problems),
+    agentTypes: parseAgentTyping(f.agent_types, `${at}.agent_types`, problems),
+    severity: {
+      newEdge: readSeverity(sev.new_edge, `${at}.severity.new_edge`, d.severity.newEdge, problems),
+      newEdgeType: readSeverity(sev.new_edge_type, `${at}.severity.new_edge_type`, d.severity.newEdgeType, problems),
+      newDomainCrossing: readSeverity(sev.new_domain_crossing, `${at}.severity.new_domain_crossing`, d.severity.newDomainCrossing, problems),
+      newPath: readSeverity(sev.new_path, `${at}.severity.new_path`, d.severity.newPath, problems),
+    },
+  };
+  if (config.forgetAfterMs === 0) {
+    problems.push(`${at}.forget_after: must be longer than 0 (every edge would be new every time)`);
+    config.forgetAfterMs = d.forgetAfterMs;
+  }
+  return config;
+}
