@@ -1,10 +1,10 @@
 /**
  * Ground truth for the first-seen and depth detectors, computed from the
- * scenario's own history the way those detectors define novelty: every agent
- * edge, type edge, trust-domain crossing and path shape a chain carries,
- * learned silently until the learning period ends and new afterwards; a chain
- * deeper than any its root type ran while learning; a chain over the bound.
- * Pure.
+ * scenario's own history the way schemas/alerts.md defines novelty: every
+ * agent edge, type edge and trust-domain crossing a verified chain carries,
+ * learned silently until the learning period ends and new afterwards; a path
+ * shape of known type edges never seen before; a chain deeper than its root
+ * type ever ran (then usual); a chain over the bound. Pure.
  */
 import type { AlertKind } from '../detect/alert.js';
 import type { Label, PlannedLink, PlannedSpan } from './plan.js';
@@ -71,20 +71,25 @@ export function noveltyLabels(uses: readonly ChainUse[], links: readonly Planned
   for (const u of seenUses) {
     const path = pathOf(links, u.link);
     const learning = firstSeen.get(u.link)! < o.learningEndsMs;
-    const facts = chainFacts(path);
-    for (const [kind, fact] of facts) {
+    // A new type edge explains a new path: the path is raised only for known type edges in a new combination.
+    let typeEdgeNew = false;
+    for (const [kind, fact] of chainFacts(path)) {
       const key = `${kind}|${fact}`;
       let tasks = tasksWith.get(key);
       if (!tasks) tasksWith.set(key, (tasks = new Set()));
       tasks.add(u.taskId);
       if (known.has(key)) continue;
       known.add(key);
-      if (!learning) add(kind, fact, u, `first ${kind.slice('delegation.new_'.length).replace('_', ' ')}: ${fact}`);
+      if (kind === 'delegation.new_edge_type') typeEdgeNew = true;
+      if (learning || (kind === 'delegation.new_path' && typeEdgeNew)) continue;
+      add(kind, fact, u, `first ${kind.slice('delegation.new_'.length).replace('_', ' ')}: ${fact}`);
     }
+    // Depth: the deepest a root type ran is its usual; a deeper chain after learning is unusual once, then usual.
     const rootType = typeIdOf(path[0]!);
-    if (learning) maxDepth.set(rootType, Math.max(maxDepth.get(rootType) ?? 0, path.length));
-    else if (path.length > (maxDepth.get(rootType) ?? 0)) add('chain.depth_unusual', `${u.taskId}`, u, `depth ${path.length} from ${rootType} (learned at most ${maxDepth.get(rootType) ?? 0})`);
-    if (path.length > o.depthBound) add('chain.depth_exceeded', `${u.taskId}`, u, `depth ${path.length} over the bound ${o.depthBound}`);
+    const usual = maxDepth.get(rootType);
+    if (!learning && usual !== undefined && path.length > usual) add('chain.depth_unusual', `${rootType} depth ${path.length}`, u, `depth ${path.length} from ${rootType} (usually at most ${usual})`);
+    if (usual === undefined || path.length > usual) maxDepth.set(rootType, path.length);
+    if (path.length > o.depthBound) add('chain.depth_exceeded', `${rootType} depth ${path.length}`, u, `depth ${path.length} over the bound ${o.depthBound}`);
   }
   // Benign novelty matches any task that carries it (the first alert may name a task of the same batch).
   for (const [key, label] of byKey) if (label.injection === null) label.taskIds = [...(tasksWith.get(key) ?? label.taskIds)];

@@ -9,7 +9,7 @@ import type { AlertKind } from '../detect/alert.js';
 import { Prng } from './prng.js';
 import { noveltyLabels, type ChainUse } from './novelty.js';
 import {
-  HOURLY_CYCLE, PARTNER, TENANTS, WEEKEND_FACTOR, agentId, type AgentTypeSpec, type Role, type TemplateNode, type TemplateSpec, type TenantSpec, type ToolSpec,
+  HOURLY_CYCLE, PARTNER, TENANTS, WEEKEND_FACTOR, agentId, typeIdOf, type AgentTypeSpec, type Role, type TemplateNode, type TemplateSpec, type TenantSpec, type ToolSpec,
 } from './world.js';
 
 const MIN = 60_000;
@@ -104,8 +104,8 @@ export interface Injection {
  * it; null marks benign novelty (a legitimately new agent or path raising a
  * first-seen alert, correct by the detector's definition but not an attack),
  * reported apart from anomalies. An alert matches a label when its kind is
- * the label's and either its task is one of `taskIds` or its subject and
- * agents contain every string of `includes`.
+ * the label's and either its task is one of `taskIds` or its subject or
+ * agents contain one of the strings in `includes`.
  */
 export interface Label {
   kind: AlertKind;
@@ -421,10 +421,11 @@ export function generateScenario(options: Partial<ScenarioOptions> = {}): Scenar
     const over = OVER_GRANT[t.domain];
     if (over) {
       const id = `${t.domain.split('.')[0]}:over-provisioned-grant`;
-      const typeId = `spiffe://${t.domain}/agent/${t.types[over.role].type}`;
-      const story = `every ${t.types[over.role].type} is granted ${over.scopes.join(', ')} and never uses them`;
+      // Every agent holding the extra scopes is over-provisioned: the grantee, and each delegator that passed them on.
+      const holders = new Set(b.links.filter((l) => l.scope.some((x) => over.scopes.includes(x))).map((l) => typeIdOf(l.delegatee)));
+      const story = `every ${t.types[over.role].type} is granted ${over.scopes.join(', ')} (through ${[...holders].map((h) => h.split('/').pop()).join(', ')}) and never uses them`;
       injections.push({ id, kind: 'over-provisioned-grant', tenant: t.domain, atMs: o.startMs, story, taskIds: [] });
-      windowLabels.push({ kind: 'scope.over_provisioned', tenant: t.domain, injection: id, taskIds: [], includes: [typeId], story });
+      windowLabels.push({ kind: 'scope.over_provisioned', tenant: t.domain, injection: id, taskIds: [], includes: [...holders].sort(), story });
     }
   });
 

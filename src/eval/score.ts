@@ -34,7 +34,7 @@ export function matches(alert: ObservedAlert, label: Label): boolean {
   if (label.taskIds.includes(alert.taskId)) return true;
   if (label.includes.length === 0) return false;
   const hay = `${alert.subject} ${alert.agents.join(' ')}`;
-  return label.includes.every((s) => hay.includes(s));
+  return label.includes.some((s) => hay.includes(s));
 }
 
 export interface Tally {

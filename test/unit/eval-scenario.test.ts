@@ -121,13 +121,28 @@ test('novelty: learned silently, new afterwards once, benign unless injected, de
   assert.deepEqual(pathOf(links, 6), [`${d}/lead/i-0`, `${d}/worker/i-0`, `${d}/lead/i-0`]);
   assert.deepEqual(of('delegation.new_edge').map((l) => [l.injection, l.taskIds]), [[null, ['task-3']], ['x', ['task-6']]], 'the failed span taught nothing');
   assert.deepEqual(of('delegation.new_edge_type').map((l) => l.injection), ['x']);
-  assert.deepEqual(of('delegation.new_path').map((l) => l.injection), ['x']);
+  assert.deepEqual(of('delegation.new_path'), [], 'a new type edge explains the new path');
   assert.deepEqual(of('chain.depth_unusual').map((l) => l.taskIds), [['task-6']]);
   assert.deepEqual(of('chain.depth_exceeded').map((l) => l.taskIds), [['task-6']]);
   assert.deepEqual(of('delegation.new_domain_crossing'), []);
 });
 
-test('scoring: matched by task or by subject, benign apart, unexpected alerts lower precision, missed labels lower recall', () => {
+test('novelty: a path of known type edges in a new combination is a new path, alone', () => {
+  const d = 'spiffe://t.example/agent';
+  const link = (id: number, parent: number, delegatee: string, issuer: string): PlannedLink =>
+    ({ id, parent, taskId: `task-${id}`, issuer, delegatee, scope: [], iatMs: 0, ttlSec: 60, jti: `j${id}`, purpose: '' });
+  const links = [
+    link(0, -1, `${d}/lead/i-0`, 'h@t.example'), link(1, 0, `${d}/worker/i-0`, `${d}/lead/i-0`),
+    link(2, -1, `${d}/worker/i-0`, 'h@t.example'), link(3, 2, `${d}/tool/i-0`, `${d}/worker/i-0`),
+    link(4, -1, `${d}/lead/i-0`, 'h@t.example'), link(5, 4, `${d}/worker/i-0`, `${d}/lead/i-0`), link(6, 5, `${d}/tool/i-0`, `${d}/worker/i-0`),
+  ];
+  const spans = links.map((l) => ({ link: l.id, receivedAtMs: l.id < 4 ? 10 : 200, expect: { verdict: 'verified' } }) as PlannedSpan);
+  const uses = links.map((l) => ({ link: l.id, agent: l.delegatee, taskId: l.taskId, tenant: 't.example', injection: 'x' }));
+  const labels = noveltyLabels(uses, links, spans, { learningEndsMs: 100, depthBound: 5 });
+  assert.deepEqual(labels.map((l) => [l.kind, l.taskIds[0]]), [['delegation.new_path', 'task-6'], ['chain.depth_unusual', 'task-6']]);
+});
+
+test('scoring: matched by task or by a subject naming one of the label\'s strings, benign apart, unexpected alerts lower precision, missed labels lower recall', () => {
   const label = (kind: Label['kind'], over: Partial<Label>): Label => ({ kind, tenant: 't', injection: 'i', taskIds: [], includes: [], story: '', ...over });
   const labels = [
     label('delegation.new_edge', { taskIds: ['t1'] }),
