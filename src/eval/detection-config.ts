@@ -11,27 +11,28 @@ import type { ScenarioOptions } from './plan.js';
 
 const DAY = 86_400_000;
 
-const minutes = (ms: number) => `${Math.round(ms / 60_000)}m`;
-
-/** Sections by name (detection config keys, schemas/alerts.md). */
+/** Sections by name (detection config keys, schemas/alerts.md); durations in seconds. */
 export function evalDetectionSections(o: ScenarioOptions): Record<string, unknown> {
-  const learning = `${o.learningDays}d`;
-  const forget = `${o.days * 2}d`;
-  const step = minutes(o.batchMs);
+  const day = DAY / 1000;
+  const learning_sec = o.learningDays * day;
+  const forget_after_sec = 2 * o.days * day;
+  const step = o.batchMs / 1000;
+  const window = Math.max(1, o.learningDays - 1) * day;
   return {
-    paths: { learning, forget_after: forget },
-    depth: { learning, forget_after: forget, max: o.depthBound },
+    paths: { learning_sec, forget_after_sec },
+    depth: { learning_sec, forget_after_sec, max: o.depthBound },
     // Grants stand from the first day; judged once the window fits behind the clock.
-    scope: { interval: '6h', window: `${Math.max(1, o.learningDays - 1)}d`, current: '2d' },
+    scope: { interval_sec: 6 * 3600, window_sec: window, current_sec: 2 * day },
     cross_agent: {
-      interval: step,
-      many_agents: { window: '15m', min_agents: 5, min_chains: 0 },
-      cross_task: { window: '30m' },
-      rate_spike: { window: '1h', baseline: `${Math.max(1, o.learningDays - 1)}d`, factor: 5, floor: 50, min_history: 12 },
+      interval_sec: Math.min(3600, step),
+      many_agents: { window_sec: 900, min_agents: 5, min_chains: 0 },
+      cross_task: { window_sec: 1800 },
+      // Hourly windows: an instance is busy a few hours a day, so 5-minute windows would leave it too little history.
+      rate_spike: { window_sec: 3600, factor: 5, floor: 50 },
     },
     integrity: {
-      burst: { window_sec: Math.max(600, o.batchMs / 1000), min_failures: 8, interval_sec: Math.min(3600, o.batchMs / 1000) },
-      link_reuse: { lookback_sec: (2 * DAY) / 1000, interval_sec: 3600 },
+      burst: { window_sec: Math.max(600, step), min_failures: 8, interval_sec: Math.min(3600, step) },
+      link_reuse: { lookback_sec: day, interval_sec: 3600 },
     },
     policy: {},
   };

@@ -488,9 +488,9 @@ export function generateScenario(options: Partial<ScenarioOptions> = {}): Scenar
         };
       }
       case 'runaway-agent': {
-        const task = run(tmpl('direct'), at, { toolCount: { b: 150 }, toolWindowMs: { b: 45 * MIN }, noStragglers: true });
+        const task = run(tmpl('direct'), at, { toolCount: { b: 300 }, toolWindowMs: { b: 40 * MIN }, noStragglers: true });
         const agent = task.root.agent;
-        return { story: `${agent} loops: 150 calls in 45 minutes`, taskIds: [task.taskId], labels: [{ kind: 'agent.rate_spike', taskIds: [], includes: [agent], story: 'runaway agent' }] };
+        return { story: `${agent} loops: 300 calls in 40 minutes`, taskIds: [task.taskId], labels: [{ kind: 'agent.rate_spike', taskIds: [], includes: [agent], story: 'runaway agent' }] };
       }
       case 'stale-chain-burst': {
         // A task from four hours ago, then its worker keeps retrying with that long-expired chain.

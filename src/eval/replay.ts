@@ -23,6 +23,8 @@ export interface ReplayResult {
   /** Wall-clock seconds spent ingesting batches and evaluating windowed detectors. */
   ingestSeconds: number;
   evaluateSeconds: number;
+  /** Seconds per windowed detector. */
+  evaluateSecondsBy: Record<string, number>;
   /** Spans whose stored verdict is not what the plan expects (the scenario's own check). */
   verdictMismatches: string[];
   alerts: AlertView[];
@@ -46,6 +48,7 @@ export async function replayScenario(s: Scenario, m: MaterializedScenario, p: Pi
   let evaluations = 0;
   let ingestMs = 0;
   let evaluateMs = 0;
+  const by: Record<string, number> = {};
   for (let t = s.options.startMs + step; t <= s.endMs + step; t += step) {
     simNow = t;
     while (next < batches.length && batches[next]!.nowMs <= t) {
@@ -59,13 +62,15 @@ export async function replayScenario(s: Scenario, m: MaterializedScenario, p: Pi
       if ((t - s.options.startMs) % d.intervalMs !== 0) continue;
       const t0 = performance.now();
       await scheduler.runOnce(d);
-      evaluateMs += performance.now() - t0;
+      const ms = performance.now() - t0;
+      evaluateMs += ms;
+      by[d.name] = (by[d.name] ?? 0) + ms / 1000;
       evaluations++;
     }
   }
   await p.sinks.flush();
   return {
-    spans: s.spans.length, batches: batches.length, evaluations, ingestSeconds: ingestMs / 1000, evaluateSeconds: evaluateMs / 1000, verdictMismatches: await checkVerdicts(s, p), alerts: await allAlerts(p),
+    spans: s.spans.length, batches: batches.length, evaluations, ingestSeconds: ingestMs / 1000, evaluateSeconds: evaluateMs / 1000, evaluateSecondsBy: by, verdictMismatches: await checkVerdicts(s, p), alerts: await allAlerts(p),
   };
 }
 

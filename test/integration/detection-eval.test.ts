@@ -20,24 +20,29 @@ import { generateScenario } from '../../src/eval/plan.js';
 import { materialize } from '../../src/eval/materialize.js';
 import { evalDetectionYaml } from '../../src/eval/detection-config.js';
 import { replayScenario } from '../../src/eval/replay.js';
-import { formatScore, precision, recall, scoreAlerts } from '../../src/eval/score.js';
+import { formatScore, precision, precisionWithBenign, recall, scoreAlerts } from '../../src/eval/score.js';
 
-/** Twelve simulated days: four of learning, then one anomaly of every kind per tenant. */
-const OPTIONS = { days: 12, learningDays: 4, batchMs: 60 * 60_000 };
+/** Ten simulated days: four of learning, then one anomaly of every kind per tenant. */
+const OPTIONS = { days: 10, learningDays: 4, batchMs: 60 * 60_000 };
 
 /**
- * Floors per detector, from the measured run (see schemas/alerts.md,
- * "Evaluation", for the figures and the reasoning): recall is where a miss
- * means an attack goes unseen; precision counts an alert about benign
- * novelty (a legitimately new agent) as noise.
+ * Floors per detector, set below the measured run (schemas/alerts.md,
+ * "Evaluation", has the figures and the reasoning). The scenario and the
+ * detectors are deterministic for a seed, so a drop means a change in one or
+ * the other. Recall: a miss is an attack unseen. Precision counts alerts
+ * about benign novelty (instance-level first sightings of a legitimately new
+ * agent or pairing) as noise; `withBenign` counts them as right, so it bounds
+ * alerts that match nothing in the scenario.
  */
-const FLOORS: Record<string, { recall: number; precision: number }> = {
-  paths: { recall: 0, precision: 0 },
-  depth: { recall: 0, precision: 0 },
-  scope: { recall: 0, precision: 0 },
-  'cross-agent': { recall: 0, precision: 0 },
-  integrity: { recall: 0, precision: 0 },
-  policy: { recall: 0, precision: 0 },
+const FLOORS: Record<string, { recall: number; precision: number; withBenign: number }> = {
+  // Measured 100% recall, 65% precision: the 15 benign alerts are first-seen instance edges (new fleet members, pairings not met while learning).
+  paths: { recall: 0.95, precision: 0.5, withBenign: 0.95 },
+  depth: { recall: 0.95, precision: 0.95, withBenign: 0.95 },
+  scope: { recall: 0.95, precision: 0.95, withBenign: 0.95 },
+  // Measured 89% recall: one cross-human pair, 10 minutes apart, straddles a tumbling window boundary.
+  'cross-agent': { recall: 0.8, precision: 0.9, withBenign: 0.95 },
+  integrity: { recall: 0.95, precision: 0.95, withBenign: 0.95 },
+  policy: { recall: 0.95, precision: 0.95, withBenign: 0.95 },
 };
 
 test('detection evaluation: precision and recall per detector on a labeled multi-tenant scenario', { timeout: 300_000 }, async (t) => {
@@ -58,7 +63,7 @@ test('detection evaluation: precision and recall per detector on a labeled multi
       const seconds = (performance.now() - started) / 1000;
       assert.deepEqual(result.verdictMismatches.slice(0, 10), [], 'every span is judged as the scenario planned it');
       const score = scoreAlerts(scenario.labels, result.alerts.map((a) => ({ id: a.id, kind: a.kind, tenant: a.tenant, subject: a.subject, taskId: a.taskId, agents: a.agents })));
-      t.diagnostic(`${result.spans} spans in ${result.batches} batches over ${OPTIONS.days} simulated days, ${result.evaluations} windowed evaluations, ${result.alerts.length} alerts, ${seconds.toFixed(1)} s (ingest ${result.ingestSeconds.toFixed(1)} s, evaluations ${result.evaluateSeconds.toFixed(1)} s)`);
+      t.diagnostic(`${result.spans} spans in ${result.batches} batches over ${OPTIONS.days} simulated days, ${result.evaluations} windowed evaluations, ${result.alerts.length} alerts, ${seconds.toFixed(1)} s (ingest ${result.ingestSeconds.toFixed(1)} s, evaluations ${result.evaluateSeconds.toFixed(1)} s: ${Object.entries(result.evaluateSecondsBy).map(([d, x]) => `${d} ${x.toFixed(1)}`).join(', ')})`);
       for (const line of formatScore(score).split('\n')) t.diagnostic(line);
       for (const k of score.byKind) {
         for (const l of k.missed) t.diagnostic(`missed ${k.kind}: ${l.injection} — ${l.story}`);
@@ -70,6 +75,7 @@ test('detection evaluation: precision and recall per detector on a labeled multi
         assert.ok(floor, `a floor for ${d.detector}`);
         assert.ok(recall(d) >= floor.recall, `${d.detector}: recall ${recall(d).toFixed(3)} below its floor ${floor.recall}`);
         assert.ok(precision(d) >= floor.precision, `${d.detector}: precision ${precision(d).toFixed(3)} below its floor ${floor.precision}`);
+        assert.ok(precisionWithBenign(d) >= floor.withBenign, `${d.detector}: ${d.unexpected} alerts match nothing in the scenario`);
       }
     } finally {
       await pipeline.close();
