@@ -6,13 +6,14 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type ChainsightConfig } from '../../src/config/config.js';
 import { openPipeline, type Pipeline } from '../../src/runtime/pipeline.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { makeTrustDomain, spanFor, standardChain, type TestDomain } from '../support/keys.js';
+import { rulesFor } from '../support/rules-yaml.js';
 
 let d: TestDomain;
 let dataDir: string;
@@ -75,6 +76,31 @@ test('CHAINSIGHT_DETECTION=off: spans are processed and no alert is stored', asy
     const r = await p.processor.ingest([spanFor(chain, { agentId: d.id('rogue'), spanId: spanId() })]);
     assert.equal(r.accepted, 1);
     assert.deepEqual((await p.alerts.list({})).items, []);
+  } finally {
+    await p.close();
+  }
+});
+
+test('policy violations through the policy stage: one alert per rule, agent and task, at the severity the detection file sets', async () => {
+  const rules = join(dataDir, 'rules.yaml');
+  writeFileSync(rules, rulesFor('depth-2', { depthMax: 2 }));
+  const detection = join(dataDir, 'detection.yaml');
+  writeFileSync(detection, 'policy:\n  rules:\n    depth.global: high\n');
+  const cfg = loadConfig({ ...process.env, CHAINSIGHT_DATABASE: `detect_policy_${process.pid}`, CHAINSIGHT_DETECTION: detection }, { data: dataDir, trustDir: d.dir, rules });
+  const p = await openPipeline(cfg, logger, { defaultMetrics: false });
+  try {
+    const deep = await standardChain(d);
+    const shallow = await standardChain(d, { depth: 2 });
+    await p.processor.ingest([
+      spanFor(deep, { spanId: spanId() }),
+      spanFor(deep, { spanId: spanId() }),
+      spanFor(shallow, { spanId: spanId(), agentId: d.id('inventory'), agentName: 'inventory' }),
+    ]);
+    const page = await p.alerts.list({ kind: 'policy.violation' });
+    assert.equal(page.items.length, 1, 'the two deep spans: one alert; the shallow chain: none');
+    assert.equal(page.items[0]!.count, 2);
+    assert.equal(page.items[0]!.severity, 'high');
+    assert.equal(page.items[0]!.subject, `rule depth.global by ${d.id('scanner')} in task task-12345`);
   } finally {
     await p.close();
   }

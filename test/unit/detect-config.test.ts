@@ -59,3 +59,13 @@ test('CHAINSIGHT_DETECTION in the process configuration: its problems join the o
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the shipped example file is valid and says what the defaults are', async () => {
+  const { readFileSync } = await import('node:fs');
+  const file = new URL('../../schemas/examples/detection.yaml', import.meta.url);
+  const example = parseDetectionConfig(readFileSync(file, 'utf8'), 'detection.yaml');
+  const defaults = loadDetectionConfig(undefined);
+  assert.deepEqual(example.sections.integrity, defaults.sections.integrity);
+  assert.equal(example.sections.policy.severity, defaults.sections.policy.severity);
+  assert.equal(example.sections.policy.rules.get('depth.global'), 'high');
+});
