@@ -22,7 +22,7 @@ import { makeWorkload } from './workload.js';
 import { report, sideBySide } from './stats.js';
 
 // Learning off, so the first-seen detectors judge every chain (their steady state) rather than short-circuit while learning.
-const wanted: Record<string, unknown> = { paths: { learning: 0 }, depth: { learning: 0 } };
+const wanted: Record<string, unknown> = { paths: { learning_sec: 0 }, depth: { learning_sec: 0 } };
 const sections = Object.fromEntries(Object.entries(wanted).filter(([k]) => k in DETECTION_MODULES));
 const detectors = buildDetectors(parseDetectionConfig(stringify(sections), 'bench')).streaming;
 if (detectors.length === 0) throw new Error('no streaming detector is registered');
@@ -37,7 +37,7 @@ const detect = new DetectStage(detectors, { onError: () => void failures++ });
 let signals = 0;
 const counting = new DetectStage(detectors, { onError: () => void failures++, onSignals: (_d, out) => void (signals += out.signals.length) });
 
-async function pass(withDetection: boolean, stage = detect): Promise<number> {
+async function pass(withDetection: boolean, stage: DetectStage = detect): Promise<number> {
   const verifier = new ChainVerifier(trust, { ...defaultPolicy(), implications: w.implications });
   const processor = new Processor(pipelineStages((span) => verifier.verifyDetailed(span), undefined, {}, withDetection ? stage : undefined), sinks);
   let spans = 0;
@@ -59,6 +59,12 @@ await pass(true, counting);
 if (signals !== 0) throw new Error(`${signals} signals on a known workload: the timed passes would not be the steady state`);
 
 const paired = await sideBySide((on) => pass(on));
+// Each detector alone beside none, to say where the cost is.
+const each: Record<string, number> = {};
+for (const d of detectors) {
+  const alone = new DetectStage([d], { onError: () => void failures++ });
+  each[`alone_${d.name.replace(/[^a-z0-9]+/gi, '_')}_on_over_off`] = (await sideBySide((on) => pass(on, alone), 5)).ratio;
+}
 if (failures > 0) throw new Error(`${failures} detector failures during the bench`);
 report({
   detectors: detectors.length,
@@ -67,4 +73,5 @@ report({
   detection_off_spans_per_sec: paired.off,
   detection_on_spans_per_sec: paired.on,
   detection_on_over_off: paired.ratio,
+  ...each,
 });
