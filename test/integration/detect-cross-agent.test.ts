@@ -9,16 +9,18 @@ import { windowStart } from '../../src/detect/cross-agent/resource-rules.js';
 import { alertId, type AlertSignal } from '../../src/detect/alert.js';
 import type { ActionRow } from '../../src/correlate/rows.js';
 import type { DetectorContext } from '../../src/detect/detector.js';
+import { AlertStore } from '../../src/alert/store.js';
+import { deliver } from '../support/detect-deliver.js';
 
 const SEC = 1000;
 const problems: string[] = [];
 // Short windows, as tests and the demo configure them.
 const cfg = parseCrossAgentConfig({
-  interval: '5s',
-  many_agents: { window: '10s', min_agents: 4, min_chains: 0 },
-  cross_task: { window: '10s', min_humans: 2, ignore_resources: ['wiki/shared-*'] },
-  rate_spike: { window: '2s', baseline: '60s', factor: 3, floor: 20, min_history: 5 },
-}, 'cross_agent', problems);
+  interval_sec: 5,
+  many_agents: { window_sec: 10, min_agents: 4, min_chains: 0 },
+  cross_task: { window_sec: 10, min_humans: 2, ignore_resources: ['wiki/shared-*'] },
+  rate_spike: { window_sec: 2, baseline_sec: 60, factor: 3, floor: 20, min_history: 5 },
+}, '/cross_agent', problems);
 
 const agent = (name: string, i = 1) => `spiffe://acme.example/agent/${name}/i-${i}`;
 const ALICE = 'alice@acme.example';
@@ -91,6 +93,14 @@ test('two evaluators, and the streaming half, raise the same alerts: same ids, s
   const stream = createCrossAgentStream(cfg);
   const streamed = stream.observe({ nowMs: NOW, actions: rows, delegations: [] }).signals;
   assert.deepEqual(streamed.map(key).sort(), a.signals.filter((s) => s.kind !== 'agent.rate_spike').map(key).sort());
+  // Delivered as the pipeline delivers them: one alert each, one trigger each.
+  const alerts = new AlertStore(store.writer, store.config.database);
+  await deliver(store, alerts, 'cross_agent.stream', { signals: streamed });
+  await deliver(store, alerts, 'cross_agent', a);
+  await deliver(store, alerts, 'cross_agent', b);
+  const listed = (await alerts.list({})).items;
+  assert.deepEqual(listed.map((v) => v.kind).sort(), ['agent.rate_spike', 'resource.cross_task', 'resource.many_agents']);
+  assert.ok(listed.every((v) => v.count === 1 && v.state === 'open'));
 });
 
 test('a restarted stream starts from what the store holds: it does not relearn the window', async () => {

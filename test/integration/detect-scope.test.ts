@@ -7,6 +7,8 @@ import { createScopeDetector } from '../../src/detect/scope/detector.js';
 import { parseScopeConfig } from '../../src/detect/scope/config.js';
 import { alertId } from '../../src/detect/alert.js';
 import type { DetectorContext } from '../../src/detect/detector.js';
+import { AlertStore } from '../../src/alert/store.js';
+import { deliver } from '../support/detect-deliver.js';
 
 const IMPLICATIONS = {
   'infrastructure:review': ['cloud:read', 'billing:read'],
@@ -22,16 +24,19 @@ const SEC = 1000;
 
 let store: TestStore;
 let ctx: DetectorContext;
-const t0 = Date.now();
+let alerts: AlertStore;
+// On an evaluation-interval boundary (5 s), so evaluations at t0 + 60 s … t0 + 64 s fall in one interval.
+const t0 = Math.floor(Date.now() / 5000) * 5000;
 // A short tracking window, as the demo and tests configure it: grants issued before t0 stand for the whole window at t0 + 60 s.
 const problems: string[] = [];
-const cfg = parseScopeConfig({ window: '60s', current: '1h', interval: '5s' }, 'scope', problems);
+const cfg = parseScopeConfig({ window_sec: 60, current_sec: 3600, interval_sec: 5 }, '/scope', problems);
 const at = t0 + 60 * SEC;
 
 before(async () => {
   store = await openTestStore();
-  ctx = { client: store.reader, database: store.config.database, logger: pino({ level: 'silent' }) };
+  ctx = { client: store.reader, database: store.config.database, logger: pino({ level: 'silent' }), implications: IMPLICATIONS };
   const db = store.config.database;
+  alerts = new AlertStore(store.writer, db);
   assert.deepEqual(problems, []);
   // Alice → planning (infrastructure:review), planning → inventory (cloud:read), planning → cost (billing:read),
   // all granted first before the window and again since.
@@ -64,7 +69,7 @@ before(async () => {
 after(async () => store.close());
 
 test('an over-provisioned grant is raised per agent, with unused scopes, share and suggestion; normal grants stay quiet', async () => {
-  const out = await createScopeDetector(cfg, { implications: IMPLICATIONS }).evaluate(ctx, at);
+  const out = await createScopeDetector(cfg).evaluate(ctx, at);
   const bySubject = new Map(out.signals.map((s) => [s.subject, s]));
   assert.deepEqual([...bySubject.keys()].sort(), [INV, P].sort(), 'cost used all of billing:read; globex is too young; one alert per agent, no repeats per type or edge');
   const inv = bySubject.get(INV)!;
@@ -81,11 +86,22 @@ test('an over-provisioned grant is raised per agent, with unused scopes, share a
   assert.ok(!out.resolutions?.some((r) => r.subject === INV));
 });
 
-test('two evaluators raise the same alert: same ids and the same trigger', async () => {
-  const a = await createScopeDetector(cfg, { implications: IMPLICATIONS }).evaluate(ctx, at);
-  const b = await createScopeDetector(cfg, { implications: IMPLICATIONS }).evaluate(ctx, at + 5 * SEC);
+test('two evaluators raise each alert once: one alert per subject in the alert store, counted once per interval', async () => {
+  const a = await createScopeDetector(cfg).evaluate(ctx, at);
+  const b = await createScopeDetector(cfg).evaluate(ctx, at + 4 * SEC);
   const key = (s: (typeof a.signals)[number]) => `${alertId(s)}/${s.eventKey}`;
   assert.deepEqual(a.signals.map(key).sort(), b.signals.map(key).sort());
+  await deliver(store, alerts, 'scope', a);
+  await deliver(store, alerts, 'scope', b);
+  const listed = (await alerts.list({ kind: 'scope.over_provisioned' })).items;
+  assert.deepEqual(listed.map((v) => v.subject).sort(), [INV, P].sort());
+  assert.ok(listed.every((v) => v.count === 1 && v.state === 'open'));
+  const inv = await alerts.get(alertId({ kind: 'scope.over_provisioned', tenant: 'acme.example', subject: INV, windowStartMs: 0 }));
+  assert.deepEqual(inv?.evidence.facts.suggested_grant, ['ec2:DescribeInstances']);
+  // The next interval's evaluation updates the same alert.
+  await deliver(store, alerts, 'scope', await createScopeDetector(cfg).evaluate(ctx, at + 5 * SEC));
+  assert.equal((await alerts.get(alertId(a.signals[0]!)))?.count, 2);
+  assert.equal((await alerts.list({ kind: 'scope.over_provisioned' })).items.length, 2);
 });
 
 test('the alert resolves itself when the unused scopes get used', async () => {
@@ -93,19 +109,28 @@ test('the alert resolves itself when the unused scopes get used', async () => {
   await insertRows(store.writer, `${db}.actions`, [
     actionRow({ agent_id: INV, chain_path: [H, P, INV], scopes_used: ['s3:ListBuckets', 'compute.instances.list'], atMs: t0 + 61 * SEC }),
   ]);
-  const out = await createScopeDetector(cfg, { implications: IMPLICATIONS }).evaluate(ctx, at + 2 * SEC);
+  const out = await createScopeDetector(cfg).evaluate(ctx, at + 10 * SEC);
   assert.ok(!out.signals.some((s) => s.subject === INV));
   const r = out.resolutions?.find((x) => x.subject === INV);
   assert.ok(r);
   assert.match(r.reason, /every granted permission was used \(100%\)/);
-  assert.equal(alertId({ ...r, kind: r.kind }), alertId({ kind: 'scope.over_provisioned', tenant: 'acme.example', subject: INV, windowStartMs: 0 }));
+  const id = alertId({ kind: 'scope.over_provisioned', tenant: 'acme.example', subject: INV, windowStartMs: 0 });
+  assert.equal(alertId(r), id);
+  await deliver(store, alerts, 'scope', out);
+  await deliver(store, alerts, 'scope', out); // a second evaluator's resolution changes nothing more
+  const resolved = await alerts.get(id);
+  assert.equal(resolved?.state, 'resolved');
+  assert.equal(resolved?.resolvedBy, 'detector:scope');
+  assert.equal(resolved?.history.filter((h) => h.state === 'resolved').length, 1);
+  // Planning's grant is now fully used too, through its inventory agent.
+  assert.equal((await alerts.get(alertId({ kind: 'scope.over_provisioned', tenant: 'acme.example', subject: P, windowStartMs: 0 })))?.state, 'resolved');
 });
 
 test('the alert resolves itself when the grant shrinks (the unused scope is no longer granted)', async () => {
   const db = store.config.database;
   const P2 = 'spiffe://acme.example/agent/planning/p-2';
-  const shrinkCfg = parseScopeConfig({ window: '50s', current: '20s', interval: '5s' }, 'scope', []);
-  const detector = createScopeDetector(shrinkCfg, { implications: IMPLICATIONS });
+  const shrinkCfg = parseScopeConfig({ window_sec: 50, current_sec: 20, interval_sec: 5 }, '/scope', []);
+  const detector = createScopeDetector(shrinkCfg);
   // p-2 holds infrastructure:review (granted before the window and again at t0 + 30 s) and billing:read, and uses only billing.
   await insertRows(store.writer, `${db}.delegations`, [
     delegationRow({ delegator: H, delegatee: P2, scopes: ['infrastructure:review'], issued_at: t0 - 10 * SEC, delegator_kind: 'human' }),

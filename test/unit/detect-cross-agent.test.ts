@@ -116,13 +116,15 @@ test('normal traffic stays quiet: several agents of one task per resource, below
 
 test('config: defaults, values, and every bad value reported with its place', () => {
   const problems: string[] = [];
-  assert.deepEqual(parseCrossAgentConfig(undefined, 'cross_agent', problems), CROSS_AGENT_DEFAULTS);
-  const c = parseCrossAgentConfig({ interval: '2s', many_agents: { window: '10s', min_agents: 3, ignore_resources: ['wiki/*'] }, cross_task: { enabled: false }, rate_spike: { window: '1s', baseline: '60s', factor: 3, floor: 10, min_history: 5, severity: 'high' } }, 'cross_agent', problems);
+  assert.deepEqual(parseCrossAgentConfig(undefined, '/cross_agent', problems), CROSS_AGENT_DEFAULTS);
+  const c = parseCrossAgentConfig({ interval_sec: 2, many_agents: { window_sec: 10, min_agents: 3, ignore_resources: ['wiki/*'] }, cross_task: { enabled: false }, rate_spike: { window_sec: 1, baseline_sec: 60, factor: 2.5, floor: 10, min_history: 5, severity: 'high' } }, '/cross_agent', problems);
   assert.deepEqual(problems, []);
   assert.equal(c.intervalMs, 2000);
   assert.deepEqual([c.manyAgents.windowMs, c.manyAgents.minAgents, c.manyAgents.ignoreResources], [10_000, 3, ['wiki/*']]);
   assert.equal(c.crossTask.enabled, false);
-  assert.deepEqual([c.rateSpike.windowMs, c.rateSpike.baselineMs, c.rateSpike.factor, c.rateSpike.floor, c.rateSpike.minHistory, c.rateSpike.severity], [1000, 60_000, 3, 10, 5, 'high']);
-  parseCrossAgentConfig({ many_agents: { min_agents: 1, typo: 1 }, cross_task: { severity: 'urgent' }, rate_spike: { factor: 0.5, baseline: '10m', window: '5m' } }, 'cross_agent', problems);
-  assert.deepEqual(problems.map((p) => p.split(':')[0]).sort(), ['cross_agent.cross_task.severity', 'cross_agent.many_agents.min_agents', 'cross_agent.many_agents.typo', 'cross_agent.rate_spike.baseline', 'cross_agent.rate_spike.factor']);
+  assert.deepEqual([c.rateSpike.windowMs, c.rateSpike.baselineMs, c.rateSpike.factor, c.rateSpike.floor, c.rateSpike.minHistory, c.rateSpike.severity], [1000, 60_000, 2.5, 10, 5, 'high']);
+  const off = parseCrossAgentConfig({ enabled: false }, '/cross_agent', problems);
+  assert.deepEqual([off.manyAgents.enabled, off.crossTask.enabled, off.rateSpike.enabled], [false, false, false], 'the section switch turns every rule off');
+  parseCrossAgentConfig({ many_agents: { min_agents: 1, typo: 1 }, cross_task: { severity: 'urgent' }, rate_spike: { factor: 0.5, baseline_sec: 600, window_sec: 300 } }, '/cross_agent', problems);
+  assert.deepEqual(problems.map((p) => p.split(':')[0]).sort(), ['/cross_agent/cross_task/severity', '/cross_agent/many_agents/min_agents', '/cross_agent/many_agents/typo', '/cross_agent/rate_spike/baseline_sec', '/cross_agent/rate_spike/factor']);
 });

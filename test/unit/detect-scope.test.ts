@@ -155,7 +155,8 @@ test('findings: an old standing grant left mostly unused raises one alert per su
   assert.match(s.summary, /used 1 of 3 granted permissions \(33%\) over 90 days/);
   assert.equal(s.severity, 'low');
   // The same finding evaluated again is the same trigger.
-  assert.equal(judgeSubjects(subjects, cfg(), M, NOW + 1000).signals[0]!.eventKey, s.eventKey);
+  assert.equal(judgeSubjects(subjects, cfg(), M, NOW + 1000).signals[0]!.eventKey, s.eventKey, 'another evaluator in the same interval');
+  assert.notEqual(judgeSubjects(subjects, cfg(), M, NOW + SCOPE_DEFAULTS.intervalMs).signals[0]!.eventKey, s.eventKey, 'the next interval: a new trigger of the same alert');
   assert.equal(alertId(s), alertId({ kind: s.kind, tenant: s.tenant, subject: I1, windowStartMs: 0 }));
 });
 
@@ -193,13 +194,13 @@ test('findings: an agent with two delegators gets an edge finding of its own', (
 
 test('config: defaults, values, and every bad value reported with its place', () => {
   const problems: string[] = [];
-  assert.deepEqual(parseScopeConfig(undefined, 'scope', problems), SCOPE_DEFAULTS);
-  const c = parseScopeConfig({ window: '10s', interval: '2s', current: '5s', levels: ['edge'], alert_below_share: 0.5, enabled: false }, 'scope', problems);
+  assert.deepEqual(parseScopeConfig(undefined, '/scope', problems), SCOPE_DEFAULTS);
+  const c = parseScopeConfig({ window_sec: 10, interval_sec: 2, current_sec: 5, levels: ['edge'], alert_below_share: 0.5, enabled: false, implications: { a: ['b'] } }, '/scope', problems);
   assert.deepEqual(problems, []);
-  assert.deepEqual([c.windowMs, c.intervalMs, c.currentMs, c.levels, c.alertBelowShare, c.enabled], [10_000, 2_000, 5_000, ['edge'], 0.5, false]);
-  const bad = parseScopeConfig({ window: 'ninety days', levels: ['team'], alert_below_share: 2, extra: 1 }, 'scope', problems);
+  assert.deepEqual([c.windowMs, c.intervalMs, c.currentMs, c.levels, c.alertBelowShare, c.enabled, c.implications], [10_000, 2_000, 5_000, ['edge'], 0.5, false, { a: ['b'] }]);
+  const bad = parseScopeConfig({ window_sec: '90d', levels: ['team'], alert_below_share: 2, extra: 1, implications: { a: 'b' } }, '/scope', problems);
   assert.equal(bad.windowMs, SCOPE_DEFAULTS.windowMs);
-  assert.deepEqual(problems.map((p) => p.split(':')[0]).sort(), ['scope.alert_below_share', 'scope.extra', 'scope.levels', 'scope.window']);
-  parseScopeConfig([1], 'scope', problems);
+  assert.deepEqual(problems.map((p) => p.split(':')[0]).sort(), ['/scope/alert_below_share', '/scope/extra', '/scope/implications', '/scope/levels', '/scope/window_sec']);
+  parseScopeConfig([1], '/scope', problems);
   assert.match(problems.at(-1)!, /must be a mapping/);
 });

@@ -1,24 +1,25 @@
 /**
- * The `cross_agent` section of the detection config.
+ * The `cross_agent` section of the detection configuration (schemas/alerts.md,
+ * detector 4).
  *
  * ```yaml
  * cross_agent:
  *   enabled: true
- *   interval: 15s            # how often the store is evaluated
- *   many_agents:             # one resource, many distinct agents or chains, in one window
- *     window: 5m
+ *   interval_sec: 15           # how often the store is evaluated
+ *   many_agents:               # one resource, many distinct agents or chains, in one window
+ *     window_sec: 300
  *     min_agents: 5
- *     min_chains: 20
+ *     min_chains: 20           # 0: chains not counted
  *     severity: medium
- *     ignore_resources: []   # exact, or a trailing-* prefix ("arn:aws:s3:::shared-*")
- *   cross_task:              # one resource, tasks of different root humans, in one window
- *     window: 10m
+ *     ignore_resources: []     # exact, or a trailing-* prefix ("arn:aws:s3:::shared-*")
+ *   cross_task:                # one resource, tasks of different root humans, in one window
+ *     window_sec: 600
  *     min_humans: 2
  *     severity: high
  *     ignore_resources: []
- *   rate_spike:              # an agent far above its own usual rate
- *     window: 5m
- *     baseline: 7d
+ *   rate_spike:                # an agent far above its own usual rate
+ *     window_sec: 300
+ *     baseline_sec: 604800
  *     factor: 5
  *     floor: 100
  *     min_history: 12
@@ -26,7 +27,8 @@
  * ```
  */
 import type { Severity } from '../alert.js';
-import { readBoolean, readDurationMs, readNumber, readSection, readSeverity, readStrings } from '../section-values.js';
+import { boolField, intField, objectAt, severityField, type Fields } from '../config-fields.js';
+import { numberField, stringsField, unknownFields } from '../section-values.js';
 
 export interface ResourceRuleConfig {
   enabled: boolean;
@@ -72,48 +74,54 @@ export const CROSS_AGENT_DEFAULTS: Readonly<CrossAgentConfig> = Object.freeze<Cr
 });
 
 const MAX_COUNT = 1_000_000;
+const MAX_SEC = 366 * 86_400;
 
-function resourceRule(f: Record<string, unknown>, at: string, d: ResourceRuleConfig, problems: string[]): ResourceRuleConfig {
+function resourceRule(o: Fields, at: string, d: ResourceRuleConfig, on: boolean, problems: string[]): ResourceRuleConfig {
   return {
-    enabled: readBoolean(f.enabled, `${at}.enabled`, d.enabled, problems),
-    windowMs: readDurationMs(f.window, `${at}.window`, d.windowMs, problems, 1000),
-    severity: readSeverity(f.severity, `${at}.severity`, d.severity, problems),
-    ignoreResources: readStrings(f.ignore_resources, `${at}.ignore_resources`, d.ignoreResources, problems),
+    enabled: on && boolField(o, 'enabled', at, d.enabled, problems),
+    windowMs: intField(o, 'window_sec', at, d.windowMs / 1000, 1, MAX_SEC, problems) * 1000,
+    severity: severityField(o, 'severity', at, d.severity, problems),
+    ignoreResources: stringsField(o, 'ignore_resources', at, d.ignoreResources, problems),
   };
 }
 
-const RESOURCE_KEYS = ['enabled', 'window', 'severity', 'ignore_resources'];
+const RESOURCE_KEYS = ['enabled', 'window_sec', 'severity', 'ignore_resources'];
 
 export function parseCrossAgentConfig(raw: unknown, at: string, problems: string[]): CrossAgentConfig {
-  const f = readSection(raw, at, ['enabled', 'interval', 'many_agents', 'cross_task', 'rate_spike'], problems);
+  const o = objectAt(raw, at, problems);
+  unknownFields(o, ['enabled', 'interval_sec', 'many_agents', 'cross_task', 'rate_spike'], at, problems);
   const d = CROSS_AGENT_DEFAULTS;
-  const ma = readSection(f.many_agents, `${at}.many_agents`, [...RESOURCE_KEYS, 'min_agents', 'min_chains'], problems);
-  const ct = readSection(f.cross_task, `${at}.cross_task`, [...RESOURCE_KEYS, 'min_humans'], problems);
-  const rs = readSection(f.rate_spike, `${at}.rate_spike`, ['enabled', 'window', 'baseline', 'factor', 'floor', 'min_history', 'severity'], problems);
-  const rsAt = `${at}.rate_spike`;
+  const on = boolField(o, 'enabled', at, d.enabled, problems);
+  const [maAt, ctAt, rsAt] = [`${at}/many_agents`, `${at}/cross_task`, `${at}/rate_spike`];
+  const ma = objectAt(o.many_agents, maAt, problems);
+  const ct = objectAt(o.cross_task, ctAt, problems);
+  const rs = objectAt(o.rate_spike, rsAt, problems);
+  unknownFields(ma, [...RESOURCE_KEYS, 'min_agents', 'min_chains'], maAt, problems);
+  unknownFields(ct, [...RESOURCE_KEYS, 'min_humans'], ctAt, problems);
+  unknownFields(rs, ['enabled', 'window_sec', 'baseline_sec', 'factor', 'floor', 'min_history', 'severity'], rsAt, problems);
   const rateSpike: RateSpikeConfig = {
-    enabled: readBoolean(rs.enabled, `${rsAt}.enabled`, d.rateSpike.enabled, problems),
-    windowMs: readDurationMs(rs.window, `${rsAt}.window`, d.rateSpike.windowMs, problems, 1000),
-    baselineMs: readDurationMs(rs.baseline, `${rsAt}.baseline`, d.rateSpike.baselineMs, problems, 1000),
-    factor: readNumber(rs.factor, `${rsAt}.factor`, d.rateSpike.factor, 1, 1000, problems),
-    floor: readNumber(rs.floor, `${rsAt}.floor`, d.rateSpike.floor, 1, MAX_COUNT, problems, true),
-    minHistory: readNumber(rs.min_history, `${rsAt}.min_history`, d.rateSpike.minHistory, 1, 100_000, problems, true),
-    severity: readSeverity(rs.severity, `${rsAt}.severity`, d.rateSpike.severity, problems),
+    enabled: on && boolField(rs, 'enabled', rsAt, d.rateSpike.enabled, problems),
+    windowMs: intField(rs, 'window_sec', rsAt, d.rateSpike.windowMs / 1000, 1, MAX_SEC, problems) * 1000,
+    baselineMs: intField(rs, 'baseline_sec', rsAt, d.rateSpike.baselineMs / 1000, 1, MAX_SEC, problems) * 1000,
+    factor: numberField(rs, 'factor', rsAt, d.rateSpike.factor, 1, 1000, problems),
+    floor: intField(rs, 'floor', rsAt, d.rateSpike.floor, 1, MAX_COUNT, problems),
+    minHistory: intField(rs, 'min_history', rsAt, d.rateSpike.minHistory, 1, 100_000, problems),
+    severity: severityField(rs, 'severity', rsAt, d.rateSpike.severity, problems),
   };
   if (rateSpike.baselineMs < rateSpike.windowMs * rateSpike.minHistory) {
-    problems.push(`${rsAt}.baseline: ${rateSpike.baselineMs} ms holds fewer than min_history (${rateSpike.minHistory}) windows of ${rateSpike.windowMs} ms: no agent could ever be judged`);
+    problems.push(`${rsAt}/baseline_sec: ${rateSpike.baselineMs / 1000} s holds fewer than min_history (${rateSpike.minHistory}) windows of ${rateSpike.windowMs / 1000} s: no agent could ever be judged`);
   }
   return {
-    enabled: readBoolean(f.enabled, `${at}.enabled`, d.enabled, problems),
-    intervalMs: readDurationMs(f.interval, `${at}.interval`, d.intervalMs, problems, 1000),
+    enabled: on,
+    intervalMs: intField(o, 'interval_sec', at, d.intervalMs / 1000, 1, 3600, problems) * 1000,
     manyAgents: {
-      ...resourceRule(ma, `${at}.many_agents`, d.manyAgents, problems),
-      minAgents: readNumber(ma.min_agents, `${at}.many_agents.min_agents`, d.manyAgents.minAgents, 2, MAX_COUNT, problems, true),
-      minChains: readNumber(ma.min_chains, `${at}.many_agents.min_chains`, d.manyAgents.minChains, 0, MAX_COUNT, problems, true),
+      ...resourceRule(ma, maAt, d.manyAgents, on, problems),
+      minAgents: intField(ma, 'min_agents', maAt, d.manyAgents.minAgents, 2, MAX_COUNT, problems),
+      minChains: intField(ma, 'min_chains', maAt, d.manyAgents.minChains, 0, MAX_COUNT, problems),
     },
     crossTask: {
-      ...resourceRule(ct, `${at}.cross_task`, d.crossTask, problems),
-      minHumans: readNumber(ct.min_humans, `${at}.cross_task.min_humans`, d.crossTask.minHumans, 2, MAX_COUNT, problems, true),
+      ...resourceRule(ct, ctAt, d.crossTask, on, problems),
+      minHumans: intField(ct, 'min_humans', ctAt, d.crossTask.minHumans, 2, MAX_COUNT, problems),
     },
     rateSpike,
   };

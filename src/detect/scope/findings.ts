@@ -63,8 +63,11 @@ function toSignal(s: ScopeSubject, standing: string[], a: UsageAnalysis, cfg: Sc
   const unused = a.unused.map((l) => `${l.scope} (${l.lastUsedMs === null ? 'never used' : `last used ${iso(l.lastUsedMs)}`})`);
   const used = a.leaves.length - a.unused.length;
   const summary = `${LEVEL_NOUN[s.level]} ${s.key} used ${used} of ${a.leaves.length} granted permissions (${formatShare(a.share)}) over ${days} days; unused: ${unused.join(', ')}; suggested grant: ${a.suggestion.length > 0 ? a.suggestion.join(' ') : '(none: nothing was used)'}`;
-  // The same finding evaluated again (or by another processor) is the same trigger; a changed one is a new trigger.
-  const eventKey = createHash('sha256').update(JSON.stringify([standing.sort(), a.unused.map((l) => l.scope), a.suggestion])).digest('hex').slice(0, 32);
+  // One trigger per finding and evaluation interval: every processor evaluating in the same interval records the
+  // same one; the next interval's is new, so the count and last seen follow the finding, and an alert resolved
+  // (by an analyst or because the scope got used) opens again if the grant is still, or again, over-provisioned.
+  const finding = createHash('sha256').update(JSON.stringify([standing.sort(), a.unused.map((l) => [l.scope, l.lastUsedMs]), a.suggestion])).digest('hex').slice(0, 16);
+  const eventKey = `${Math.floor(nowMs / cfg.intervalMs)}/${finding}`;
   return {
     kind: SCOPE_KIND,
     severity: severityForShare(a.share),
