@@ -184,6 +184,15 @@ test('findings: a fully used grant resolves; the threshold holds back a mostly u
   assert.equal(judgeSubjects(buildSubjects(grants, used(1), ['agent']), cfg({ alertBelowShare: 0.5 }), PLAIN, NOW).signals.length, 1);
 });
 
+test('an agent ID without an instance is judged once, as the agent: no type subject shares its alert id', () => {
+  const bare = 'spiffe://acme.example/agent/planner';
+  const subjects = buildSubjects([old(H, bare, 'cloud:read')], [], ['agent', 'agent_type', 'edge']);
+  assert.deepEqual(subjects.map((s) => s.level).sort(), ['agent', 'edge']);
+  const out = judgeSubjects(subjects, cfg(), M, NOW);
+  assert.deepEqual(out.signals.map((s) => s.subject), [bare]);
+  assert.ok(!out.resolutions?.some((r) => r.subject === bare), 'nothing resolves the alert it raises');
+});
+
 test('findings: an agent with two delegators gets an edge finding of its own', () => {
   const grants = [old(P, I1, 'cloud:read'), old(H, I1, 'billing:read')];
   const uses: EdgeUse[] = [{ delegator: H, delegatee: I1, scope: 'ce:GetCostAndUsage', lastUsedMs: NOW - DAY }];

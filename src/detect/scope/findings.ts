@@ -46,14 +46,17 @@ export function judgeSubjects(subjects: readonly ScopeSubject[], cfg: ScopeConfi
     if (!cfg.levels.includes(s.level)) continue;
     const standing = s.granted.filter((g) => g.firstGrantedMs <= windowStartMs && g.lastGrantedMs >= nowMs - cfg.currentMs).map((g) => g.scope);
     const analysis = standing.length > 0 ? analyseUsage(matcher, standing, s.used, windowStartMs) : undefined;
-    const over = analysis !== undefined && analysis.unused.length > 0 && analysis.share < cfg.alertBelowShare && !repeatsFiner(s, cfg.levels);
-    if (over) {
+    const unusedNow = analysis !== undefined && analysis.unused.length > 0 && analysis.share < cfg.alertBelowShare;
+    if (unusedNow && !repeatsFiner(s, cfg.levels)) {
       signals.push(toSignal(s, standing, analysis, cfg, nowMs));
-    } else {
-      // Stateless: every subject that is not over-provisioned says so; the alert store resolves only an alert that is open.
-      const reason = analysis === undefined ? 'no scope has been granted for the whole window any more' : analysis.unused.length === 0 ? `every granted permission was used (${formatShare(analysis.share)})` : `usage ${formatShare(analysis.share)} is at or above the alert threshold`;
-      resolutions.push({ kind: SCOPE_KIND, tenant: s.tenant, subject: s.key, windowStartMs: 0, reason, atMs: nowMs });
+      continue;
     }
+    // Stateless: every subject that is not over-provisioned says so; the alert store resolves only an alert that is open.
+    const reason = analysis === undefined ? 'no scope has been granted for the whole window any more'
+      : unusedNow ? `its finding is now the same as its ${s.level === 'edge' ? "agent's (its only grant)" : "only agent's"}`
+      : analysis.unused.length === 0 ? `every granted permission was used (${formatShare(analysis.share)})`
+      : `usage ${formatShare(analysis.share)} is at or above the alert threshold`;
+    resolutions.push({ kind: SCOPE_KIND, tenant: s.tenant, subject: s.key, windowStartMs: 0, reason, atMs: nowMs });
   }
   return { signals, resolutions };
 }

@@ -65,7 +65,9 @@ export function buildSubjects(grants: readonly EdgeGrant[], uses: readonly EdgeU
     const out: Array<{ level: ScopeLevel; key: string; part: string }> = [];
     if (levels.includes('edge')) out.push({ level: 'edge', key: edgeKey(delegator, delegatee), part: delegator });
     if (levels.includes('agent')) out.push({ level: 'agent', key: delegatee, part: delegator });
-    if (levels.includes('agent_type')) out.push({ level: 'agent_type', key: agentTypeKey(delegatee), part: delegatee });
+    // An ID without an instance is its own type: judged as the agent only (the same subject twice would share an alert id).
+    const type = agentTypeKey(delegatee);
+    if (levels.includes('agent_type') && (type !== delegatee || !levels.includes('agent'))) out.push({ level: 'agent_type', key: type, part: delegatee });
     return out;
   };
   const accOf = (level: ScopeLevel, key: string, delegatee: string): Acc => {
