@@ -7,7 +7,8 @@
  *    runs) against the same per-edge aggregation over the raw actions and
  *    delegations (what it would cost without the views);
  *  - one cross-agent evaluation (three rules over the recent windows);
- *  - an INSERT … SELECT of actions with the views ÷ without them.
+ *  - a write-path insert (10,000 action rows, JSONEachRow) with the views ÷
+ *    without them.
  * Size from BENCH_DETECT_ACTIONS (default 1,000,000).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,12 +24,12 @@ import { parseScopeConfig } from '../src/detect/scope/config.js';
 import { createCrossAgentDetector } from '../src/detect/cross-agent/detector.js';
 import { CROSS_AGENT_DEFAULTS } from '../src/detect/cross-agent/config.js';
 import type { DetectorContext } from '../src/detect/detector.js';
+import type { ActionRow } from '../src/correlate/rows.js';
 import { median, percentile, report } from './stats.js';
 
 const N = Number(process.env.BENCH_DETECT_ACTIONS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_DETECT_RUNS ?? 15);
 const PER_TASK = 500;
-const INSERT_ROWS = Math.min(N, 200_000);
 const DAY = 86_400_000;
 const dataDir = await mkdtemp(join(tmpdir(), 'chainsight-bench-detect-'));
 const nowMs = Date.now();
@@ -107,7 +108,22 @@ async function timed(runs: number, fn: () => Promise<unknown>): Promise<{ p50: n
   return { p50: median(xs), p99: percentile(xs, 99) };
 }
 
-/** An INSERT … SELECT of actions into a store with or without migration 012, three times each, alternating; medians. */
+/** A write-path batch: 10,000 action rows as the processor sends them (JSONEachRow through the client). */
+function writeBatch(round: number): ActionRow[] {
+  return Array.from({ length: 10_000 }, (_, i) => {
+    const agent = `spiffe://td${i % 4}.example/agent/a${i % 200}/i-1`;
+    const atMs = nowMs - round * 10_000 - i;
+    return {
+      task_id: `w-${round}-${i % 20}`, ts: `${atMs}000000`, end_ts: `${atMs + 5}000000`, trace_id: `${round}`.padStart(32, '0'), span_id: `${i}`.padStart(16, '0'),
+      parent_span_id: '', name: 'execute_tool', kind: 1, status_code: 0, service_name: 'a', operation: 'execute_tool', agent_id: agent, agent_name: 'a', peer_id: '',
+      tool_name: 't', root_human: `h${i % 50}@co.example`, root_issued_at: atMs, purpose: '', delegator: '', chain_depth: 2,
+      chain_path: [`h${i % 50}@co.example`, `spiffe://td${i % 4}.example/agent/p${i % 10}/i-1`, agent], chain_hash: `c-${round}-${i % 20}`, chain_evidence: 'signed-links',
+      scopes_granted: ['s0', 's1', 's2', 's3', 's4'], scopes_used: [`s${i % 5}`], resource: `r-${i % 1000}`, verdict: 'verified', reasons: [], reason_details: [], attributes: {}, received_at: atMs,
+    };
+  });
+}
+
+/** Write-path batches into a store with or without migration 012, alternating which goes first, 8 rounds; medians. */
 async function insertCosts(): Promise<{ plain: number; views: number }> {
   const catalog = await loadCatalog(DDL_DIR);
   const open = async (withViews: boolean) => {
@@ -118,10 +134,11 @@ async function insertCosts(): Promise<{ plain: number; views: number }> {
   };
   const stores = { plain: await open(false), views: await open(true) };
   const ms: { plain: number[]; views: number[] } = { plain: [], views: [] };
-  for (let r = 0; r < 3; r++) {
-    for (const k of ['plain', 'views'] as const) {
+  for (let r = 0; r < 8; r++) {
+    const rows = writeBatch(r);
+    for (const k of (r % 2 === 0 ? ['plain', 'views'] : ['views', 'plain']) as Array<'plain' | 'views'>) {
       const t = performance.now();
-      await stores[k].client.command({ query: actions(stores[k].db, r * INSERT_ROWS, INSERT_ROWS) });
+      await stores[k].client.insert({ table: `${stores[k].db}.actions`, values: rows, format: 'JSONEachRow' });
       ms[k].push(performance.now() - t);
     }
   }
@@ -159,6 +176,6 @@ report({
   scope_raw_over_views: raw.p50 / withViews.p50,
   cross_agent_eval_p50_ms: crossLat.p50,
   cross_agent_eval_p99_ms: crossLat.p99,
-  insert_rows: INSERT_ROWS,
+  insert_rows: 10_000,
   insert_with_views_over_plain: inserts.views / inserts.plain,
 });
