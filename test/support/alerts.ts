@@ -5,6 +5,12 @@ import { toSignalRow } from '../../src/alert/rows.js';
 import { alertId } from '../../src/detect/alert.js';
 import { CO, PARTNER, PLANNER, BILLING, TASK_CO, TASK_PARTNER } from './api-fixtures.js';
 import type { TestStore } from './store.js';
+import { makeSpan } from './spans.js';
+import type { AgentSpan } from '../../src/model/span.js';
+import type { ChainSummary } from '../../src/model/delegation.js';
+import { VERIFIED, failed, type Reason } from '../../src/model/verdict.js';
+import { toActionRow } from '../../src/correlate/correlate.js';
+import type { ActionRow } from '../../src/correlate/rows.js';
 
 export function signal(over: Partial<AlertSignal> = {}): AlertSignal {
   return {
@@ -42,4 +48,14 @@ export const PARTNER_ALERT_ID = alertId(PARTNER_ALERT);
 
 export async function seedAlerts(store: TestStore): Promise<void> {
   await storeSignals(store.writer, store.config.database, [CO_ALERT, CO_ALERT_2, PARTNER_ALERT]);
+}
+
+/** An action row as correlation builds it: a span with the given verdict reasons (none: verified). */
+export function actionRow(over: Partial<AgentSpan> = {}, reasons: Reason[] = [], chain: ChainSummary | null = null, receivedAtMs = Date.now()): ActionRow {
+  return toActionRow(makeSpan(over), reasons.length === 0 ? VERIFIED : failed(reasons), chain, chain === null ? '' : 'chain-1', receivedAtMs);
+}
+
+/** A chain summary whose last delegatee is `delegatee`. */
+export function chainTo(delegatee: string, human = 'alice@co.example'): ChainSummary {
+  return { rootHuman: human, rootIssuedAtMs: 0, purpose: 'review', depth: 2, path: [human, 'spiffe://co.example/agent/planner', delegatee], delegator: 'spiffe://co.example/agent/planner', grantedScopes: ['cloud:read'], linkHashes: ['l1', 'l2'], evidence: 'signed-links' };
 }

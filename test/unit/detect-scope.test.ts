@@ -213,3 +213,12 @@ test('config: defaults, values, and every bad value reported with its place', ()
   parseScopeConfig([1], '/scope', problems);
   assert.match(problems.at(-1)!, /must be a mapping/);
 });
+
+test('the shipped example detection file states the scope and cross-agent defaults', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { parseDetectionConfig, loadDetectionConfig } = await import('../../src/detect/config.js');
+  const example = parseDetectionConfig(readFileSync(new URL('../../schemas/examples/detection.yaml', import.meta.url), 'utf8'), 'detection.yaml');
+  const defaults = loadDetectionConfig(undefined);
+  assert.deepEqual(example.sections.scope, defaults.sections.scope);
+  assert.deepEqual(example.sections.cross_agent, defaults.sections.cross_agent);
+});
