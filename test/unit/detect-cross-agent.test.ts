@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { CROSS_AGENT_DEFAULTS, parseCrossAgentConfig, type CrossAgentConfig } from '../../src/detect/cross-agent/config.js';
 import { crossTaskSignal, ignored, manyAgentsSignal, tenantOf, tsMs, windowStart, type ResourceTouch } from '../../src/detect/cross-agent/resource-rules.js';
 import { rateSpikeSignal } from '../../src/detect/cross-agent/rate-rules.js';
-import { ResourceWindows, touchOf } from '../../src/detect/cross-agent/resource-windows.js';
+import { ResourceWindows, resourceKey, touchOf } from '../../src/detect/cross-agent/resource-windows.js';
 import { createCrossAgentStream } from '../../src/detect/cross-agent/detector.js';
 import { alertId } from '../../src/detect/alert.js';
 import { nsToDateTime64 } from '../../src/correlate/time.js';
@@ -72,11 +72,13 @@ test('rate spike: above factor × the usual busiest and the floor, with enough h
 });
 
 test('windows in memory: distinct values bounded, resources bounded, old windows forgotten', () => {
-  const w = new ResourceWindows(5 * MIN, { maxResources: 2, maxDistinct: 3 });
-  const t = (i: number, resource = RES, atMs = T0 + i) => ({ tenant: 'acme.example', resource, atMs, agent: agent(i), chain: `c${i}`, human: 'h', task: `t${i}`, spanId: `s${i}`, traceId: 'tr' });
+  const w = new ResourceWindows(5 * MIN, ['agents'], { maxResources: 2, maxDistinct: 3 });
+  const t = (i: number, resource = RES, atMs = T0 + i) => ({ key: resourceKey('acme.example', resource), tenant: 'acme.example', resource, atMs, agent: agent(i), chain: `c${i}`, human: 'h', task: `t${i}`, spanId: `s${i}`, traceId: 'tr' });
   for (let i = 0; i < 10; i++) w.add(t(i));
   const e = w.add(t(10))!;
   assert.equal(touchOf(e).agentCount, 3);
+  e.settled = true;
+  assert.equal(touchOf(w.add(t(11))!).agentCount, 3, 'a settled window counts nothing more');
   assert.equal(touchOf(e).traceIds.length, 1);
   assert.ok(w.add(t(1, 'r2')));
   assert.equal(w.add(t(1, 'r3')), undefined, 'a third resource in the window is left to the store');
@@ -123,6 +125,7 @@ test('config: defaults, values, and every bad value reported with its place', ()
   assert.deepEqual([c.manyAgents.windowMs, c.manyAgents.minAgents, c.manyAgents.ignoreResources], [10_000, 3, ['wiki/*']]);
   assert.equal(c.crossTask.enabled, false);
   assert.deepEqual([c.rateSpike.windowMs, c.rateSpike.baselineMs, c.rateSpike.factor, c.rateSpike.floor, c.rateSpike.minHistory, c.rateSpike.severity], [1000, 60_000, 2.5, 10, 5, 'high']);
+  assert.equal(parseCrossAgentConfig({ stream: false }, '/cross_agent', problems).stream, false);
   const off = parseCrossAgentConfig({ enabled: false }, '/cross_agent', problems);
   assert.deepEqual([off.manyAgents.enabled, off.crossTask.enabled, off.rateSpike.enabled], [false, false, false], 'the section switch turns every rule off');
   parseCrossAgentConfig({ many_agents: { min_agents: 1, typo: 1 }, cross_task: { severity: 'urgent' }, rate_spike: { factor: 0.5, baseline_sec: 600, window_sec: 300 } }, '/cross_agent', problems);

@@ -6,6 +6,7 @@
  * cross_agent:
  *   enabled: true
  *   interval_sec: 15           # how often the store is evaluated
+ *   stream: true               # also judge the resource rules in memory on each batch (alerts within the batch)
  *   many_agents:               # one resource, many distinct agents or chains, in one window
  *     window_sec: 300
  *     min_agents: 5
@@ -60,6 +61,8 @@ export interface RateSpikeConfig {
 export interface CrossAgentConfig {
   enabled: boolean;
   intervalMs: number;
+  /** The resource rules also in memory on each batch; false: from the store only, within one interval. */
+  stream: boolean;
   manyAgents: ManyAgentsConfig;
   crossTask: CrossTaskConfig;
   rateSpike: RateSpikeConfig;
@@ -68,6 +71,7 @@ export interface CrossAgentConfig {
 export const CROSS_AGENT_DEFAULTS: Readonly<CrossAgentConfig> = Object.freeze<CrossAgentConfig>({
   enabled: true,
   intervalMs: 15_000,
+  stream: true,
   manyAgents: { enabled: true, windowMs: 300_000, minAgents: 5, minChains: 20, severity: 'medium', ignoreResources: [] },
   crossTask: { enabled: true, windowMs: 600_000, minHumans: 2, severity: 'high', ignoreResources: [] },
   rateSpike: { enabled: true, windowMs: 300_000, baselineMs: 7 * 86_400_000, factor: 5, floor: 100, minHistory: 12, severity: 'medium' },
@@ -89,7 +93,7 @@ const RESOURCE_KEYS = ['enabled', 'window_sec', 'severity', 'ignore_resources'];
 
 export function parseCrossAgentConfig(raw: unknown, at: string, problems: string[]): CrossAgentConfig {
   const o = objectAt(raw, at, problems);
-  unknownFields(o, ['enabled', 'interval_sec', 'many_agents', 'cross_task', 'rate_spike'], at, problems);
+  unknownFields(o, ['enabled', 'interval_sec', 'stream', 'many_agents', 'cross_task', 'rate_spike'], at, problems);
   const d = CROSS_AGENT_DEFAULTS;
   const on = boolField(o, 'enabled', at, d.enabled, problems);
   const [maAt, ctAt, rsAt] = [`${at}/many_agents`, `${at}/cross_task`, `${at}/rate_spike`];
@@ -114,6 +118,7 @@ export function parseCrossAgentConfig(raw: unknown, at: string, problems: string
   return {
     enabled: on,
     intervalMs: intField(o, 'interval_sec', at, d.intervalMs / 1000, 1, 3600, problems) * 1000,
+    stream: boolField(o, 'stream', at, d.stream, problems),
     manyAgents: {
       ...resourceRule(ma, maAt, d.manyAgents, on, problems),
       minAgents: intField(ma, 'min_agents', maAt, d.manyAgents.minAgents, 2, MAX_COUNT, problems),

@@ -21,7 +21,7 @@ import type { DetectionInput, DetectorContext, DetectorOutput, StreamingDetector
 import type { CrossAgentConfig } from './config.js';
 import { crossTaskSignal, ignored, manyAgentsSignal, meetsCrossTask, meetsManyAgents, tenantOf, tsMs, windowStart, type ResourceTouch } from './resource-rules.js';
 import { rateSpikeSignal } from './rate-rules.js';
-import { ResourceWindows, touchOf, type WindowLimits } from './resource-windows.js';
+import { ResourceWindows, resourceKey, touchOf, type WindowLimits } from './resource-windows.js';
 import { readBaselines, readBusyAgents, readResourceTouches } from './store.js';
 
 const OFF = 4_294_967_295; // a UInt32 threshold no window reaches
@@ -65,21 +65,12 @@ function pushDefined(out: AlertSignal[], s: AlertSignal | undefined): void {
 /** The resource rules on each batch, in memory. */
 export function createCrossAgentStream(cfg: CrossAgentConfig, limits?: WindowLimits): StreamingDetector {
   const { manyAgents, crossTask } = cfg;
-  const many = new ResourceWindows(manyAgents.windowMs, limits);
-  const cross = new ResourceWindows(crossTask.windowMs, limits);
-  const fired = new Set<string>();
-  const firedKey = (s: AlertSignal) => `${s.kind}\u0000${s.tenant}\u0000${s.subject}\u0000${s.windowStartMs}`;
-  const emit = (out: AlertSignal[], s: AlertSignal | undefined) => {
-    if (s === undefined || fired.has(firedKey(s))) return;
-    fired.add(firedKey(s));
-    out.push(s);
-  };
+  const many = new ResourceWindows(manyAgents.windowMs, ['agents', 'chains'], limits);
+  const cross = new ResourceWindows(crossTask.windowMs, ['humans'], limits);
   const forget = (nowMs: number) => {
     // The current and the previous window stay; older ones are the store evaluation's.
     many.forgetBefore(nowMs - manyAgents.windowMs);
     cross.forgetBefore(nowMs - crossTask.windowMs);
-    const horizon = nowMs - 2 * Math.max(manyAgents.windowMs, crossTask.windowMs);
-    for (const k of fired) if (Number(k.slice(k.lastIndexOf('\u0000') + 1)) < horizon) fired.delete(k);
   };
   return {
     name: 'cross_agent.stream',
@@ -101,14 +92,22 @@ export function createCrossAgentStream(cfg: CrossAgentConfig, limits?: WindowLim
         if (a.verdict !== 'verified' || a.resource === '') continue;
         const atMs = tsMs(a.ts);
         if (atMs < oldest) continue;
-        const touch = { tenant: tenantOf(a.agent_id), resource: a.resource, atMs, agent: a.agent_id, chain: a.chain_hash, human: a.root_human, task: a.task_id, spanId: a.span_id, traceId: a.trace_id };
+        const tenant = tenantOf(a.agent_id);
+        const touch = { key: resourceKey(tenant, a.resource), tenant, resource: a.resource, atMs, agent: a.agent_id, chain: a.chain_hash, human: a.root_human, task: a.task_id, spanId: a.span_id, traceId: a.trace_id };
         if (manyAgents.enabled && !ignored(a.resource, manyAgents.ignoreResources)) {
           const e = many.add(touch);
-          if (e && meetsManyAgents(e.agents.size, e.chains.size, manyAgents)) emit(signals, manyAgentsSignal(touchOf(e), manyAgents));
+          // Raised once per window here (settled); another processor or the store evaluation raises the same trigger.
+          if (e && !e.settled && meetsManyAgents(e.agents.size, e.chains.size, manyAgents)) {
+            e.settled = true;
+            pushDefined(signals, manyAgentsSignal(touchOf(e), manyAgents));
+          }
         }
         if (crossTask.enabled && !ignored(a.resource, crossTask.ignoreResources)) {
           const e = cross.add(touch);
-          if (e && meetsCrossTask(e.humans.size, crossTask)) emit(signals, crossTaskSignal(touchOf(e), crossTask));
+          if (e && !e.settled && meetsCrossTask(e.humans.size, crossTask)) {
+            e.settled = true;
+            pushDefined(signals, crossTaskSignal(touchOf(e), crossTask));
+          }
         }
       }
       return { signals };

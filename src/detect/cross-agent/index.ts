@@ -9,7 +9,7 @@ export function crossAgentDetectors(cfg: CrossAgentConfig): Partial<DetectorSet>
   const { manyAgents, crossTask, rateSpike } = cfg;
   const resources = manyAgents.enabled || crossTask.enabled;
   return {
-    streaming: resources ? [createCrossAgentStream(cfg)] : [],
+    streaming: resources && cfg.stream ? [createCrossAgentStream(cfg)] : [],
     windowed: resources || rateSpike.enabled ? [createCrossAgentDetector(cfg)] : [],
   };
 }

@@ -18,6 +18,8 @@ export interface WindowLimits {
 export const DEFAULT_LIMITS: WindowLimits = { maxResources: 50_000, maxDistinct: 1_000 };
 
 interface Entry {
+  /** The rule raised this window here: nothing more to count. */
+  settled: boolean;
   tenant: string;
   resource: string;
   windowStartMs: number;
@@ -31,6 +33,8 @@ interface Entry {
 }
 
 export interface Touch {
+  /** tenant + NUL + resource, computed once per action for every rule. */
+  key: string;
   tenant: string;
   resource: string;
   atMs: number;
@@ -46,10 +50,17 @@ const addBounded = (s: Set<string>, v: string, max: number) => {
   if (v !== '' && s.size < max) s.add(v);
 };
 
+/** The sets a rule counts; the others are evidence only, kept to EVIDENCE_LIMIT. */
+export type Counted = 'agents' | 'chains' | 'humans';
+
 export class ResourceWindows {
   private readonly windows = new Map<number, Map<string, Entry>>();
+  private readonly max: Record<Counted, number>;
 
-  constructor(readonly windowMs: number, private readonly limits: WindowLimits = DEFAULT_LIMITS) {}
+  constructor(readonly windowMs: number, counted: readonly Counted[], private readonly limits: WindowLimits = DEFAULT_LIMITS) {
+    const cap = (c: Counted) => (counted.includes(c) ? limits.maxDistinct : Math.min(EVIDENCE_LIMIT, limits.maxDistinct));
+    this.max = { agents: cap('agents'), chains: cap('chains'), humans: cap('humans') };
+  }
 
   /** Records one action; the entry it landed in, or undefined when over the bounds. */
   add(t: Touch): Entry | undefined {
@@ -59,18 +70,17 @@ export class ResourceWindows {
       byResource = new Map();
       this.windows.set(start, byResource);
     }
-    const key = `${t.tenant}\u0000${t.resource}`;
-    let e = byResource.get(key);
+    let e = byResource.get(t.key);
     if (!e) {
       if (byResource.size >= this.limits.maxResources) return undefined;
-      e = { tenant: t.tenant, resource: t.resource, windowStartMs: start, agents: new Set(), chains: new Set(), humans: new Set(), tasks: new Set(), spanIds: [], traceIds: new Set(), lastMs: t.atMs };
-      byResource.set(key, e);
+      e = { settled: false, tenant: t.tenant, resource: t.resource, windowStartMs: start, agents: new Set(), chains: new Set(), humans: new Set(), tasks: new Set(), spanIds: [], traceIds: new Set(), lastMs: t.atMs };
+      byResource.set(t.key, e);
     }
-    const max = this.limits.maxDistinct;
-    addBounded(e.agents, t.agent, max);
-    addBounded(e.chains, t.chain, max);
-    addBounded(e.humans, t.human, max);
-    addBounded(e.tasks, t.task, max);
+    if (e.settled) return e;
+    addBounded(e.agents, t.agent, this.max.agents);
+    addBounded(e.chains, t.chain, this.max.chains);
+    addBounded(e.humans, t.human, this.max.humans);
+    addBounded(e.tasks, t.task, EVIDENCE_LIMIT);
     addBounded(e.traceIds, t.traceId, 2);
     if (e.spanIds.length < EVIDENCE_LIMIT) e.spanIds.push(t.spanId);
     if (t.atMs > e.lastMs) e.lastMs = t.atMs;
@@ -80,8 +90,9 @@ export class ResourceWindows {
   /** Starts a window's entry from what the store already holds (at start). */
   seed(t: ResourceTouch): void {
     const list = (xs: string[]) => xs.slice(0, this.limits.maxDistinct);
-    for (const agent of list(t.agents)) this.add({ tenant: t.tenant, resource: t.resource, atMs: t.windowStartMs, agent, chain: '', human: '', task: '', spanId: '', traceId: '' });
-    const e = this.windows.get(t.windowStartMs)?.get(`${t.tenant}\u0000${t.resource}`);
+    const key = resourceKey(t.tenant, t.resource);
+    for (const agent of list(t.agents)) this.add({ key, tenant: t.tenant, resource: t.resource, atMs: t.windowStartMs, agent, chain: '', human: '', task: '', spanId: '', traceId: '' });
+    const e = this.windows.get(t.windowStartMs)?.get(key);
     if (!e) return;
     for (const c of list(t.chains)) e.chains.add(c);
     for (const h of list(t.humans)) e.humans.add(h);
@@ -102,6 +113,8 @@ export class ResourceWindows {
     return n;
   }
 }
+
+export const resourceKey = (tenant: string, resource: string) => `${tenant}\u0000${resource}`;
 
 /** An entry as the rules read it. */
 export function touchOf(e: Entry): ResourceTouch {
