@@ -114,3 +114,18 @@ test('a restarted stream starts from what the store holds: it does not relearn t
   const out = seeded.observe({ nowMs: NOW, actions: [late], delegations: [] }).signals;
   assert.deepEqual(ids(out), [`resource.cross_task arn:aws:s3:::reports ${CUR}`, `resource.many_agents arn:aws:s3:::reports ${CUR}`]);
 });
+
+test('a hostile resource name is only ever a parameter: judged, named exactly, nothing else touched', async () => {
+  const hostile = "x'); DROP TABLE actions; --\u0000{w:Int64}\\";
+  const db = store.config.database;
+  const NEXT = CUR + 60 * SEC; // a window of its own
+  await insertRows(store.writer, `${db}.actions`, [1, 2, 3, 4].map((i) => actionRow({ agent_id: agent('odd', i), resource: hostile, atMs: NEXT + i * SEC, chain_hash: `odd-${i}` })));
+  const out = await createCrossAgentDetector(cfg).evaluate(ctx, NEXT + 8 * SEC);
+  const s = out.signals.find((x) => x.kind === 'resource.many_agents' && x.windowStartMs === NEXT);
+  assert.equal(s?.subject, hostile);
+  const stream = createCrossAgentStream(cfg);
+  const streamed = stream.observe({ nowMs: NEXT + 8 * SEC, actions: [1, 2, 3, 4].map((i) => actionRow({ agent_id: agent('odd', i), resource: hostile, atMs: NEXT + i * SEC })), delegations: [] }).signals;
+  assert.equal(alertId(streamed[0]!), alertId(s!));
+  const rs = await store.reader.query({ query: `SELECT count() AS n FROM ${db}.actions`, format: 'JSONEachRow' });
+  assert.ok(Number((await rs.json<{ n: string }>())[0]!.n) > 0);
+});
