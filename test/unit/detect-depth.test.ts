@@ -87,12 +87,12 @@ test('the baseline from the store sets the usual depth; two detectors derive one
 
 test('the depth config: defaults, bounds, problems reported', () => {
   const problems: string[] = [];
-  const c = parseDepthConfig(undefined, 'depth', problems);
+  const c = parseDepthConfig(undefined, '/depth', problems);
   assert.deepEqual(problems, []);
   assert.equal(c.max, 5);
   assert.equal(c.margin, 0);
-  const bad = parseDepthConfig({ max: 33, margin: 1.5, learning: 'soon', severity: { exceeded: 'fatal' } }, 'depth', problems);
+  const bad = parseDepthConfig({ max: 33, margin: 1.5, learning_sec: 'soon', severity: { exceeded: 'fatal' } }, '/depth', problems);
   assert.equal(problems.length, 4, problems.join('\n'));
   assert.equal(bad.max, 5);
-  assert.equal(parseDepthConfig({ max: 0, margin: 2, forget_after: '14d' }, 'depth', []).max, 0);
+  assert.equal(parseDepthConfig({ max: 0, margin: 2, forget_after_sec: 1_209_600 }, '/depth', []).max, 0);
 });

@@ -26,7 +26,7 @@ test('agent types: the instance is dropped by convention or by configured patter
   assert.deepEqual(agentTypeOf('spiffe://acme.example/agent/planner', CONVENTION), { type: 'spiffe://acme.example/agent/planner', domain: 'acme.example' });
   assert.equal(agentTypeOf('spiffe://acme.example/ns/prod/sa/planner', CONVENTION).type, 'spiffe://acme.example/ns/prod/sa/planner');
   const problems: string[] = [];
-  const typing = parseAgentTyping([{ path: '/ns/*/sa/{type}/*' }, { path: '/x/{type}/{type}' }, { path: 'no-slash/{type}' }, { path: '/a/{type}', trust_domain: 'UPPER' }], 'paths.agent_types', problems);
+  const typing = parseAgentTyping([{ path: '/ns/*/sa/{type}/*' }, { path: '/x/{type}/{type}' }, { path: 'no-slash/{type}' }, { path: '/a/{type}', trust_domain: 'UPPER' }], '/paths/agent_types', problems);
   assert.equal(problems.length, 3, problems.join('\n'));
   assert.equal(agentTypeOf('spiffe://acme.example/ns/prod/sa/planner/pod-1', typing).type, 'spiffe://acme.example/ns/prod/sa/planner');
   // Look-alikes never borrow a type: no decoding, no dot segments.
@@ -225,23 +225,26 @@ test('memory past its bound forgets the least recently seen values, which then a
 
 test('the paths config: defaults, every field read, bad values reported with their defaults kept', () => {
   const problems: string[] = [];
-  const dflt = parsePathsConfig(undefined, 'paths', problems);
+  const dflt = parsePathsConfig(undefined, '/paths', problems);
   assert.deepEqual(problems, []);
   assert.equal(dflt.learningMs, 7 * DAY);
   assert.equal(dflt.forgetAfterMs, 30 * DAY);
-  const c = parsePathsConfig({ learning: '12h', forget_after: 86400, allowlist: 'allow.yaml', max_keys: 500, severity: { new_path: 'high' }, agent_types: [{ path: '/agent/{type}/*' }] }, 'paths', problems);
+  const c = parsePathsConfig({ learning_sec: 43_200, forget_after_sec: 86_400, allowlist: 'allow.yaml', max_keys: 500, severity: { new_path: 'high' }, agent_types: [{ path: '/agent/{type}/*' }] }, '/paths', problems);
   assert.deepEqual(problems, []);
   assert.equal(c.learningMs, 12 * 3_600_000);
   assert.equal(c.forgetAfterMs, DAY);
   assert.equal(c.allowlistFile, 'allow.yaml');
   assert.equal(c.severity.newPath, 'high');
   assert.equal(c.agentTypes.patterns.length, 1);
-  const bad = parsePathsConfig({ learning: '7 days', forget_after: '0s', max_keys: -1, severity: { new_path: 'urgent' }, typo: 1 }, 'paths', problems);
-  assert.equal(problems.length, 5, problems.join('\n'));
+  const bad = parsePathsConfig({ learning_sec: '7d', forget_after_sec: 0, max_keys: -1, severity: { new_path: 'urgent' }, typo: 1, agent_types: [{ path: 'x' }] }, '/paths', problems);
+  assert.equal(problems.length, 6, problems.join('\n'));
+  assert.ok(problems.every((p) => /^\/paths\/[a-z_]+(\/[a-z_0-9]+)*: /.test(p)), 'every problem starts with its field\'s JSON pointer');
   assert.equal(bad.learningMs, 7 * DAY);
   assert.equal(bad.forgetAfterMs, 30 * DAY);
-  assert.ok(problems.some((p) => p.startsWith('paths.typo')));
-  assert.equal(parsePathsConfig('yes', 'paths', []).enabled, true);
+  assert.ok(problems.some((p) => p.startsWith('/paths/typo: unknown field')));
+  const notMapping: string[] = [];
+  assert.equal(parsePathsConfig('yes', '/paths', notMapping).enabled, true);
+  assert.deepEqual(notMapping, ['/paths: must be a mapping']);
 });
 
 test('action times read from DateTime64 text or 19-digit nanoseconds', () => {

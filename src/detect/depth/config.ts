@@ -4,7 +4,7 @@
  */
 import type { Severity } from '../alert.js';
 import { parseAgentTyping, type AgentTyping } from '../paths/agent-type.js';
-import { readBool, readDuration, readInt, readSeverity, sectionFields, unknownFields } from '../paths/config-values.js';
+import { MAX_WINDOW_SEC, readBool, readSeconds, readInt, readSeverity, sectionFields, unknownFields } from '../paths/config-values.js';
 import { DAY_MS } from '../paths/config.js';
 
 export interface DepthConfig {
@@ -40,31 +40,27 @@ export function defaultDepthConfig(): DepthConfig {
   };
 }
 
-const FIELDS = ['enabled', 'max', 'margin', 'learning', 'forget_after', 'max_root_types', 'baseline_limit', 'agent_types', 'severity'];
+const FIELDS = ['enabled', 'max', 'margin', 'learning_sec', 'forget_after_sec', 'max_root_types', 'baseline_limit', 'agent_types', 'severity'];
 
 export function parseDepthConfig(raw: unknown, at: string, problems: string[]): DepthConfig {
   const d = defaultDepthConfig();
   const f = sectionFields(raw, at, problems);
   unknownFields(f, FIELDS, at, problems);
-  const sev = sectionFields(f.severity, `${at}.severity`, problems);
-  unknownFields(sev, ['unusual', 'exceeded'], `${at}.severity`, problems);
+  const sev = sectionFields(f.severity, `${at}/severity`, problems);
+  unknownFields(sev, ['unusual', 'exceeded'], `${at}/severity`, problems);
   const config: DepthConfig = {
-    enabled: readBool(f.enabled, `${at}.enabled`, d.enabled, problems),
-    max: readInt(f.max, `${at}.max`, d.max, 0, MAX_CHAIN_LINKS, problems),
-    margin: readInt(f.margin, `${at}.margin`, d.margin, 0, MAX_CHAIN_LINKS, problems),
-    learningMs: readDuration(f.learning, `${at}.learning`, d.learningMs, problems),
-    forgetAfterMs: readDuration(f.forget_after, `${at}.forget_after`, d.forgetAfterMs, problems),
-    maxRootTypes: readInt(f.max_root_types, `${at}.max_root_types`, d.maxRootTypes, 10, 10_000_000, problems),
-    baselineLimit: readInt(f.baseline_limit, `${at}.baseline_limit`, d.baselineLimit, 0, 10_000_000, problems),
-    agentTypes: parseAgentTyping(f.agent_types, `${at}.agent_types`, problems),
+    enabled: readBool(f.enabled, `${at}/enabled`, d.enabled, problems),
+    max: readInt(f.max, `${at}/max`, d.max, 0, MAX_CHAIN_LINKS, problems),
+    margin: readInt(f.margin, `${at}/margin`, d.margin, 0, MAX_CHAIN_LINKS, problems),
+    learningMs: readSeconds(f.learning_sec, `${at}/learning_sec`, d.learningMs, 0, MAX_WINDOW_SEC, problems),
+    forgetAfterMs: readSeconds(f.forget_after_sec, `${at}/forget_after_sec`, d.forgetAfterMs, 60, MAX_WINDOW_SEC, problems),
+    maxRootTypes: readInt(f.max_root_types, `${at}/max_root_types`, d.maxRootTypes, 10, 10_000_000, problems),
+    baselineLimit: readInt(f.baseline_limit, `${at}/baseline_limit`, d.baselineLimit, 0, 10_000_000, problems),
+    agentTypes: parseAgentTyping(f.agent_types, `${at}/agent_types`, problems),
     severity: {
-      unusual: readSeverity(sev.unusual, `${at}.severity.unusual`, d.severity.unusual, problems),
-      exceeded: readSeverity(sev.exceeded, `${at}.severity.exceeded`, d.severity.exceeded, problems),
+      unusual: readSeverity(sev.unusual, `${at}/severity/unusual`, d.severity.unusual, problems),
+      exceeded: readSeverity(sev.exceeded, `${at}/severity/exceeded`, d.severity.exceeded, problems),
     },
   };
-  if (config.forgetAfterMs === 0) {
-    problems.push(`${at}.forget_after: must be longer than 0`);
-    config.forgetAfterMs = d.forgetAfterMs;
-  }
   return config;
 }

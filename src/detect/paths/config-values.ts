@@ -1,14 +1,11 @@
 /**
  * Readers for the values detection sections share (durations, bounded
  * integers, severities, booleans). Each takes the raw YAML value, where it
- * sits (for the message) and the problem list; a bad value is reported and
- * its default kept, so one typo never turns detection off silently.
+ * sits (a JSON pointer, which starts every problem so the loader can place
+ * it in the file) and the problem list; a bad value is reported and its
+ * default kept.
  */
 import { SEVERITIES, type Severity } from '../alert.js';
-
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-/** 10 years: far longer than any learning or forget window makes sense, short enough for exact arithmetic. */
-const MAX_DURATION_MS = 10 * 365 * 86_400_000;
 
 /** A mapping's fields, or undefined (with a problem) when the value is present but not a mapping. */
 export function sectionFields(raw: unknown, at: string, problems: string[]): Record<string, unknown> {
@@ -22,23 +19,15 @@ export function sectionFields(raw: unknown, at: string, problems: string[]): Rec
 
 /** Reports fields the section does not define (a misspelt key would otherwise be ignored). */
 export function unknownFields(fields: Record<string, unknown>, known: readonly string[], at: string, problems: string[]): void {
-  for (const k of Object.keys(fields)) if (!known.includes(k)) problems.push(`${at}.${k}: unknown field`);
+  for (const k of Object.keys(fields)) if (!known.includes(k)) problems.push(`${at}/${k}: unknown field`);
 }
 
-/** A duration: `<n><unit>` with unit ms, s, m, h or d (e.g. "7d"), or a number of seconds. */
-export function readDuration(value: unknown, at: string, dflt: number, problems: string[]): number {
-  if (value === undefined) return dflt;
-  let ms: number | undefined;
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) ms = value * 1000;
-  else if (typeof value === 'string') {
-    const m = /^(\d{1,12})(ms|s|m|h|d)$/.exec(value.trim());
-    if (m) ms = Number(m[1]) * (UNIT_MS[m[2] as string] as number);
-  }
-  if (ms === undefined || ms > MAX_DURATION_MS) {
-    problems.push(`${at}: ${JSON.stringify(value)} is not a duration (e.g. "30m", "12h", "7d", or seconds), up to 10 years`);
-    return dflt;
-  }
-  return Math.round(ms);
+/** The longest learning or forget-after window: a year (a leap one). */
+export const MAX_WINDOW_SEC = 31_622_400;
+
+/** A duration given in whole seconds (`<name>_sec`, as every detection section spells them), in ms. */
+export function readSeconds(value: unknown, at: string, dfltMs: number, minSec: number, maxSec: number, problems: string[]): number {
+  return readInt(value, at, Math.round(dfltMs / 1000), minSec, maxSec, problems) * 1000;
 }
 
 export function readInt(value: unknown, at: string, dflt: number, min: number, max: number, problems: string[]): number {

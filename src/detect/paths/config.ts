@@ -4,7 +4,7 @@
  */
 import type { Severity } from '../alert.js';
 import { parseAgentTyping, type AgentTyping } from './agent-type.js';
-import { readBool, readDuration, readInt, readSeverity, readString, sectionFields, unknownFields } from './config-values.js';
+import { MAX_WINDOW_SEC, readBool, readSeconds, readInt, readSeverity, readString, sectionFields, unknownFields } from './config-values.js';
 
 export interface PathsConfig {
   enabled: boolean;
@@ -39,33 +39,29 @@ export function defaultPathsConfig(): PathsConfig {
   };
 }
 
-const FIELDS = ['enabled', 'learning', 'forget_after', 'allowlist', 'max_keys', 'baseline_limit', 'agent_types', 'severity'];
+const FIELDS = ['enabled', 'learning_sec', 'forget_after_sec', 'allowlist', 'max_keys', 'baseline_limit', 'agent_types', 'severity'];
 const SEVERITY_FIELDS = ['new_edge', 'new_edge_type', 'new_domain_crossing', 'new_path'];
 
 export function parsePathsConfig(raw: unknown, at: string, problems: string[]): PathsConfig {
   const d = defaultPathsConfig();
   const f = sectionFields(raw, at, problems);
   unknownFields(f, FIELDS, at, problems);
-  const sev = sectionFields(f.severity, `${at}.severity`, problems);
-  unknownFields(sev, SEVERITY_FIELDS, `${at}.severity`, problems);
+  const sev = sectionFields(f.severity, `${at}/severity`, problems);
+  unknownFields(sev, SEVERITY_FIELDS, `${at}/severity`, problems);
   const config: PathsConfig = {
-    enabled: readBool(f.enabled, `${at}.enabled`, d.enabled, problems),
-    learningMs: readDuration(f.learning, `${at}.learning`, d.learningMs, problems),
-    forgetAfterMs: readDuration(f.forget_after, `${at}.forget_after`, d.forgetAfterMs, problems),
-    allowlistFile: readString(f.allowlist, `${at}.allowlist`, problems),
-    maxKeys: readInt(f.max_keys, `${at}.max_keys`, d.maxKeys, 100, 10_000_000, problems),
-    baselineLimit: readInt(f.baseline_limit, `${at}.baseline_limit`, d.baselineLimit, 0, 10_000_000, problems),
-    agentTypes: parseAgentTyping(f.agent_types, `${at}.agent_types`, problems),
+    enabled: readBool(f.enabled, `${at}/enabled`, d.enabled, problems),
+    learningMs: readSeconds(f.learning_sec, `${at}/learning_sec`, d.learningMs, 0, MAX_WINDOW_SEC, problems),
+    forgetAfterMs: readSeconds(f.forget_after_sec, `${at}/forget_after_sec`, d.forgetAfterMs, 60, MAX_WINDOW_SEC, problems),
+    allowlistFile: readString(f.allowlist, `${at}/allowlist`, problems),
+    maxKeys: readInt(f.max_keys, `${at}/max_keys`, d.maxKeys, 100, 10_000_000, problems),
+    baselineLimit: readInt(f.baseline_limit, `${at}/baseline_limit`, d.baselineLimit, 0, 10_000_000, problems),
+    agentTypes: parseAgentTyping(f.agent_types, `${at}/agent_types`, problems),
     severity: {
-      newEdge: readSeverity(sev.new_edge, `${at}.severity.new_edge`, d.severity.newEdge, problems),
-      newEdgeType: readSeverity(sev.new_edge_type, `${at}.severity.new_edge_type`, d.severity.newEdgeType, problems),
-      newDomainCrossing: readSeverity(sev.new_domain_crossing, `${at}.severity.new_domain_crossing`, d.severity.newDomainCrossing, problems),
-      newPath: readSeverity(sev.new_path, `${at}.severity.new_path`, d.severity.newPath, problems),
+      newEdge: readSeverity(sev.new_edge, `${at}/severity/new_edge`, d.severity.newEdge, problems),
+      newEdgeType: readSeverity(sev.new_edge_type, `${at}/severity/new_edge_type`, d.severity.newEdgeType, problems),
+      newDomainCrossing: readSeverity(sev.new_domain_crossing, `${at}/severity/new_domain_crossing`, d.severity.newDomainCrossing, problems),
+      newPath: readSeverity(sev.new_path, `${at}/severity/new_path`, d.severity.newPath, problems),
     },
   };
-  if (config.forgetAfterMs === 0) {
-    problems.push(`${at}.forget_after: must be longer than 0 (every edge would be new every time)`);
-    config.forgetAfterMs = d.forgetAfterMs;
-  }
   return config;
 }
