@@ -252,3 +252,15 @@ test('action times read from DateTime64 text or 19-digit nanoseconds', () => {
   assert.equal(actionTimeMs('2026-03-27 14:00:00.123456789', 0), Date.UTC(2026, 2, 27, 14, 0, 0, 123));
   assert.equal(actionTimeMs('garbage', 42), 42);
 });
+
+test('the detection file: the paths and depth sections are read through the registry, problems placed in the file', async () => {
+  const { parseDetectionConfig } = await import('../../src/detect/config.js');
+  const { buildDetectors } = await import('../../src/detect/registry.js');
+  const cfg = parseDetectionConfig('paths:\n  learning_sec: 3600\n  allowlist: allow.yaml\ndepth:\n  max: 4\n', 'd.yaml');
+  assert.equal(cfg.sections.paths.learningMs, 3_600_000);
+  assert.equal(cfg.sections.depth.max, 4);
+  assert.deepEqual(buildDetectors(cfg).streaming.map((d) => d.name).filter((n) => n === 'paths' || n === 'depth'), ['paths', 'depth']);
+  const off = parseDetectionConfig('paths:\n  enabled: false\ndepth:\n  enabled: false\n', 'd.yaml');
+  assert.deepEqual(buildDetectors(off).streaming.map((d) => d.name).filter((n) => n === 'paths' || n === 'depth'), []);
+  assert.throws(() => parseDetectionConfig('paths:\n  forget_after_sec: 5\n', 'd.yaml'), /d\.yaml:2:21: \/paths\/forget_after_sec: must be an integer from 60/);
+});

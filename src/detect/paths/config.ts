@@ -4,7 +4,8 @@
  */
 import type { Severity } from '../alert.js';
 import { parseAgentTyping, type AgentTyping } from './agent-type.js';
-import { MAX_WINDOW_SEC, readBool, readSeconds, readInt, readSeverity, readString, sectionFields, unknownFields } from './config-values.js';
+import { boolField, intField, objectAt, severityField } from '../config-fields.js';
+import { optionalStringField, secondsField, unknownFields } from './config-values.js';
 
 export interface PathsConfig {
   enabled: boolean;
@@ -44,23 +45,24 @@ const SEVERITY_FIELDS = ['new_edge', 'new_edge_type', 'new_domain_crossing', 'ne
 
 export function parsePathsConfig(raw: unknown, at: string, problems: string[]): PathsConfig {
   const d = defaultPathsConfig();
-  const f = sectionFields(raw, at, problems);
+  const f = objectAt(raw, at, problems);
   unknownFields(f, FIELDS, at, problems);
-  const sev = sectionFields(f.severity, `${at}/severity`, problems);
-  unknownFields(sev, SEVERITY_FIELDS, `${at}/severity`, problems);
+  const sat = `${at}/severity`;
+  const sev = objectAt(f.severity, sat, problems);
+  unknownFields(sev, SEVERITY_FIELDS, sat, problems);
   const config: PathsConfig = {
-    enabled: readBool(f.enabled, `${at}/enabled`, d.enabled, problems),
-    learningMs: readSeconds(f.learning_sec, `${at}/learning_sec`, d.learningMs, 0, MAX_WINDOW_SEC, problems),
-    forgetAfterMs: readSeconds(f.forget_after_sec, `${at}/forget_after_sec`, d.forgetAfterMs, 60, MAX_WINDOW_SEC, problems),
-    allowlistFile: readString(f.allowlist, `${at}/allowlist`, problems),
-    maxKeys: readInt(f.max_keys, `${at}/max_keys`, d.maxKeys, 100, 10_000_000, problems),
-    baselineLimit: readInt(f.baseline_limit, `${at}/baseline_limit`, d.baselineLimit, 0, 10_000_000, problems),
+    enabled: boolField(f, 'enabled', at, d.enabled, problems),
+    learningMs: secondsField(f, 'learning_sec', at, d.learningMs, 0, problems),
+    forgetAfterMs: secondsField(f, 'forget_after_sec', at, d.forgetAfterMs, 60, problems),
+    allowlistFile: optionalStringField(f, 'allowlist', at, problems),
+    maxKeys: intField(f, 'max_keys', at, d.maxKeys, 100, 10_000_000, problems),
+    baselineLimit: intField(f, 'baseline_limit', at, d.baselineLimit, 0, 10_000_000, problems),
     agentTypes: parseAgentTyping(f.agent_types, `${at}/agent_types`, problems),
     severity: {
-      newEdge: readSeverity(sev.new_edge, `${at}/severity/new_edge`, d.severity.newEdge, problems),
-      newEdgeType: readSeverity(sev.new_edge_type, `${at}/severity/new_edge_type`, d.severity.newEdgeType, problems),
-      newDomainCrossing: readSeverity(sev.new_domain_crossing, `${at}/severity/new_domain_crossing`, d.severity.newDomainCrossing, problems),
-      newPath: readSeverity(sev.new_path, `${at}/severity/new_path`, d.severity.newPath, problems),
+      newEdge: severityField(sev, 'new_edge', sat, d.severity.newEdge, problems),
+      newEdgeType: severityField(sev, 'new_edge_type', sat, d.severity.newEdgeType, problems),
+      newDomainCrossing: severityField(sev, 'new_domain_crossing', sat, d.severity.newDomainCrossing, problems),
+      newPath: severityField(sev, 'new_path', sat, d.severity.newPath, problems),
     },
   };
   return config;
