@@ -55,7 +55,7 @@ test('while a tenant learns nothing alerts; after learning a new edge raises eac
   assert.equal(byType.evidence.facts.first_span, byType.eventKey);
   assert.equal(byType.evidence.facts.last_seen_before, 'never');
   assert.equal(byType.evidence.facts.path, pathShape(['spiffe://acme.example/agent/planner', 'spiffe://acme.example/agent/inventory', 'spiffe://acme.example/agent/rogue']));
-  assert.equal(byType.severity, 'medium');
+  assert.equal(byType.severity, 'low');
   assert.equal(out.signals.find((s) => s.kind === 'delegation.new_edge')!.severity, 'low');
   // Seen now: quiet from then on.
   assert.deepEqual(d.observe(batchOf(T0 + 10 * DAY, [chain])).signals, []);
@@ -101,7 +101,7 @@ test('every crossing of trust domains is remembered by domain pair', () => {
   assert.deepEqual(kinds(out), ['delegation.new_domain_crossing', 'delegation.new_edge', 'delegation.new_edge_type']);
   const crossing = out.signals.find((s) => s.kind === 'delegation.new_domain_crossing')!;
   assert.equal(crossing.subject, `${A} -> ${P}`);
-  assert.equal(crossing.severity, 'high');
+  assert.equal(crossing.severity, 'medium');
   // Another agent pair across the same domains: new edges, but not a new crossing.
   const out2 = d.observe(batchOf(T0 + 2, [[ALICE, inventory, agent(P, 'auditor', 'a-2')]]));
   assert.ok(!kinds(out2).includes('delegation.new_domain_crossing'));

@@ -36,7 +36,8 @@ export function defaultPathsConfig(): PathsConfig {
     maxKeys: 200_000,
     baselineLimit: 100_000,
     agentTypes: { patterns: [] },
-    severity: { newEdge: 'low', newEdgeType: 'medium', newDomainCrossing: 'high', newPath: 'medium' },
+    // schemas/alerts.md §7: unusual but allowed is low; a trust boundary crossed for the first time, medium.
+    severity: { newEdge: 'low', newEdgeType: 'low', newDomainCrossing: 'medium', newPath: 'low' },
   };
 }
 
