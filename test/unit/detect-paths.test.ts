@@ -264,3 +264,26 @@ test('the detection file: the paths and depth sections are read through the regi
   assert.deepEqual(buildDetectors(off).streaming.map((d) => d.name).filter((n) => n === 'paths' || n === 'depth'), []);
   assert.throws(() => parseDetectionConfig('paths:\n  forget_after_sec: 5\n', 'd.yaml'), /d\.yaml:2:21: \/paths\/forget_after_sec: must be an integer from 60/);
 });
+
+test('kinds left out of `kinds` are learned but not raised', () => {
+  const problems: string[] = [];
+  const c = parsePathsConfig({ learning_sec: 0, kinds: ['delegation.new_edge_type', 'delegation.new_path'] }, '/paths', problems);
+  assert.deepEqual(problems, []);
+  parsePathsConfig({ kinds: ['delegation.new_thing'] }, '/paths', problems);
+  assert.deepEqual(problems, ['/paths/kinds: must be a list of delegation.new_edge, delegation.new_edge_type, delegation.new_domain_crossing, delegation.new_path']);
+  const d = new PathsDetector(c);
+  d.observe(batchOf(T0, [[ALICE, planner, inventory]]));
+  // A new instance of known types: only new_edge would say so, and it is off.
+  assert.deepEqual(d.observe(batchOf(T0 + 1, [[ALICE, planner, agent(A, 'inventory', 'i-9')]])).signals, []);
+  assert.deepEqual(kinds(d.observe(batchOf(T0 + 2, [[ALICE, planner, agent(P, 'x')]]))), ['delegation.new_edge_type']);
+});
+
+test('a path in constant use stays known past forget-after; new tasks along a known path are not judged again within the hour', () => {
+  const d = new PathsDetector(config({ learningMs: 0, forgetAfterMs: 2 * DAY }));
+  d.observe(batchOf(T0, [[ALICE, planner, inventory]]));
+  for (let t = T0 + 3_600_000; t <= T0 + 5 * DAY; t += 3_600_000) assert.deepEqual(d.observe(batchOf(t, [[ALICE, planner, inventory]])).signals, []);
+  // Within the hour the same path is not judged again: nothing raised, nothing added.
+  const before = d.stats().values;
+  assert.deepEqual(d.observe(batchOf(T0 + 5 * DAY + 1, [[ALICE, planner, inventory]])).signals, []);
+  assert.equal(d.stats().values, before);
+});

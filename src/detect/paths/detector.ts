@@ -22,11 +22,10 @@ import { loadAllowlist } from './allowlist-file.js';
 import { pathShape, viewChain, type ChainView } from './chain-view.js';
 import { readChainHistory, type ChainHistory } from './chain-history.js';
 import { FreshChains } from './fresh-chains.js';
-import type { PathsConfig } from './config.js';
+import type { PathKind, PathsConfig } from './config.js';
 import { FirstSeenMemory, memoryKey, TenantClock } from './learning.js';
 import { actionContext, isoOrNever, LinkIndex } from './signal-context.js';
 
-type PathKind = 'delegation.new_edge' | 'delegation.new_edge_type' | 'delegation.new_domain_crossing' | 'delegation.new_path';
 
 /** A value met for the first time (or again after forget-after), before it becomes a signal. */
 export interface Novelty {
@@ -123,7 +122,7 @@ export class PathsDetector implements StreamingDetector {
         if (edgeAllowed(this.allowlist, a, b)) continue;
         if (v.kind === 'delegation.new_domain_crossing' && crossingAllowed(this.allowlist, a.domain, b.domain)) continue;
       }
-      out.push({ ...v, lastSeenMs: last });
+      if (this.config.kinds.has(v.kind)) out.push({ ...v, lastSeenMs: last });
     }
     return out;
   }
