@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { alertId } from '../../src/detect/alert.js';
 import { agentTypeOf, CONVENTION, parseAgentTyping } from '../../src/detect/paths/agent-type.js';
-import { parseAllowlist } from '../../src/detect/paths/allowlist.js';
+import { globMatcher, parseAllowlist } from '../../src/detect/paths/allowlist.js';
 import { actionTimeMs, pathShape } from '../../src/detect/paths/chain-view.js';
 import { defaultPathsConfig, parsePathsConfig, type PathsConfig } from '../../src/detect/paths/config.js';
 import { PathsDetector } from '../../src/detect/paths/detector.js';
@@ -286,4 +286,34 @@ test('a path in constant use stays known past forget-after; new tasks along a kn
   const before = d.stats().values;
   assert.deepEqual(d.observe(batchOf(T0 + 5 * DAY + 1, [[ALICE, planner, inventory]])).signals, []);
   assert.equal(d.stats().values, before);
+});
+
+test('allowlist globs: regular-expression characters are literal, "*" stays within its segment, a trailing "/**" also matches the bare prefix', () => {
+  const literal = globMatcher('spiffe://a.example/agent/(x|y)+.[z]', '/');
+  assert.equal(literal('spiffe://a.example/agent/(x|y)+.[z]'), true);
+  assert.equal(literal('spiffe://a.example/agent/x'), false);
+  assert.equal(literal('spiffe://aXexample/agent/(x|y)+.[z]'), false, '"." is not any character');
+  const one = globMatcher('spiffe://a.example/agent/*', '/');
+  assert.equal(one('spiffe://a.example/agent/planner'), true);
+  assert.equal(one('spiffe://a.example/agent/planner/i-1'), false);
+  const tree = globMatcher('spiffe://a.example/agent/planner/**', '/');
+  assert.equal(tree('spiffe://a.example/agent/planner'), true);
+  assert.equal(tree('spiffe://a.example/agent/planner/i-1/x'), true);
+  assert.equal(tree('spiffe://a.example/agent/plannerX'), false);
+  const domain = globMatcher('*.partner.example', '.');
+  assert.equal(domain('eu.partner.example'), true);
+  assert.equal(domain('a.b.partner.example'), false);
+  assert.equal(domain('partner.example'), false);
+  assert.equal(globMatcher('a\\b', '/')('a\\b'), true);
+});
+
+test('the example allowlist file loads without a problem', async () => {
+  const { loadAllowlist } = await import('../../src/detect/paths/allowlist-file.js');
+  const problems: string[] = [];
+  const list = await loadAllowlist(new URL('../../schemas/examples/paths-allowlist.yaml', import.meta.url).pathname, problems);
+  assert.deepEqual(problems, []);
+  assert.equal(list.entries.length, 3);
+  const missing: string[] = [];
+  assert.deepEqual((await loadAllowlist('/nonexistent/allow.yaml', missing)).entries, []);
+  assert.match(missing[0]!, /cannot be read \(ENOENT\)/);
 });
