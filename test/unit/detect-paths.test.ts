@@ -317,3 +317,18 @@ test('the example allowlist file loads without a problem', async () => {
   assert.deepEqual((await loadAllowlist('/nonexistent/allow.yaml', missing)).entries, []);
   assert.match(missing[0]!, /cannot be read \(ENOENT\)/);
 });
+
+test('memory is bounded by the length of what it remembers too: long agent IDs evict sooner, never grow it past the budget', async () => {
+  const { FirstSeenMemory, AVERAGE_KEY_BUDGET } = await import('../../src/detect/paths/learning.js');
+  const m = new FirstSeenMemory(DAY, 100);
+  const long = 'x'.repeat(20_000);
+  for (let i = 0; i < 10; i++) m.teach(`${long}${i}`, T0);
+  assert.ok(m.size * 20_000 <= 100 * AVERAGE_KEY_BUDGET, `${m.size} long keys kept`);
+  assert.ok(m.evicted > 0);
+  assert.equal(m.see(`${long}9`, T0 + 1), true, 'the newest is kept');
+  assert.equal(m.see(`${long}0`, T0 + 1), false, 'the oldest went first, and is new again');
+  // One value longer than the whole budget is never remembered: it is new each time (alerts, never silence).
+  const huge = 'y'.repeat(100 * AVERAGE_KEY_BUDGET + 1);
+  m.teach(huge, T0);
+  assert.equal(m.see(huge, T0 + 1), false);
+});

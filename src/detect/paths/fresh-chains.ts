@@ -27,7 +27,8 @@ export class FreshChains {
     max = 50_000,
   ) {
     this.seen = new LRUCache<string, number>({ max });
-    this.paths = new LRUCache<string, number>({ max });
+    // A joined path can reach 64 KiB (32 IDs of 2 KiB): bounded by total length too.
+    this.paths = new LRUCache<string, number>({ max, maxSize: max * 512, sizeCalculation: (_v, k) => k.length + 1 });
     this.retouchMs = Math.min(RETOUCH_MAX_MS, Math.floor(forgetAfterMs / 10));
   }
 
