@@ -276,6 +276,10 @@ test('kinds left out of `kinds` are learned but not raised', () => {
   // A new instance of known types: only new_edge would say so, and it is off.
   assert.deepEqual(d.observe(batchOf(T0 + 1, [[ALICE, planner, agent(A, 'inventory', 'i-9')]])).signals, []);
   assert.deepEqual(kinds(d.observe(batchOf(T0 + 2, [[ALICE, planner, agent(P, 'x')]]))), ['delegation.new_edge_type']);
+  // Without new_edge_type, the new path a new type edge makes is raised instead.
+  const paths = new PathsDetector(parsePathsConfig({ learning_sec: 0, kinds: ['delegation.new_path'] }, '/paths', problems));
+  paths.observe(batchOf(T0, [[ALICE, planner, inventory]]));
+  assert.deepEqual(kinds(paths.observe(batchOf(T0 + 1, [[ALICE, planner, agent(A, 'rogue')]]))), ['delegation.new_path']);
 });
 
 test('a path in constant use stays known past forget-after; new tasks along a known path are not judged again within the hour', () => {
