@@ -76,10 +76,16 @@ export interface AlertChange {
   key: string;
   alert: AlertView;
 }
+/**
+ * Where a changes poll goes on from, opaque to callers: `<ms>` (the store's
+ * clock at the last poll) or `<ms>/<alert id>` (a poll cut at its limit).
+ */
+export type ChangeCursor = string;
+
 export interface AlertChanges {
   changes: AlertChange[];
   /** Pass back as `sinceMs` on the next poll. */
-  cursor: number;
+  cursor: ChangeCursor;
 }
 
 /** Why an acknowledge or resolve cannot apply (the API's 409). */
@@ -357,27 +363,37 @@ export class AlertStore {
   }
 
   /**
-   * Alerts whose signals or transitions were recorded after `sinceMs` (store
-   * clock), read CHANGE_OVERLAP_MS behind it: a change may be answered on
-   * two polls, under the same key. The cursor is the store's time of this read.
+   * Alerts whose signals or transitions were recorded since the cursor
+   * (null: since ever), oldest change first, read CHANGE_OVERLAP_MS behind
+   * it: a change may be answered on two polls, under the same key. At most
+   * `limit` alerts; the cursor returned goes on after the last one.
    */
-  async changesSince(sinceMs: number, limit = 1000): Promise<AlertChanges> {
+  async changesSince(since: ChangeCursor | null, limit = 10_000): Promise<AlertChanges> {
     const nowRs = await this.client.query({ query: 'SELECT toUnixTimestamp64Milli(now64(3)) AS now', format: 'JSONEachRow' });
-    const now = Number((await nowRs.json<{ now: string }>())[0]!.now);
-    const from = Math.max(0, Math.floor(sinceMs) - CHANGE_OVERLAP_MS);
+    const now = String((await nowRs.json<{ now: string }>())[0]!.now);
+    const m = /^(\d{1,15})(?:\/([0-9a-f]{32}))?$/.exec(since ?? '0');
+    if (!m) throw new Error(`not a changes cursor: ${JSON.stringify(String(since).slice(0, 80))}`);
+    const at = Number(m[1]);
+    // A poll cut at its limit goes on strictly after the last alert it returned; a full one re-reads the overlap.
+    const after = m[2] === undefined ? undefined : { at, id: m[2] };
+    const from = after ? at - 1 : Math.max(0, at - CHANGE_OVERLAP_MS);
     const touched = await this.client.query({
-      query: `SELECT DISTINCT alert_id FROM (
-                SELECT alert_id FROM ${this.db}.alert_signals WHERE inserted_at > fromUnixTimestamp64Milli({from:Int64})
+      query: `SELECT alert_id, toUnixTimestamp64Milli(max(t)) AS touched FROM (
+                SELECT alert_id, inserted_at AS t FROM ${this.db}.alert_signals WHERE inserted_at > fromUnixTimestamp64Milli({from:Int64})
                 UNION ALL
-                SELECT alert_id FROM ${this.db}.alert_transitions WHERE at > fromUnixTimestamp64Milli({from:Int64})
-              ) LIMIT {limit:UInt32}`,
-      query_params: { from, limit },
+                SELECT alert_id, at AS t FROM ${this.db}.alert_transitions WHERE at > fromUnixTimestamp64Milli({from:Int64})
+              ) GROUP BY alert_id
+              ${after ? 'HAVING (touched, alert_id) > ({a_at:Int64}, {a_id:String})' : ''}
+              ORDER BY touched, alert_id LIMIT {limit:UInt32}`,
+      query_params: { from, limit, a_at: after?.at ?? 0, a_id: after?.id ?? '' },
       format: 'JSONEachRow',
     });
-    const ids = (await touched.json<{ alert_id: string }>()).map((r) => r.alert_id);
-    if (ids.length === 0) return { changes: [], cursor: now };
-    const rows = await this.fold(both('has({ids:Array(String)}, alert_id)'), [], { ids }, 'ORDER BY touched_at, alert_id');
-    return { changes: rows.map((r) => changeOf(r, from)), cursor: now };
+    const hits = await touched.json<{ alert_id: string; touched: string }>();
+    const last = hits[hits.length - 1];
+    const cursor = hits.length < limit || last === undefined ? now : `${last.touched}/${last.alert_id}`;
+    if (hits.length === 0) return { changes: [], cursor };
+    const rows = await this.fold(both('has({ids:Array(String)}, alert_id)'), [], { ids: hits.map((r) => r.alert_id) }, 'ORDER BY touched_at, alert_id');
+    return { changes: rows.map((r) => changeOf(r, from)), cursor };
   }
 
   private async transition(a: AlertView, state: AlertState, actor: string, note: string, transitionId: string): Promise<void> {

@@ -138,7 +138,7 @@ test('a tenant sees only its alerts; filters and pagination', async () => {
 });
 
 test('changesSince: firing, updated and resolved changes, each under a stable key', async () => {
-  const start = (await alerts.changesSince(Date.now() + 3_600_000)).cursor;
+  const start = (await alerts.changesSince(null, 1_000_000)).cursor;
   const s = signal({ subject: 'changes', kind: 'agent.rate_spike', eventKey: 'c1' });
   await nextMs();
   await storeSignals(store.writer, db, [s]);
@@ -151,4 +151,19 @@ test('changesSince: firing, updated and resolved changes, each under a stable ke
   await alerts.resolve(mine(c)[0]!.alert.id, 'analyst', 'done');
   c = await alerts.changesSince(c.cursor);
   assert.deepEqual(mine(c).map((ch) => ch.change), ['resolved']);
+});
+
+test('changesSince under a flood: a poll answers at most its limit and the next one goes on from there', async () => {
+  const start = (await alerts.changesSince(null, 1_000_000)).cursor;
+  await nextMs();
+  await storeSignals(store.writer, db, [1, 2, 3, 4, 5].map((i) => signal({ subject: `flood-${i}`, kind: 'resource.many_agents' })));
+  const seen = new Set<string>();
+  let cursor = start;
+  for (let polls = 0; polls < 10; polls++) {
+    const c = await alerts.changesSince(cursor, 2);
+    for (const ch of c.changes) if (ch.alert.subject.startsWith('flood-')) seen.add(ch.alert.subject);
+    if (c.changes.length < 2) break;
+    cursor = c.cursor;
+  }
+  assert.equal(seen.size, 5);
 });
