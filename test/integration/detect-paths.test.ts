@@ -184,3 +184,37 @@ test('depth from the store: a chain deeper than the root type ever went raises o
   assert.equal(depth[0]!.evidence.facts.usual_max_depth, 3);
   assert.equal(depth[0]!.subject, `${domain.id('planner')} depth 4`);
 });
+
+test('the baseline read: verified chains only, within the window, newest first, bounded, per-tenant first and last', async () => {
+  const { migrate } = await import('../../src/store/migrate.js');
+  const { readChainHistory } = await import('../../src/detect/paths/chain-history.js');
+  const { actionOn, agent } = await import('../support/detect-rows.js');
+  // A database of its own on the same engine (chdb binds one data directory per process).
+  const db = `dp_history_${process.pid}`;
+  await migrate(p1.writerClient, db);
+  const store = { writer: p1.writerClient, reader: p1.readerClient, config: { database: db } };
+  try {
+    const now = Date.now();
+    const a = (n: string) => agent('a.example', n);
+    const rows = [
+      actionOn(['h', a('p'), a('x')], { nowMs: now - 5 * DAY }),
+      actionOn(['h', a('p'), a('x')], { nowMs: now - 1 * DAY }),
+      actionOn(['h', a('p'), a('y')], { nowMs: now - 2 * DAY }),
+      actionOn(['h', a('p'), a('old')], { nowMs: now - 40 * DAY }),
+      actionOn(['h', a('p'), a('forged')], { nowMs: now - DAY, fail: 'signature.invalid' }),
+      // Hostile text in a path is data, never SQL.
+      actionOn(["h'); DROP TABLE actions; --", agent('b.example', "q'")], { nowMs: now - 3 * DAY }),
+    ];
+    await store.writer.insert({ table: `${store.config.database}.actions`, format: 'JSONEachRow', values: rows });
+    const h = await readChainHistory(store.reader, store.config.database, now - 30 * DAY, 10);
+    assert.deepEqual(h.chains.map((c) => c.path.at(-1)), [a('x'), a('y'), agent('b.example', "q'")], 'newest first; failed and out-of-window rows left out');
+    assert.deepEqual(h.chains[0], { path: ['h', a('p'), a('x')], firstMs: now - 5 * DAY, lastMs: now - DAY });
+    assert.equal(h.truncated, false);
+    assert.deepEqual(h.tenants.map((t) => [t.tenant, t.firstMs, t.lastMs]), [['a.example', now - 5 * DAY, now - DAY], ['b.example', now - 3 * DAY, now - 3 * DAY]]);
+    const cut = await readChainHistory(store.reader, store.config.database, now - 30 * DAY, 2);
+    assert.equal(cut.chains.length, 2);
+    assert.equal(cut.truncated, true);
+  } finally {
+    await p1.writerClient.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+  }
+});
