@@ -9,6 +9,8 @@ import { integrityDetectors, parseIntegrityConfig } from './integrity/index.js';
 import { parsePolicyViolationConfig, policyDetectors } from './policy/index.js';
 import { parseScopeConfig, scopeDetectors } from './scope/index.js';
 import { crossAgentDetectors, parseCrossAgentConfig } from './cross-agent/index.js';
+import { parsePathsConfig, pathsDetectors } from './paths/index.js';
+import { depthDetectors, parseDepthConfig } from './depth/index.js';
 
 export interface DetectorSet {
   streaming: StreamingDetector[];
@@ -28,6 +30,8 @@ export const DETECTION_MODULES = {
   policy: detectionModule(parsePolicyViolationConfig, policyDetectors),
   scope: detectionModule(parseScopeConfig, scopeDetectors),
   cross_agent: detectionModule(parseCrossAgentConfig, crossAgentDetectors),
+  paths: detectionModule(parsePathsConfig, pathsDetectors),
+  depth: detectionModule(parseDepthConfig, depthDetectors),
 };
 
 export type DetectionSections = { [K in keyof typeof DETECTION_MODULES]: (typeof DETECTION_MODULES)[K] extends DetectionModule<infer C> ? C : never };

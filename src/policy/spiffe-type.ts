@@ -46,7 +46,7 @@ export function compilePattern(p: TypePattern): CompiledPattern {
   return { trustDomain: p.trustDomain ?? '', segments, typeIndex: segments.indexOf('{type}') };
 }
 
-function matches(p: CompiledPattern, id: SpiffeParts): boolean {
+export function matches(p: CompiledPattern, id: SpiffeParts): boolean {
   if (p.trustDomain !== '' && p.trustDomain !== id.trustDomain) return false;
   if (p.segments.length !== id.segments.length) return false;
   for (let i = 0; i < p.segments.length; i++) {
