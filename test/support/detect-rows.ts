@@ -43,6 +43,7 @@ export function delegationRow(over: Partial<DelegationRow> = {}): DelegationRow 
 
 export async function insertRows(client: ClickHouseClient, table: string, values: object[]): Promise<void> {
   if (values.length > 0) await client.insert({ table, values, format: 'JSONEachRow' });
+}
 
 /** A spiffe ID in `td` for agent `name` (optionally an instance). */
 export const agent = (td: string, name: string, instance?: string): string => `spiffe://${td}/agent/${name}${instance ? `/${instance}` : ''}`;
