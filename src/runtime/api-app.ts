@@ -4,6 +4,9 @@ import { ConfigError } from '../config/env.js';
 import { createApiRouter } from '../serve/api.js';
 import { Authenticator, OPEN_PRINCIPAL, authorize } from '../serve/auth.js';
 import { createRevocationRouter } from '../serve/revocation-api.js';
+import { createGraphRouter } from '../serve/graph-api.js';
+import { serveConsole } from '../serve/console-static.js';
+import { GraphQueries } from '../store/graph-queries.js';
 import { isLoopbackHost } from '../serve/jwks.js';
 import { CursorCodec } from '../serve/pagination.js';
 import type { Pipeline } from './pipeline.js';
@@ -52,13 +55,18 @@ export function createApiApp(config: ChainsightConfig, pipeline: Pipeline, logge
       return principal;
     },
   }));
+  const cursors = new CursorCodec(config.apiAccess.cursorKey);
+  // The analyst console: static files only; every datum it shows comes through the guarded routes below.
+  app.use(serveConsole(logger));
+  // The console's graph, scope-history and chain views: before the analyst API, whose last handler answers 404.
+  app.use(createGraphRouter(new GraphQueries(pipeline.readerClient, pipeline.database), { ...(auth ? { auth } : {}), cursors, logger }));
   app.use(createApiRouter(pipeline.queries, {
     metrics: pipeline.metrics,
     logger,
     quarantine: (f) => pipeline.findQuarantined(f),
     decisions: (q) => findDecisions(pipeline.readerClient, pipeline.database, q),
     ...(auth ? { auth } : {}),
-    cursors: new CursorCodec(config.apiAccess.cursorKey),
+    cursors,
     ...(config.apiAccess.metricsToken !== undefined ? { metricsToken: config.apiAccess.metricsToken } : {}),
   }));
   return app;

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApiHarness, type ApiHarness } from '../support/api-harness.js';
 import { unsignedToken, hmacToken } from '../support/oidc-issuer.js';
-import { TASK_SHARED, TASK_CO, TASK_PARTNER, PLANNER, CO, PARTNER, SHARED_PLANNER_SPAN } from '../support/api-fixtures.js';
+import { TASK_SHARED, TASK_CO, TASK_PARTNER, PLANNER, INVENTORY, CO, PARTNER, SHARED_PLANNER_SPAN } from '../support/api-fixtures.js';
 import { registeredRoutes } from '../support/api-routes.js';
 import { Authenticator } from '../../src/serve/auth.js';
 import { Metrics } from '../../src/serve/metrics.js';
@@ -22,20 +22,21 @@ const get = (path: string, bearer?: string) => h.get(path, bearer);
 
 /** A concrete request path for a documented path template, naming an object of the co.example tenant. */
 function concrete(path: string): string {
-  return path.replace('{taskId}', encodeURIComponent(TASK_SHARED)).replace('{agentId}', encodeURIComponent(PLANNER)).replace('{spanId}', SHARED_PLANNER_SPAN);
+  return path.replace('{taskId}', encodeURIComponent(TASK_SHARED)).replace('{agentId}', encodeURIComponent(PLANNER)).replace('{spanId}', SHARED_PLANNER_SPAN)
+    .replace('{delegator}', encodeURIComponent(PLANNER)).replace('{delegatee}', encodeURIComponent(INVENTORY));
 }
 
 const access = (path: string): string => (OPENAPI_DOCUMENT.paths as Record<string, { get: { 'x-chainsight-access': string } }>)[path]!.get['x-chainsight-access'];
 
 test('every registered route is documented with its access, and every documented route is registered', () => {
-  const routes = registeredRoutes(h.router);
+  const routes = registeredRoutes(...h.routers);
   assert.ok(routes.length >= 7, 'the walk found the routes');
   assert.deepEqual(routes.map((r) => `${r.method} ${r.path}`).sort(), Object.keys(OPENAPI_DOCUMENT.paths).map((p) => `GET ${p}`).sort());
   for (const r of routes) assert.match(access(r.path), /^(open|viewer|responder|admin)$/, r.path);
 });
 
 test('open routes answer without a token; every guarded route answers 401 with WWW-Authenticate without one', async () => {
-  for (const { path } of registeredRoutes(h.router)) {
+  for (const { path } of registeredRoutes(...h.routers)) {
     const res = await get(concrete(path));
     if (access(path) === 'open') {
       assert.equal(res.status, 200, path);
@@ -52,7 +53,7 @@ test('a valid token without a role is 403 on every guarded route; a viewer is 40
   const noRole = await token([CO], null);
   const unknownRole = await token([CO], 'superuser');
   const viewer = await token([CO]);
-  for (const { path } of registeredRoutes(h.router)) {
+  for (const { path } of registeredRoutes(...h.routers)) {
     if (access(path) === 'open') continue;
     for (const t of [noRole, unknownRole]) {
       const res = await get(concrete(path), t);
@@ -69,18 +70,18 @@ test('a valid token without a role is 403 on every guarded route; a viewer is 40
 test("a token of another tenant sees nothing of co.example's objects on any guarded route", async () => {
   const outsider = await token(['elsewhere.example'], 'viewer');
   const insider = await token([CO], 'viewer');
-  for (const { path } of registeredRoutes(h.router)) {
+  for (const { path } of registeredRoutes(...h.routers)) {
     if (access(path) !== 'viewer') continue;
     const mine = await get(concrete(path), insider);
     const theirs = await get(concrete(path), outsider);
     assert.equal(mine.status, 200, path);
-    if (path.endsWith('/tree') || path.endsWith('/decision')) {
+    if (path.endsWith('/tree') || path.endsWith('/decision') || path.endsWith('/chain')) {
       assert.equal(theirs.status, 404, path);
       assert.equal(theirs.body.type, 'urn:chainsight:problem:not-found');
       continue;
     }
     assert.equal(theirs.status, 200, path);
-    const list = (b: Record<string, unknown>) => (b.tasks ?? b.actions ?? b.delegations ?? b.decisions) as unknown[];
+    const list = (b: Record<string, unknown>) => (b.tasks ?? b.actions ?? b.delegations ?? b.decisions ?? b.edges ?? b.buckets) as unknown[];
     assert.ok(list(mine.body).length > 0, `${path}: the insider sees rows`);
     assert.deepEqual(list(theirs.body), [], `${path}: the outsider sees none`);
     assert.equal(theirs.body.nextCursor, null);

@@ -14,6 +14,8 @@ import { createApiRouter, type ApiOptions } from '../../src/serve/api.js';
 import { findQuarantined, type QuarantineFilter } from '../../src/store/quarantine.js';
 import { findDecisions, type DecisionQuery } from '../../src/store/decisions.js';
 import { Authenticator, type AuthSettings } from '../../src/serve/auth.js';
+import { createGraphRouter } from '../../src/serve/graph-api.js';
+import { GraphQueries } from '../../src/store/graph-queries.js';
 
 export interface Answer {
   status: number;
@@ -26,6 +28,8 @@ export interface ApiHarness {
   store: TestStore;
   idp: TestIssuer;
   router: express.Router;
+  /** Every documented router on the main socket: the analyst API and the console's graph views. */
+  routers: express.Router[];
   base: string;
   logged: object[];
   settings(over?: Partial<AuthSettings>): AuthSettings;
@@ -37,9 +41,9 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-async function listen(r: express.Router): Promise<{ base: string; close: () => void }> {
+async function listen(...routers: express.Router[]): Promise<{ base: string; close: () => void }> {
   const app = express();
-  app.use(r);
+  for (const r of routers) app.use(r);
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => { server.closeAllConnections(); server.close(); } };
@@ -59,10 +63,12 @@ export async function startApiHarness(): Promise<ApiHarness> {
   const quarantine = (f: QuarantineFilter) => findQuarantined(store.reader, store.config.database, f);
   const decisions = (q: DecisionQuery) => findDecisions(store.reader, store.config.database, q);
   const router = createApiRouter(queries, { metrics: new Metrics(), auth: new Authenticator(settings()), logger, quarantine, decisions });
-  const main = await listen(router);
+  const graph = createGraphRouter(new GraphQueries(store.reader, store.config.database), { auth: new Authenticator(settings()), logger });
+  // The graph router first: the analyst API's last handler answers 404 for anything it does not know.
+  const main = await listen(graph, router);
   const others: Array<() => void> = [];
   return {
-    store, idp, router, base: main.base, logged, settings,
+    store, idp, router, routers: [graph, router], base: main.base, logged, settings,
     async serve(opts) {
       const s = await listen(createApiRouter(queries, { logger, ...opts }));
       others.push(s.close);
