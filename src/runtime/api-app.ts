@@ -7,6 +7,7 @@ import { createRevocationRouter } from '../serve/revocation-api.js';
 import { createGraphRouter } from '../serve/graph-api.js';
 import { serveConsole } from '../serve/console-static.js';
 import { GraphQueries } from '../store/graph-queries.js';
+import { ScopeMatcher } from '../verify/scope.js';
 import { isLoopbackHost } from '../serve/jwks.js';
 import { CursorCodec } from '../serve/pagination.js';
 import type { Pipeline } from './pipeline.js';
@@ -59,7 +60,9 @@ export function createApiApp(config: ChainsightConfig, pipeline: Pipeline, logge
   // The analyst console: static files only; every datum it shows comes through the guarded routes below.
   app.use(serveConsole(logger));
   // The console's graph, scope-history and chain views: before the analyst API, whose last handler answers 404.
-  app.use(createGraphRouter(new GraphQueries(pipeline.readerClient, pipeline.database), { ...(auth ? { auth } : {}), cursors, logger }));
+  app.use(createGraphRouter(new GraphQueries(pipeline.readerClient, pipeline.database), {
+    ...(auth ? { auth } : {}), cursors, logger, scopes: new ScopeMatcher(config.policy.implications),
+  }));
   app.use(createApiRouter(pipeline.queries, {
     metrics: pipeline.metrics,
     logger,

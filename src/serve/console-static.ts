@@ -42,7 +42,11 @@ export function serveConsole(logger?: { warn(obj: object, msg: string): void }, 
   if (!built) logger?.warn({ dir }, 'the analyst console is not built (npm run build:console); /console/ answers 503');
 
   r.get('/', (_req, res) => { res.redirect(302, '/console/'); });
-  r.get('/console', (_req, res) => { res.redirect(301, '/console/'); });
+  // Routing is not strict about a trailing slash: only the bare path is redirected.
+  r.get('/console', (req, res, next) => {
+    if (req.originalUrl.split('?')[0] === '/console') res.redirect(301, '/console/');
+    else next();
+  });
 
   r.use('/console', (req: Request, res: Response, next: NextFunction) => {
     secure(res);

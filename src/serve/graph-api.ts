@@ -13,6 +13,7 @@ import { ApiProblem } from './problem.js';
 import { apiErrorHandler, type ApiLogger } from './api-errors.js';
 import { CursorCodec, PAGE_LIMIT, parseLimit } from './pagination.js';
 import type { Authenticator } from './auth.js';
+import type { ScopeMatcher } from '../verify/scope.js';
 import { actionChain, buildGraph, scopeHistory } from './graph.js';
 import { cursorPager, guardedRoutes, pathParam, queryString, queryTime, tenants } from './api.js';
 
@@ -20,6 +21,8 @@ export interface GraphApiOptions {
   auth?: Authenticator;
   cursors?: CursorCodec;
   logger?: ApiLogger;
+  /** Scope coverage as the verifier decides it (the policy's implications); plain patterns when absent. */
+  scopes?: ScopeMatcher;
 }
 
 /** Bucket sizes the scope history accepts: a minute to a week. */
@@ -79,7 +82,7 @@ export function createGraphRouter(queries: GraphQueries, opts: GraphApiOptions =
     const { buckets, uses } = await queries.scopeBuckets(agentId, bucketSec, { ...w, ...t, limit, ...(c.after !== undefined ? { after: c.after } : {}) });
     const kept = buckets.slice(0, limit);
     res.json({
-      agentId, bucketSeconds: bucketSec, buckets: scopeHistory(kept, uses),
+      agentId, bucketSeconds: bucketSec, buckets: scopeHistory(kept, uses, opts.scopes),
       nextCursor: c.next(buckets.length > limit ? kept[kept.length - 1]!.start : undefined),
     });
   });

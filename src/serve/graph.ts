@@ -5,6 +5,7 @@
  */
 import type { ActionChainRow, ActionEdgeRow, LinkEdgeRow, LinkRow, ScopeBucketRow, ScopeUseRow } from '../store/graph-queries.js';
 import { agentNameFromId } from '../verify/spiffe.js';
+import { ScopeMatcher } from '../verify/scope.js';
 
 export interface GraphNode {
   id: string;
@@ -95,28 +96,33 @@ export interface ScopeBucket {
   actions: number;
   failed: number;
   granted: string[];
-  used: Array<{ scope: string; uses: number }>;
-  /** Granted but not used in this bucket. */
+  /** Each scope used, with whether a granted scope covers it (directly, by pattern, or through the policy's implications). */
+  used: Array<{ scope: string; uses: number; covered: boolean }>;
+  /** Granted scopes that cover none of the scopes used in this bucket. */
   unused: string[];
-  /** Used without being granted (each such use was flagged). */
+  /** Used scopes no granted scope covers. */
   ungranted: string[];
 }
 
-export function scopeHistory(buckets: ScopeBucketRow[], uses: ScopeUseRow[]): ScopeBucket[] {
-  const byStart = new Map<string, Array<{ scope: string; uses: number }>>();
+/**
+ * Buckets with granted against used scope. Coverage is the verifier's own
+ * (`ScopeMatcher` with the policy's implications), so a scope reached through
+ * an implication (cloud:read → ec2:Describe*) counts as granted and using it
+ * counts as using the grant.
+ */
+export function scopeHistory(buckets: ScopeBucketRow[], uses: ScopeUseRow[], scopes: ScopeMatcher = new ScopeMatcher()): ScopeBucket[] {
+  const byStart = new Map<string, ScopeUseRow[]>();
   for (const u of uses) {
     let list = byStart.get(u.start);
     if (!list) byStart.set(u.start, (list = []));
-    list.push({ scope: u.scope, uses: Number(u.uses) });
+    list.push(u);
   }
   return buckets.map((b) => {
-    const used = byStart.get(b.start) ?? [];
-    const usedSet = new Set(used.map((u) => u.scope));
-    const granted = new Set(b.granted);
+    const used = (byStart.get(b.start) ?? []).map((u) => ({ scope: u.scope, uses: Number(u.uses), covered: scopes.coveredBy(b.granted, u.scope) }));
     return {
       start: b.start, actions: Number(b.actions), failed: Number(b.failed), granted: b.granted, used,
-      unused: b.granted.filter((s) => !usedSet.has(s)),
-      ungranted: used.map((u) => u.scope).filter((s) => !granted.has(s)),
+      unused: b.granted.filter((g) => !used.some((u) => scopes.covers(g, u.scope))),
+      ungranted: used.filter((u) => !u.covered).map((u) => u.scope),
     };
   });
 }

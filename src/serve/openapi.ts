@@ -122,9 +122,9 @@ const schemas = {
   ScopeBucket: closed({
     start: { ...str, description: "the bucket's start (UTC)" }, actions: int, failed: int,
     granted: { ...strs, description: "scopes the agent's chains granted it in this bucket" },
-    used: { type: 'array', items: closed({ scope: str, uses: int }) },
-    unused: { ...strs, description: 'granted, not used in this bucket' },
-    ungranted: { ...strs, description: 'used without being granted' },
+    used: { type: 'array', items: closed({ scope: str, uses: int, covered: { type: 'boolean', description: "a granted scope covers it (directly, by pattern, or through the policy's implications)" } }) },
+    unused: { ...strs, description: 'granted scopes that cover none of the scopes used in this bucket' },
+    ungranted: { ...strs, description: 'used scopes no granted scope covers' },
   }),
   ScopeHistory: closed({ agentId: str, bucketSeconds: int, buckets: { type: 'array', items: ref('ScopeBucket') }, nextCursor: ref('NextCursor') }),
   ChainLink: closed({

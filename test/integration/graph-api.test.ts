@@ -127,12 +127,12 @@ test("an agent's scopes per bucket: granted, used, unused, and used without a gr
   const [first, second] = res.body.buckets;
   assert.equal(res.body.buckets.length, 2);
   assert.deepEqual(first.granted, ['s3:GetObject', 's3:ListBucket']);
-  assert.deepEqual(first.used, [{ scope: 's3:GetObject', uses: 1 }, { scope: 's3:PutObject', uses: 1 }]);
+  assert.deepEqual(first.used, [{ scope: 's3:GetObject', uses: 1, covered: true }, { scope: 's3:PutObject', uses: 1, covered: false }]);
   assert.deepEqual(first.unused, ['s3:ListBucket']);
   assert.deepEqual(first.ungranted, ['s3:PutObject']);
   assert.equal(first.actions, 2);
   assert.equal(first.failed, 1);
-  assert.deepEqual(second.used, [{ scope: 's3:PutObject', uses: 1 }]);
+  assert.deepEqual(second.used, [{ scope: 's3:PutObject', uses: 1, covered: false }]);
   const paged = await h.get(`/api/agents/${encodeURIComponent(REPORT)}/scopes?bucket=3600&limit=1`, admin);
   const rest = await h.get(`/api/agents/${encodeURIComponent(REPORT)}/scopes?bucket=3600&limit=1&cursor=${encodeURIComponent(paged.body.nextCursor)}`, admin);
   assert.deepEqual([...paged.body.buckets, ...rest.body.buckets], res.body.buckets);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { actionChain, buildGraph, scopeHistory, utcMs } from '../../src/serve/graph.js';
 import type { ActionChainRow, LinkRow } from '../../src/store/graph-queries.js';
+import { ScopeMatcher } from '../../src/verify/scope.js';
 
 const A = 'spiffe://co.example/agent/planning/p-1';
 const B = 'spiffe://co.example/agent/inventory/i-1';
@@ -33,13 +34,20 @@ test('an edge is invalid when a link on it failed, unexpected only when actions 
   assert.deepEqual(keys, [...keys].sort());
 });
 
-test('a scope bucket says what was granted and unused, and what was used without a grant', () => {
+test('a scope bucket says what was granted and unused, and what was used without a grant, with the policy\'s implications', () => {
+  const start = '2026-03-28 09:00:00.000';
   const [b] = scopeHistory(
-    [{ start: '2026-03-28 09:00:00.000', actions: 3, failed: 1, granted: ['s3:GetObject', 's3:ListBucket'] }],
-    [{ start: '2026-03-28 09:00:00.000', scope: 's3:GetObject', uses: 2 }, { start: '2026-03-28 09:00:00.000', scope: 's3:PutObject', uses: 1 }],
+    [{ start, actions: 3, failed: 1, granted: ['s3:GetObject', 's3:ListBucket', 'cloud:read'] }],
+    [{ start, scope: 's3:GetObject', uses: 2 }, { start, scope: 's3:PutObject', uses: 1 }, { start, scope: 'ec2:DescribeInstances', uses: 4 }],
+    new ScopeMatcher({ 'cloud:read': ['ec2:Describe*'] }),
   );
-  assert.deepEqual(b!.unused, ['s3:ListBucket']);
+  assert.deepEqual(b!.used.map((u) => [u.scope, u.covered]), [['s3:GetObject', true], ['s3:PutObject', false], ['ec2:DescribeInstances', true]]);
+  assert.deepEqual(b!.unused, ['s3:ListBucket'], 'cloud:read was used through its implication');
   assert.deepEqual(b!.ungranted, ['s3:PutObject']);
+  // Without the implication, the same use is ungranted and cloud:read unused.
+  const [plain] = scopeHistory([{ start, actions: 1, failed: 0, granted: ['cloud:read'] }], [{ start, scope: 'ec2:DescribeInstances', uses: 1 }]);
+  assert.deepEqual(plain!.unused, ['cloud:read']);
+  assert.deepEqual(plain!.ungranted, ['ec2:DescribeInstances']);
   const [empty] = scopeHistory([{ start: 'x', actions: 1, failed: 0, granted: ['a'] }], []);
   assert.deepEqual(empty!.used, []);
   assert.deepEqual(empty!.unused, ['a']);
