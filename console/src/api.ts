@@ -14,6 +14,8 @@ export function getToken(): string | null {
 export function setToken(token: string | null): void {
   if (token === null) sessionStorage.removeItem(TOKEN_KEY);
   else sessionStorage.setItem(TOKEN_KEY, token);
+  // A new token gets a chance: the views load again and the server judges it.
+  authRequired = false;
   authListeners.forEach((l) => l());
 }
 
