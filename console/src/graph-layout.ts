@@ -9,7 +9,7 @@ const NODE_H = 44;
 /** Lays the delegation graph out left to right (humans first, each delegation one rank further) with dagre. */
 export function layoutGraph(nodes: GraphNode[], edges: GraphEdge[]): { nodes: PlacedNode[]; edges: PlacedEdge[]; width: number; height: number } {
   const g = new Graph({ multigraph: false, directed: true });
-  g.setGraph({ rankdir: 'LR', nodesep: 28, ranksep: 150, edgesep: 18, marginx: 20, marginy: 20 });
+  g.setGraph({ rankdir: 'LR', nodesep: 28, ranksep: 120, edgesep: 18, marginx: 20, marginy: 20 });
   g.setDefaultEdgeLabel(() => ({}));
     // Wide enough for the name and for the counts line under it.
   const sub = (n: GraphNode) => (n.kind === 'human' ? 5 : `${n.actions} actions, ${n.failed} flagged`.length);

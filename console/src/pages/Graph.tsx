@@ -26,7 +26,7 @@ export function GraphPage({ params }: { params: URLSearchParams }) {
       <Problem error={error} />
       {laid ? (
         <div className="graph card">
-          <svg width={laid.width} height={laid.height} viewBox={`0 0 ${laid.width} ${laid.height}`} role="img" aria-label="delegation graph">
+          <svg viewBox={`0 0 ${laid.width} ${laid.height}`} style={{ maxWidth: laid.width }} role="img" aria-label="delegation graph">
             <defs>
               <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" className="arrowhead" /></marker>
             </defs>
