@@ -7,18 +7,30 @@ import { layoutGraph, type PlacedEdge } from '../graph-layout';
 import type { EdgeTask, GraphEdge, GraphNode } from '../types';
 import { AgentLink, Problem } from './common';
 
+const HOUR = 3_600_000;
+const RANGES: Record<string, number> = { '1h': HOUR, '24h': 24 * HOUR, '7d': 7 * 24 * HOUR, '30d': 30 * 24 * HOUR };
+/** The range's start, on a minute boundary so the URL of the request stays the same within a minute. */
+const rangeStart = (ms: number) => Math.floor((Date.now() - ms) / 60_000) * 60_000;
+
 /** Agents (and the humans at the roots) as nodes, delegations as edges with counts; invalid and unexpected edges marked. Click an edge for its tasks. */
 export function GraphPage({ params }: { params: URLSearchParams }) {
-  const from = params.get('from') ?? '';
-  const to = params.get('to') ?? '';
-  const { data, error } = useApi<{ nodes: GraphNode[]; edges: GraphEdge[]; nextCursor: string | null }>(`/api/graph${query({ from, to })}`);
+  // The graph reads every action in its range: a bounded range by default keeps it cheap on a large store.
+  const range = params.get('range') ?? '7d';
+  const from = RANGES[range] === undefined ? '' : String(rangeStart(RANGES[range]!));
+  const { data, error } = useApi<{ nodes: GraphNode[]; edges: GraphEdge[]; nextCursor: string | null }>(`/api/graph${query({ from })}`);
   const laid = useMemo(() => (data ? layoutGraph(data.nodes, data.edges) : undefined), [data]);
   const selFrom = params.get('edgeFrom');
   const selTo = params.get('edgeTo');
-  const select = (e: GraphEdge) => navigate(href(['graph'], { from, to, edgeFrom: e.from, edgeTo: e.to }));
+  const select = (e: GraphEdge) => navigate(href(['graph'], { range, edgeFrom: e.from, edgeTo: e.to }));
   return (
     <section>
       <h1>Delegation graph</h1>
+      <label className="range">Actions and links of the last{' '}
+        <select value={range} onChange={(e) => navigate(href(['graph'], { range: e.target.value }))}>
+          {Object.keys(RANGES).map((r) => <option key={r} value={r}>{r}</option>)}
+          <option value="all">all time</option>
+        </select>
+      </label>
       <p className="legend">
         <span className="swatch ok" /> links verified <span className="swatch invalid" /> a link failed verification
         <span className="swatch unexpected" /> unexpected: actions under a delegation no link grants <span className="swatch flagged" /> flagged actions
@@ -43,7 +55,7 @@ export function GraphPage({ params }: { params: URLSearchParams }) {
           </svg>
         </div>
       ) : null}
-      {selFrom && selTo ? <EdgeTasks from={selFrom} to={selTo} edge={data?.edges.find((e) => e.from === selFrom && e.to === selTo)} /> : null}
+      {selFrom && selTo ? <EdgeTasks from={selFrom} to={selTo} since={from} edge={data?.edges.find((e) => e.from === selFrom && e.to === selTo)} /> : null}
     </section>
   );
 }
@@ -64,8 +76,8 @@ function EdgeView({ e, selected, onSelect }: { e: PlacedEdge; selected: boolean;
   );
 }
 
-function EdgeTasks({ from, to, edge }: { from: string; to: string; edge: GraphEdge | undefined }) {
-  const { data, error } = useApi<{ tasks: EdgeTask[]; nextCursor: string | null }>(`/api/graph/edges/${enc(from)}/${enc(to)}/tasks?limit=200`);
+function EdgeTasks({ from, to, since, edge }: { from: string; to: string; since: string; edge: GraphEdge | undefined }) {
+  const { data, error } = useApi<{ tasks: EdgeTask[]; nextCursor: string | null }>(`/api/graph/edges/${enc(from)}/${enc(to)}/tasks${query({ from: since, limit: 200 })}`);
   return (
     <div className="card" aria-label="edge tasks" data-testid="edge-tasks">
       <h2>{from.startsWith('spiffe://') ? <AgentLink id={from} /> : from} → <AgentLink id={to} /></h2>
