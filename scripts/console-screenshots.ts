@@ -39,6 +39,10 @@ async function main(): Promise<void> {
     await page.getByTestId('edge-tasks').locator('tbody tr').first().waitFor();
     await shot('graph');
 
+    await page.goto(`${demo.base}/console/#/alerts`);
+    await page.locator('tr[data-alert]').first().waitFor();
+    await shot('alerts');
+
     const security = AGENTS.find((a) => a.key === 'security')!;
     await page.goto(`${demo.base}/console/#/agents/${encodeURIComponent(security.spiffeId)}`);
     await page.locator('table.scope-grid tbody tr').first().waitFor();

@@ -4,6 +4,7 @@ import { ConfigError } from '../config/env.js';
 import { createApiRouter } from '../serve/api.js';
 import { Authenticator, OPEN_PRINCIPAL, authorize } from '../serve/auth.js';
 import { createRevocationRouter } from '../serve/revocation-api.js';
+import { createAlertsRouter } from '../serve/alerts-api.js';
 import { createGraphRouter } from '../serve/graph-api.js';
 import { serveConsole } from '../serve/console-static.js';
 import { GraphQueries } from '../store/graph-queries.js';
@@ -57,6 +58,13 @@ export function createApiApp(config: ChainsightConfig, pipeline: Pipeline, logge
     },
   }));
   const cursors = new CursorCodec(config.apiAccess.cursorKey);
+  // Alerts: viewer reads, responder acknowledge/resolve, each restricted to the caller's tenants.
+  app.use(createAlertsRouter({
+    store: pipeline.alerts,
+    logger,
+    cursors,
+    authenticate: async (req) => (auth === undefined ? OPEN_PRINCIPAL : auth.authenticate(req.headers.authorization)),
+  }));
   // The analyst console: static files only; every datum it shows comes through the guarded routes below.
   app.use(serveConsole(logger));
   // The console's graph, scope-history and chain views: before the analyst API, whose last handler answers 404.

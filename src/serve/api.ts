@@ -16,8 +16,8 @@ export type { ApiLogger } from './api-errors.js';
 
 const MAX_ID = 512;
 
-/** A query parameter given at most once, bounded in length (shared by every router of the API). */
-export function queryString(req: Request, name: string, max = MAX_ID): string | undefined {
+/** One query parameter, given at most once and bounded. */
+export function str(req: Request, name: string, max = MAX_ID): string | undefined {
   const v = req.query[name];
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw new ApiProblem('invalid-request', `${name} must be given once`);
@@ -25,9 +25,9 @@ export function queryString(req: Request, name: string, max = MAX_ID): string | 
   return v;
 }
 
-/** A time query parameter: ISO-8601 or epoch milliseconds. */
-export function queryTime(req: Request, name: string): number | undefined {
-  const v = queryString(req, name);
+/** A query parameter holding a time: ISO-8601 or epoch milliseconds. */
+export function time(req: Request, name: string): number | undefined {
+  const v = str(req, name);
   if (v === undefined) return undefined;
   const ms = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
   if (!Number.isFinite(ms)) throw new ApiProblem('invalid-request', `${name} must be an ISO-8601 time or epoch milliseconds`);
@@ -36,23 +36,24 @@ export function queryTime(req: Request, name: string): number | undefined {
 
 export function parseTaskFilter(req: Request): TaskFilter {
   const f: TaskFilter = {};
-  const from = queryTime(req, 'from');
-  const to = queryTime(req, 'to');
+  const from = time(req, 'from');
+  const to = time(req, 'to');
   if (from !== undefined) f.fromMs = from;
   if (to !== undefined) f.toMs = to;
-  const human = queryString(req, 'human');
-  const agent = queryString(req, 'agent');
+  const human = str(req, 'human');
+  const agent = str(req, 'agent');
   if (human !== undefined) f.human = human;
   if (agent !== undefined) f.agent = agent;
-  const verdict = queryString(req, 'verdict');
+  const verdict = str(req, 'verdict');
   if (verdict !== undefined) {
     if (verdict !== 'verified' && verdict !== 'failed') throw new ApiProblem('invalid-request', 'verdict must be verified or failed');
     f.verdict = verdict;
   }
-  f.limit = parseLimit(queryString(req, 'limit'), PAGE_LIMIT.default);
+  f.limit = parseLimit(str(req, 'limit'), PAGE_LIMIT.default);
   return f;
 }
 
+/** A path parameter, 1 to 512 characters. */
 export function pathParam(req: Request, name: string): string {
   const v = req.params[name];
   if (typeof v !== 'string' || v.length === 0 || v.length > MAX_ID) throw new ApiProblem('invalid-request', `${name} must be 1 to ${MAX_ID} characters`);
@@ -108,8 +109,8 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
 
   route('/api/tasks/:taskId/tree', 'viewer', async (req, res, p) => {
     const taskId = pathParam(req, 'taskId');
-    const format = queryString(req, 'format') ?? 'json';
-    const listActions = queryString(req, 'actions') ?? 'false';
+    const format = str(req, 'format') ?? 'json';
+    const listActions = str(req, 'actions') ?? 'false';
     if (format !== 'json' && format !== 'text') throw new ApiProblem('invalid-request', 'format must be json or text');
     if (listActions !== 'true' && listActions !== 'false') throw new ApiProblem('invalid-request', 'actions must be true or false');
     const actions = await queries.taskActions(taskId, tenants(p));
@@ -125,7 +126,7 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
 
   route('/api/tasks/:taskId/actions', 'viewer', async (req, res, p) => {
     const taskId = pathParam(req, 'taskId');
-    const limit = parseLimit(queryString(req, 'limit'), PAGE_LIMIT.max);
+    const limit = parseLimit(str(req, 'limit'), PAGE_LIMIT.max);
     const c = page(req, 'actions', { taskId, limit });
     const after = c.after === undefined ? undefined : position(c.after, ['ts', 'spanId']);
     const result = await queries.taskActionPage(taskId, { limit, ...(after ? { after } : {}), ...tenants(p) });
@@ -134,7 +135,7 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
 
   route('/api/agents/:agentId/delegations', 'viewer', async (req, res, p) => {
     const agentId = pathParam(req, 'agentId');
-    const limit = parseLimit(queryString(req, 'limit'), 500);
+    const limit = parseLimit(str(req, 'limit'), 500);
     const c = page(req, 'delegations', { agentId, limit });
     const after = c.after === undefined ? undefined : position(c.after, ['issuedAt', 'linkHash']);
     const result = await queries.agentDelegations(agentId, { limit, ...(after ? { after } : {}), ...tenants(p) });
@@ -144,14 +145,14 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
   const decisions = opts.decisions;
   if (decisions) {
     const formatOf = (req: Request): 'chainsight' | 'opa' => {
-      const f = queryString(req, 'format') ?? 'chainsight';
+      const f = str(req, 'format') ?? 'chainsight';
       if (f !== 'chainsight' && f !== 'opa') throw new ApiProblem('invalid-request', 'format must be chainsight or opa');
       return f;
     };
     route('/api/tasks/:taskId/decisions', 'viewer', async (req, res, p) => {
       const taskId = pathParam(req, 'taskId');
       const format = formatOf(req);
-      const limit = parseLimit(queryString(req, 'limit'), PAGE_LIMIT.default);
+      const limit = parseLimit(str(req, 'limit'), PAGE_LIMIT.default);
       const c = page(req, 'decisions', { taskId, format, limit });
       const after = c.after === undefined ? undefined : position(c.after, ['ts', 'spanId']);
       const rows = await decisions({ taskId, limit: limit + 1, ...(after ? { after } : {}), ...tenants(p) });
@@ -174,12 +175,12 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
   if (quarantine) {
     // Refused rows are raw input of any tenant: admin only.
     route('/api/quarantine', 'admin', async (req, res) => {
-      const limit = parseLimit(queryString(req, 'limit'), 100);
+      const limit = parseLimit(str(req, 'limit'), 100);
       const f: QuarantineFilter = { limit: limit + 1 };
-      const task = queryString(req, 'task');
-      const traceId = queryString(req, 'trace');
-      const from = queryTime(req, 'from');
-      const to = queryTime(req, 'to');
+      const task = str(req, 'task');
+      const traceId = str(req, 'trace');
+      const from = time(req, 'from');
+      const to = time(req, 'to');
       if (task !== undefined) f.taskId = task;
       if (traceId !== undefined) f.traceId = traceId;
       if (from !== undefined) f.fromMs = from;
@@ -266,7 +267,7 @@ export function guardedRoutes(r: express.Router, auth: Authenticator | undefined
 export function cursorPager(cursors: CursorCodec) {
   return (req: Request, list: string, scope: object) => {
     const key = JSON.stringify(scope);
-    const raw = queryString(req, 'cursor', MAX_CURSOR_CHARS);
+    const raw = str(req, 'cursor', MAX_CURSOR_CHARS);
     return {
       after: raw === undefined ? undefined : cursors.decode(list, key, raw, 1)[0]!,
       next: (position: string | null | undefined) => (position == null ? null : cursors.encode(list, key, [position])),

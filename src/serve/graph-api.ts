@@ -15,7 +15,7 @@ import { CursorCodec, PAGE_LIMIT, parseLimit } from './pagination.js';
 import type { Authenticator } from './auth.js';
 import type { ScopeMatcher } from '../verify/scope.js';
 import { actionChain, buildGraph, scopeHistory } from './graph.js';
-import { cursorPager, guardedRoutes, pathParam, queryString, queryTime, tenants } from './api.js';
+import { cursorPager, guardedRoutes, pathParam, str, time, tenants } from './api.js';
 
 export interface GraphApiOptions {
   auth?: Authenticator;
@@ -39,14 +39,14 @@ export function createGraphRouter(queries: GraphQueries, opts: GraphApiOptions =
   const page = cursorPager(cursors);
 
   const range = (req: Request) => {
-    const fromMs = queryTime(req, 'from');
-    const toMs = queryTime(req, 'to');
+    const fromMs = time(req, 'from');
+    const toMs = time(req, 'to');
     return { ...(fromMs !== undefined ? { fromMs } : {}), ...(toMs !== undefined ? { toMs } : {}) };
   };
 
   viewer('/api/graph', async (req, res, t) => {
     const w = range(req);
-    const limit = parseLimit(queryString(req, 'limit'), PAGE_LIMIT.max);
+    const limit = parseLimit(str(req, 'limit'), PAGE_LIMIT.max);
     const c = page(req, 'graph', { ...w, limit });
     const [links, acts] = await Promise.all([queries.linkEdges({ ...w, ...t }), queries.actionEdges({ ...w, ...t })]);
     const graph = buildGraph(links, acts);
@@ -66,7 +66,7 @@ export function createGraphRouter(queries: GraphQueries, opts: GraphApiOptions =
     const delegator = pathParam(req, 'delegator');
     const delegatee = pathParam(req, 'delegatee');
     const w = range(req);
-    const limit = parseLimit(queryString(req, 'limit'), PAGE_LIMIT.default);
+    const limit = parseLimit(str(req, 'limit'), PAGE_LIMIT.default);
     const c = page(req, 'edge-tasks', { delegator, delegatee, ...w, limit });
     const rows = await queries.edgeTasks(delegator, delegatee, { ...w, ...t, limit, ...(c.after !== undefined ? { after: c.after } : {}) });
     const tasks = rows.slice(0, limit);
@@ -76,8 +76,8 @@ export function createGraphRouter(queries: GraphQueries, opts: GraphApiOptions =
   viewer('/api/agents/:agentId/scopes', async (req, res, t) => {
     const agentId = pathParam(req, 'agentId');
     const w = range(req);
-    const bucketSec = bucketOf(queryString(req, 'bucket'));
-    const limit = parseLimit(queryString(req, 'limit'), PAGE_LIMIT.default);
+    const bucketSec = bucketOf(str(req, 'bucket'));
+    const limit = parseLimit(str(req, 'limit'), PAGE_LIMIT.default);
     const c = page(req, 'scopes', { agentId, ...w, bucketSec, limit });
     const { buckets, uses } = await queries.scopeBuckets(agentId, bucketSec, { ...w, ...t, limit, ...(c.after !== undefined ? { after: c.after } : {}) });
     const kept = buckets.slice(0, limit);

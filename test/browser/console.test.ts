@@ -186,6 +186,40 @@ test("an agent's page shows granted against used scope; the blast radius page wh
   assert.deepEqual(problems, []);
 });
 
+test('alerts: list, filter by severity, acknowledge and resolve; a task search by alert id opens its task', async () => {
+  const { page, problems } = await openPage();
+  page.on('dialog', (d) => void d.accept('checked with the cost team'));
+  await page.goto(`${demo.base}/console/#/alerts`);
+  const rows = page.locator('tr[data-alert]');
+  await rows.first().waitFor();
+  const all = await rows.count();
+  assert.ok(all >= 2, `the demo raises alerts: ${all}`);
+  await page.getByLabel('Severity ≥').selectOption('high');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForURL(/severity=high/);
+  await page.waitForFunction((n) => document.querySelectorAll('tr[data-alert]').length < n, all);
+  const stolen = rows.filter({ hasText: 'integrity.not_delegatee' });
+  assert.equal(await stolen.count(), 1, 'the stolen chain is a high-severity integrity alert');
+  assert.match(await stolen.innerText(), new RegExp(`presented a chain delegated to[\\s\\S]*${demo.taskId}[\\s\\S]*open`));
+  const id = (await stolen.getAttribute('data-alert'))!;
+
+  await stolen.getByRole('button', { name: 'Acknowledge' }).click();
+  await stolen.getByText('acknowledged').waitFor();
+  await stolen.getByRole('button', { name: 'Resolve' }).click();
+  await stolen.getByText('resolved').waitFor();
+  assert.equal(await stolen.getByRole('button').count(), 0, 'a resolved alert offers no action');
+  const stored = await (await fetch(`${demo.base}/api/alerts/${id}`)).json() as { state: string; history: Array<{ state: string; note: string }> };
+  assert.equal(stored.state, 'resolved');
+  assert.ok(stored.history.some((h) => h.note === 'checked with the cost team'));
+
+  await page.goto(`${demo.base}/console/#/tasks`);
+  await page.getByPlaceholder('alert id').fill(id);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(new RegExp(`#/tasks/${demo.taskId}$`));
+  await page.locator('[data-row=agent]').first().waitFor();
+  assert.deepEqual(problems, []);
+});
+
 test('a 10,000-action task renders and scrolls with a bounded DOM (virtualised); frame times are reported', async (t) => {
   const { page, problems } = await openPage();
   const apiStarted = Date.now();

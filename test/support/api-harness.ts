@@ -16,6 +16,9 @@ import { findDecisions, type DecisionQuery } from '../../src/store/decisions.js'
 import { Authenticator, type AuthSettings } from '../../src/serve/auth.js';
 import { createGraphRouter } from '../../src/serve/graph-api.js';
 import { GraphQueries } from '../../src/store/graph-queries.js';
+import { createAlertsRouter } from '../../src/serve/alerts-api.js';
+import { AlertStore } from '../../src/alert/store.js';
+import { seedAlerts } from './alerts.js';
 
 export interface Answer {
   status: number;
@@ -28,8 +31,10 @@ export interface ApiHarness {
   store: TestStore;
   idp: TestIssuer;
   router: express.Router;
-  /** Every documented router on the main socket: the analyst API and the console's graph views. */
+  /** The analyst API's GET routers on the main socket: the console's graph views and the analyst API. */
   routers: express.Router[];
+  /** The alert routes, served on the same socket before the analyst API. */
+  alertsRouter: express.Router;
   base: string;
   logged: object[];
   settings(over?: Partial<AuthSettings>): AuthSettings;
@@ -38,6 +43,8 @@ export interface ApiHarness {
   /** A token for these tenants and role (null: no role claim). */
   token(tenants: unknown, role?: unknown): Promise<string>;
   get(path: string, bearer?: string, base?: string): Promise<Answer>;
+  /** A POST with a JSON body (a string is sent as given). */
+  post(path: string, body: unknown, bearer?: string): Promise<Answer>;
   close(): Promise<void>;
 }
 
@@ -53,6 +60,7 @@ export async function startApiHarness(): Promise<ApiHarness> {
   const store = await openTestStore();
   const idp = await startTestIssuer();
   await seedTenants(store);
+  await seedAlerts(store);
   const logged: object[] = [];
   const queries = new Queries(store.reader, store.config.database);
   const settings = (over: Partial<AuthSettings> = {}): AuthSettings => ({
@@ -62,13 +70,15 @@ export async function startApiHarness(): Promise<ApiHarness> {
   const logger = { error: (o: object) => logged.push(o) };
   const quarantine = (f: QuarantineFilter) => findQuarantined(store.reader, store.config.database, f);
   const decisions = (q: DecisionQuery) => findDecisions(store.reader, store.config.database, q);
-  const router = createApiRouter(queries, { metrics: new Metrics(), auth: new Authenticator(settings()), logger, quarantine, decisions });
-  const graph = createGraphRouter(new GraphQueries(store.reader, store.config.database), { auth: new Authenticator(settings()), logger });
-  // The graph router first: the analyst API's last handler answers 404 for anything it does not know.
-  const main = await listen(graph, router);
+  const auth = new Authenticator(settings());
+  const router = createApiRouter(queries, { metrics: new Metrics(), auth, logger, quarantine, decisions });
+  const alertsRouter = createAlertsRouter({ store: new AlertStore(store.reader, store.config.database), authenticate: (req) => auth.authenticate(req.headers.authorization), logger });
+  const graph = createGraphRouter(new GraphQueries(store.reader, store.config.database), { auth, logger });
+  // The analyst API last: its last handler answers 404 for anything it does not know.
+  const main = await listen(alertsRouter, graph, router);
   const others: Array<() => void> = [];
   return {
-    store, idp, router, routers: [graph, router], base: main.base, logged, settings,
+    store, idp, router, routers: [graph, router], alertsRouter, base: main.base, logged, settings,
     async serve(opts) {
       const s = await listen(createApiRouter(queries, { logger, ...opts }));
       others.push(s.close);
@@ -77,6 +87,12 @@ export async function startApiHarness(): Promise<ApiHarness> {
     token: (tenants, role = 'viewer') => idp.mint({ chainsight_tenants: tenants, ...(role === null ? {} : { chainsight_role: role }) }),
     async get(path, bearer, b = main.base) {
       const res = await fetch(b + path, bearer ? { headers: { authorization: `Bearer ${bearer}` } } : {});
+      const text = await res.text();
+      return { status: res.status, headers: res.headers, body: (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
+    },
+    async post(path, body, bearer) {
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) };
+      const res = await fetch(main.base + path, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
       const text = await res.text();
       return { status: res.status, headers: res.headers, body: (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
     },

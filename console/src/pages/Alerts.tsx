@@ -48,7 +48,7 @@ export function AlertsPage({ params }: { params: URLSearchParams }) {
       </form>
       <Problem error={list.error} />
       <Problem error={actionError} />
-      <table className="grid" aria-label="alerts">
+      <table className="grid alerts" aria-label="alerts">
         <thead><tr><th>Severity</th><th>Kind</th><th>Summary</th><th>Task</th><th>Agents</th><th>Last seen</th><th className="num">Count</th><th>State</th><th /></tr></thead>
         <tbody>
           {list.data?.alerts.map((a) => (
