@@ -5,7 +5,7 @@ import { createApiRouter } from '../serve/api.js';
 import { Authenticator, OPEN_PRINCIPAL, authorize } from '../serve/auth.js';
 import { createRevocationRouter } from '../serve/revocation-api.js';
 import { createAlertsRouter } from '../serve/alerts-api.js';
-import { createGraphRouter } from '../serve/graph-api.js';
+import { createGraphRouter, newEdgeAlerts } from '../serve/graph-api.js';
 import { serveConsole } from '../serve/console-static.js';
 import { GraphQueries } from '../store/graph-queries.js';
 import { ScopeMatcher } from '../verify/scope.js';
@@ -70,6 +70,7 @@ export function createApiApp(config: ChainsightConfig, pipeline: Pipeline, logge
   // The console's graph, scope-history and chain views: before the analyst API, whose last handler answers 404.
   app.use(createGraphRouter(new GraphQueries(pipeline.readerClient, pipeline.database), {
     ...(auth ? { auth } : {}), cursors, logger, scopes: new ScopeMatcher(config.policy.implications),
+    newEdges: newEdgeAlerts(pipeline.alerts),
   }));
   app.use(createApiRouter(pipeline.queries, {
     metrics: pipeline.metrics,

@@ -14,6 +14,7 @@ import { apiErrorHandler, type ApiLogger } from './api-errors.js';
 import { CursorCodec, PAGE_LIMIT, parseLimit } from './pagination.js';
 import type { Authenticator } from './auth.js';
 import type { ScopeMatcher } from '../verify/scope.js';
+import type { AlertStore } from '../alert/store.js';
 import { actionChain, buildGraph, scopeHistory } from './graph.js';
 import { cursorPager, guardedRoutes, pathParam, str, time, tenants } from './api.js';
 
@@ -23,6 +24,8 @@ export interface GraphApiOptions {
   logger?: ApiLogger;
   /** Scope coverage as the verifier decides it (the policy's implications); plain patterns when absent. */
   scopes?: ScopeMatcher;
+  /** Subjects (`from -> to`) of first-seen-edge alerts active since `fromMs`, of these trust domains; none when absent. */
+  newEdges?: (q: { trustDomains?: string[]; fromMs?: number }) => Promise<string[]>;
 }
 
 /** Bucket sizes the scope history accepts: a minute to a week. */
@@ -48,8 +51,11 @@ export function createGraphRouter(queries: GraphQueries, opts: GraphApiOptions =
     const w = range(req);
     const limit = parseLimit(str(req, 'limit'), PAGE_LIMIT.max);
     const c = page(req, 'graph', { ...w, limit });
-    const [links, acts] = await Promise.all([queries.linkEdges({ ...w, ...t }), queries.actionEdges({ ...w, ...t })]);
-    const graph = buildGraph(links, acts);
+    const [links, acts, alerted] = await Promise.all([
+      queries.linkEdges({ ...w, ...t }), queries.actionEdges({ ...w, ...t }),
+      opts.newEdges ? opts.newEdges({ ...t, ...(w.fromMs !== undefined ? { fromMs: w.fromMs } : {}) }) : [],
+    ]);
+    const graph = buildGraph(links, acts, new Set(alerted));
     // Edges are few (pairs of agents): built whole, then paged by their (from, to) key.
     const key = (e: { from: string; to: string }) => JSON.stringify([e.from, e.to]);
     const rest = c.after === undefined ? graph.edges : graph.edges.filter((e) => key(e) > c.after!);
@@ -108,4 +114,16 @@ function bucketOf(raw: string | undefined): number {
     throw new ApiProblem('invalid-request', `bucket must be whole seconds from ${SCOPE_BUCKET_SEC.min} to ${SCOPE_BUCKET_SEC.max}`);
   }
   return n;
+}
+
+/** First-seen-edge alerts (not resolved) from the alert store, as the graph marks them. */
+export function newEdgeAlerts(alerts: Pick<AlertStore, 'list'>): NonNullable<GraphApiOptions['newEdges']> {
+  return async ({ trustDomains, fromMs }) => {
+    const subjects: string[] = [];
+    for (const state of ['open', 'acknowledged'] as const) {
+      const page = await alerts.list({ kind: 'delegation.new_edge', state, limit: 1000, ...(trustDomains ? { tenants: trustDomains } : {}), ...(fromMs !== undefined ? { sinceMs: fromMs } : {}) });
+      for (const a of page.items) subjects.push(a.subject);
+    }
+    return subjects;
+  };
 }

@@ -17,7 +17,7 @@ export interface GraphNode {
 }
 
 /** Why an edge is marked: codes an analyst (and the console) switches on. */
-export type EdgeMark = 'link.invalid' | 'action.flagged' | 'edge.unexpected';
+export type EdgeMark = 'link.invalid' | 'action.flagged' | 'edge.unexpected' | 'edge.new';
 
 export interface GraphEdge {
   from: string;
@@ -31,7 +31,10 @@ export interface GraphEdge {
   /** Distinct tasks (the larger of the links' and the actions' counts: they may be different tasks). */
   tasks: number;
   invalid: boolean;
-  /** Actions crossed it but no link grants it: an agent acting on a chain delegated to another. */
+  /**
+   * Actions crossed it but no link grants it (an agent acting on a chain
+   * delegated to another), or detection raised a first-seen-edge alert on it.
+   */
   unexpected: boolean;
   marks: EdgeMark[];
 }
@@ -43,8 +46,14 @@ export interface DelegationGraph {
 
 const edgeKey = (from: string, to: string) => `${from}\u0000${to}`;
 
-/** Joins the links' and the actions' views of every edge, in (from, to) order. */
-export function buildGraph(linkEdges: LinkEdgeRow[], actionEdges: ActionEdgeRow[]): DelegationGraph {
+/** The subject detection gives a first-seen-edge alert (delegation.new_edge): `from -> to`. */
+export const newEdgeSubject = (from: string, to: string) => `${from} -> ${to}`;
+
+/**
+ * Joins the links' and the actions' views of every edge, in (from, to)
+ * order; `newEdges` holds the subjects of first-seen-edge alerts.
+ */
+export function buildGraph(linkEdges: LinkEdgeRow[], actionEdges: ActionEdgeRow[], newEdges: ReadonlySet<string> = new Set()): DelegationGraph {
   const edges = new Map<string, GraphEdge & { offChain: number }>();
   const humans = new Set<string>();
   const edge = (from: string, to: string) => {
@@ -76,10 +85,13 @@ export function buildGraph(linkEdges: LinkEdgeRow[], actionEdges: ActionEdgeRow[
   const out: GraphEdge[] = [];
   for (const { offChain, ...e } of edges.values()) {
     e.invalid = e.invalidLinks > 0;
-    e.unexpected = e.links === 0 && offChain > 0;
+    const ungranted = e.links === 0 && offChain > 0;
+    const alerted = newEdges.has(newEdgeSubject(e.from, e.to));
+    e.unexpected = ungranted || alerted;
     if (e.invalid) e.marks.push('link.invalid');
     if (e.failedActions > 0) e.marks.push('action.flagged');
-    if (e.unexpected) e.marks.push('edge.unexpected');
+    if (ungranted) e.marks.push('edge.unexpected');
+    if (alerted) e.marks.push('edge.new');
     node(e.from);
     const to = node(e.to);
     to.actions += e.actions;

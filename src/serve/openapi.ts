@@ -138,8 +138,11 @@ const schemas = {
     failedActions: int,
     tasks: { ...int, description: "distinct tasks (the larger of the links' and the actions' counts)" },
     invalid: { type: 'boolean', description: 'some link on this edge failed verification' },
-    unexpected: { type: 'boolean', description: 'actions crossed this edge but no link grants it: an agent acted on a chain delegated to another' },
-    marks: { type: 'array', items: { type: 'string', enum: ['link.invalid', 'action.flagged', 'edge.unexpected'] } },
+    unexpected: { type: 'boolean', description: 'actions crossed this edge but no link grants it (an agent acted on a chain delegated to another), or detection raised a first-seen-edge alert (delegation.new_edge) on it' },
+    marks: {
+      type: 'array', items: { type: 'string', enum: ['link.invalid', 'action.flagged', 'edge.unexpected', 'edge.new'] },
+      description: 'edge.unexpected: no link grants it; edge.new: a delegation.new_edge alert names it',
+    },
   }),
   GraphPage: closed({
     nodes: { type: 'array', items: ref('GraphNode'), description: "the nodes this page's edges name" },

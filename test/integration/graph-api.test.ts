@@ -13,6 +13,7 @@ import { BatchWriter } from '../../src/store/writer.js';
 import { toActionRow, toDelegationRows } from '../../src/correlate/correlate.js';
 import type { ActionRow, DelegationRow } from '../../src/correlate/rows.js';
 import { VERIFIED, failed } from '../../src/model/verdict.js';
+import { signal, storeSignals } from '../support/alerts.js';
 
 const COST = `spiffe://${CO}/agent/cost/c-9`;
 const REPORT = `spiffe://${CO}/agent/report/r-9`;
@@ -89,6 +90,19 @@ test('an edge whose link failed verification is invalid; an agent acting on anot
   assert.ok(stolen.marks.includes('edge.unexpected'));
   // The link that is sound is not marked for its chain's later failure.
   assert.equal(edgeOf(g, 'carol@co.example', PLANNER)!.invalid, false);
+});
+
+test('a first-seen-edge alert of the caller\'s tenant marks its edge; another tenant\'s alert does not', async () => {
+  const db = h.store.config.database;
+  await storeSignals(h.store.writer, db, [
+    signal({ kind: 'delegation.new_edge', tenant: CO, subject: `${PLANNER} -> ${INVENTORY}`, eventKey: 'e1', observedAtMs: Date.UTC(2026, 2, 27, 14, 0, 2) }),
+    signal({ kind: 'delegation.new_edge', tenant: PARTNER, subject: `carol@co.example -> ${PLANNER}`, eventKey: 'e2', observedAtMs: Date.UTC(2026, 2, 28, 9, 0, 0) }),
+  ]);
+  const co = await graph(await h.token([CO]));
+  assert.deepEqual(edgeOf(co, PLANNER, INVENTORY)!.marks, ['edge.new']);
+  assert.equal(edgeOf(co, PLANNER, INVENTORY)!.unexpected, true);
+  assert.ok(!edgeOf(co, 'carol@co.example', PLANNER)!.marks.includes('edge.new'), "the partner's alert is not co.example's");
+  assert.ok(edgeOf(await graph(admin), 'carol@co.example', PLANNER)!.marks.includes('edge.new'), 'an admin of every tenant sees both');
 });
 
 test('an edge lists the tasks that used it, by link or by action, paged without loss', async () => {

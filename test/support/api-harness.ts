@@ -14,7 +14,7 @@ import { createApiRouter, type ApiOptions } from '../../src/serve/api.js';
 import { findQuarantined, type QuarantineFilter } from '../../src/store/quarantine.js';
 import { findDecisions, type DecisionQuery } from '../../src/store/decisions.js';
 import { Authenticator, type AuthSettings } from '../../src/serve/auth.js';
-import { createGraphRouter } from '../../src/serve/graph-api.js';
+import { createGraphRouter, newEdgeAlerts } from '../../src/serve/graph-api.js';
 import { GraphQueries } from '../../src/store/graph-queries.js';
 import { createAlertsRouter } from '../../src/serve/alerts-api.js';
 import { AlertStore } from '../../src/alert/store.js';
@@ -72,8 +72,9 @@ export async function startApiHarness(): Promise<ApiHarness> {
   const decisions = (q: DecisionQuery) => findDecisions(store.reader, store.config.database, q);
   const auth = new Authenticator(settings());
   const router = createApiRouter(queries, { metrics: new Metrics(), auth, logger, quarantine, decisions });
-  const alertsRouter = createAlertsRouter({ store: new AlertStore(store.reader, store.config.database), authenticate: (req) => auth.authenticate(req.headers.authorization), logger });
-  const graph = createGraphRouter(new GraphQueries(store.reader, store.config.database), { auth, logger });
+  const alerts = new AlertStore(store.reader, store.config.database);
+  const alertsRouter = createAlertsRouter({ store: alerts, authenticate: (req) => auth.authenticate(req.headers.authorization), logger });
+  const graph = createGraphRouter(new GraphQueries(store.reader, store.config.database), { auth, logger, newEdges: newEdgeAlerts(alerts) });
   // The analyst API last: its last handler answers 404 for anything it does not know.
   const main = await listen(alertsRouter, graph, router);
   const others: Array<() => void> = [];

@@ -34,6 +34,19 @@ test('an edge is invalid when a link on it failed, unexpected only when actions 
   assert.deepEqual(keys, [...keys].sort());
 });
 
+test('a first-seen-edge alert marks its edge unexpected (edge.new) even when links grant it', () => {
+  const g = buildGraph(
+    [{ delegator: A, delegatee: B, delegator_kind: 'agent', links: 1, invalid: 0, tasks: 1 }],
+    [{ delegator: A, delegatee: B, actions: 2, failed: 0, off_chain: 0, tasks: 1 }, { delegator: A, delegatee: C, actions: 1, failed: 0, off_chain: 0, tasks: 1 }],
+    new Set([`${A} -> ${B}`, `${B} -> ${A}`]),
+  );
+  const ab = g.edges.find((e) => e.to === B)!;
+  assert.equal(ab.unexpected, true);
+  assert.deepEqual(ab.marks, ['edge.new']);
+  assert.equal(g.edges.find((e) => e.to === C)!.unexpected, false);
+  assert.equal(g.edges.length, 2, 'an alert names no edge the graph does not have');
+});
+
 test('a scope bucket says what was granted and unused, and what was used without a grant, with the policy\'s implications', () => {
   const start = '2026-03-28 09:00:00.000';
   const [b] = scopeHistory(

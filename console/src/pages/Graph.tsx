@@ -33,7 +33,7 @@ export function GraphPage({ params }: { params: URLSearchParams }) {
       </label>
       <p className="legend">
         <span className="swatch ok" /> links verified <span className="swatch invalid" /> a link failed verification
-        <span className="swatch unexpected" /> unexpected: actions under a delegation no link grants <span className="swatch flagged" /> flagged actions
+        <span className="swatch unexpected" /> unexpected: actions under a delegation no link grants, or a first-seen-edge alert <span className="swatch flagged" /> flagged actions
       </p>
       <Problem error={error} />
       {laid ? (
@@ -84,7 +84,8 @@ function EdgeTasks({ from, to, since, edge }: { from: string; to: string; since:
       {edge ? (
         <p>
           {edge.links} links ({edge.invalidLinks} failed verification), {edge.actions} actions ({edge.failedActions} flagged) in {edge.tasks} tasks.
-          {edge.unexpected ? <span className="badge warn"> unexpected: no link grants this delegation</span> : null}
+          {edge.marks.includes('edge.unexpected') ? <span className="badge warn"> unexpected: no link grants this delegation</span> : null}
+          {edge.marks.includes('edge.new') ? <span className="badge warn"> unexpected: first seen (a delegation.new_edge alert)</span> : null}
           {edge.invalid ? <span className="badge bad"> invalid link</span> : null}
         </p>
       ) : null}
