@@ -16,14 +16,14 @@ const names = (c: ReturnType<typeof loadDetectionConfig>) => {
 test('unset means the defaults with detection on; off builds no detector', () => {
   const on = loadDetectionConfig(undefined);
   assert.equal(on.enabled, true);
-  assert.deepEqual(names(on), { streaming: ['integrity.not_delegatee', 'policy.violation'], windowed: ['integrity.verification_burst', 'integrity.link_reuse'] });
+  assert.deepEqual(names(on), { streaming: ['integrity.not_delegatee', 'policy.violation', 'cross_agent.stream'], windowed: ['integrity.verification_burst', 'integrity.link_reuse', 'scope', 'cross_agent'] });
   const off = loadDetectionConfig('off');
   assert.equal(off.enabled, false);
   assert.deepEqual(names(off), { streaming: [], windowed: [] });
 });
 
 test('a file turns sections and detectors off and sets thresholds', () => {
-  const c = parseDetectionConfig('integrity:\n  burst:\n    min_failures: 3\n  link_reuse:\n    enabled: false\npolicy:\n  enabled: false\n');
+  const c = parseDetectionConfig('integrity:\n  burst:\n    min_failures: 3\n  link_reuse:\n    enabled: false\npolicy:\n  enabled: false\nscope:\n  enabled: false\ncross_agent:\n  enabled: false\n');
   assert.equal(c.sections.integrity.burst.minFailures, 3);
   assert.deepEqual(names(c), { streaming: ['integrity.not_delegatee'], windowed: ['integrity.verification_burst'] });
   assert.equal(parseDetectionConfig('enabled: false\n').enabled, false);
