@@ -136,6 +136,16 @@ if (want('task-search')) {
   const ins = ts.insert as { rows: number; with_over_plain: number };
   rows.push([`  INSERT … SELECT of ${fmt(ins.rows)} actions, with the summary's view ÷ without`, `${fmt(ins.with_over_plain * 100, 1)} %`, '']);
 }
+if (want('detect-windowed')) {
+  const d = child('detect-windowed.ts', false);
+  out.detectWindowed = d;
+  const v = (k: string) => d[k] as number;
+  const at = `${fmt(v('stored_actions'))} actions`;
+  rows.push([`scope evaluation from scope_usage (${fmt(v('scope_usage_rows'))} rows), ${at}`, `p50 ${fmt(v('scope_eval_p50_ms'))} ms (p99 ${fmt(v('scope_eval_p99_ms'))}), ${fmt(v('scope_findings'))} findings`, 'within its interval (1 h)']);
+  rows.push(['  the same aggregation over raw actions and links ÷ from scope_usage', `${fmt(v('scope_raw_over_views'), 1)}× (p50 ${fmt(v('scope_raw_p50_ms'))} ms)`, 'grows with actions']);
+  rows.push([`cross-agent evaluation (three rules), ${at}`, `p50 ${fmt(v('cross_agent_eval_p50_ms'))} ms (p99 ${fmt(v('cross_agent_eval_p99_ms'))})`, 'within its interval (15 s)']);
+  rows.push([`  write-path insert of ${fmt(v('insert_rows'))} actions, with migration 012's views ÷ without`, `${fmt(v('insert_with_views_over_plain'), 2)}×`, '']);
+}
 if (want('kafka') && process.env.KAFKA_BROKERS) {
   const k = child('kafka.ts', false);
   out.kafka = k;

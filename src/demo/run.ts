@@ -156,6 +156,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     print(`\nExplore it: npx chainsight serve --data ${opts.dataDir} --policy ${join(opts.dataDir, 'policy.json')} --rules ${join(opts.dataDir, 'rules.yaml')}`);
     print(`  then: npx chainsight tree ${taskId} --actions   or   curl 'http://127.0.0.1:8480/api/tasks/${taskId}/tree?format=text'`);
     print(`  and:  npx chainsight alerts   or   npx chainsight alerts show <id>`);
+    print(`  or open the analyst console: http://127.0.0.1:8480/console/#/tasks/${taskId}`);
     return ok;
   } finally {
     await Promise.allSettled(agents.map((a) => a.telemetry.shutdown()));

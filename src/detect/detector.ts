@@ -9,6 +9,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ActionRow, DelegationRow } from '../correlate/rows.js';
 import type { Logger } from '../runtime/logger.js';
+import type { ImplicationMap } from '../verify/scope.js';
 import type { AlertResolution, AlertSignal } from './alert.js';
 
 /** What a streaming detector sees of one batch. */
@@ -26,6 +27,8 @@ export interface DetectorContext {
   client: ClickHouseClient;
   database: string;
   logger: Logger;
+  /** The verifier's scope implication map (schemas/delegation-token.md §5), for detectors that judge scope coverage as verification does. */
+  implications?: ImplicationMap;
 }
 
 export interface DetectorOutput {

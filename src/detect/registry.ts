@@ -7,6 +7,10 @@ import type { StreamingDetector, WindowedDetector } from './detector.js';
 import type { DetectionConfig } from './config.js';
 import { integrityDetectors, parseIntegrityConfig } from './integrity/index.js';
 import { parsePolicyViolationConfig, policyDetectors } from './policy/index.js';
+import { parseScopeConfig, scopeDetectors } from './scope/index.js';
+import { crossAgentDetectors, parseCrossAgentConfig } from './cross-agent/index.js';
+import { parsePathsConfig, pathsDetectors } from './paths/index.js';
+import { depthDetectors, parseDepthConfig } from './depth/index.js';
 
 export interface DetectorSet {
   streaming: StreamingDetector[];
@@ -24,6 +28,10 @@ const detectionModule = <C>(parse: DetectionModule<C>['parse'], build?: Detectio
 export const DETECTION_MODULES = {
   integrity: detectionModule(parseIntegrityConfig, integrityDetectors),
   policy: detectionModule(parsePolicyViolationConfig, policyDetectors),
+  scope: detectionModule(parseScopeConfig, scopeDetectors),
+  cross_agent: detectionModule(parseCrossAgentConfig, crossAgentDetectors),
+  paths: detectionModule(parsePathsConfig, pathsDetectors),
+  depth: detectionModule(parseDepthConfig, depthDetectors),
 };
 
 export type DetectionSections = { [K in keyof typeof DETECTION_MODULES]: (typeof DETECTION_MODULES)[K] extends DetectionModule<infer C> ? C : never };

@@ -5,6 +5,10 @@ import { createApiRouter } from '../serve/api.js';
 import { Authenticator, OPEN_PRINCIPAL, authorize } from '../serve/auth.js';
 import { createRevocationRouter } from '../serve/revocation-api.js';
 import { createAlertsRouter } from '../serve/alerts-api.js';
+import { createGraphRouter, newEdgeAlerts } from '../serve/graph-api.js';
+import { serveConsole } from '../serve/console-static.js';
+import { GraphQueries } from '../store/graph-queries.js';
+import { ScopeMatcher } from '../verify/scope.js';
 import { isLoopbackHost } from '../serve/jwks.js';
 import { CursorCodec } from '../serve/pagination.js';
 import type { Pipeline } from './pipeline.js';
@@ -60,6 +64,13 @@ export function createApiApp(config: ChainsightConfig, pipeline: Pipeline, logge
     logger,
     cursors,
     authenticate: async (req) => (auth === undefined ? OPEN_PRINCIPAL : auth.authenticate(req.headers.authorization)),
+  }));
+  // The analyst console: static files only; every datum it shows comes through the guarded routes below.
+  app.use(serveConsole(logger));
+  // The console's graph, scope-history and chain views: before the analyst API, whose last handler answers 404.
+  app.use(createGraphRouter(new GraphQueries(pipeline.readerClient, pipeline.database), {
+    ...(auth ? { auth } : {}), cursors, logger, scopes: new ScopeMatcher(config.policy.implications),
+    newEdges: newEdgeAlerts(pipeline.alerts),
   }));
   app.use(createApiRouter(pipeline.queries, {
     metrics: pipeline.metrics,

@@ -151,7 +151,7 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
   const alertClient = openClient(config.store);
   const alertStore = new AlertStore(alertClient, db);
   const signals = new BatchWriter<AlertSignalRow>(linkClient, `${db}.alert_signals`, writerOpts('alert_signals'));
-  const detectCtx: DetectorContext = { client: alertClient, database: db, logger };
+  const detectCtx: DetectorContext = { client: alertClient, database: db, logger, implications: config.policy.implications };
   const detect = await startDetection(detection, detectCtx, metrics, logger);
   const scheduler = new DetectorScheduler(detect.windowed, detectCtx, {
     deliver: async (name, out) => {

@@ -53,7 +53,8 @@ export function parseTaskFilter(req: Request): TaskFilter {
   return f;
 }
 
-function pathParam(req: Request, name: string): string {
+/** A path parameter, 1 to 512 characters. */
+export function pathParam(req: Request, name: string): string {
   const v = req.params[name];
   if (typeof v !== 'string' || v.length === 0 || v.length > MAX_ID) throw new ApiProblem('invalid-request', `${name} must be 1 to ${MAX_ID} characters`);
   return v;
@@ -78,7 +79,7 @@ export interface ApiOptions {
   metricsToken?: string;
 }
 
-type Handler = (req: Request, res: Response, principal: Principal) => Promise<void> | void;
+export type Handler = (req: Request, res: Response, principal: Principal) => Promise<void> | void;
 
 
 /**
@@ -92,26 +93,8 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
   const cursors = opts.cursors ?? new CursorCodec();
   const r = express.Router();
 
-  const route = (path: string, access: Access, h: Handler, alsoAccepts?: (authorization: string | undefined) => boolean) => {
-    r.get(path, (req: Request, res: Response, next: NextFunction) => {
-      (async () => {
-        const open = access === 'open' || auth === undefined || alsoAccepts?.(req.headers.authorization) === true;
-        const principal = open ? OPEN_PRINCIPAL : await auth.authenticate(req.headers.authorization);
-        authorize(principal, access);
-        await h(req, res, principal);
-      })().catch(next);
-    });
-  };
-
-  /** A list's cursor: the store's position, signed over the route and its filters. */
-  const page = (req: Request, list: string, scope: object) => {
-    const key = JSON.stringify(scope);
-    const raw = str(req, 'cursor', MAX_CURSOR_CHARS);
-    return {
-      after: raw === undefined ? undefined : cursors.decode(list, key, raw, 1)[0]!,
-      next: (position: string | null) => (position === null ? null : cursors.encode(list, key, [position])),
-    };
-  };
+  const route = guardedRoutes(r, auth);
+  const page = cursorPager(cursors);
 
   route('/healthz', 'open', (_req, res) => { res.json({ status: 'ok' }); });
 
@@ -261,7 +244,39 @@ function decisionView(d: StoredDecision) {
   };
 }
 
-function tenants(p: Principal): { trustDomains?: string[] } {
+
+/**
+ * Registers GET routes that state their access: the caller is authenticated
+ * (unless the route is open, the API runs open, or `alsoAccepts` lets the
+ * header in) and authorized before the handler runs. Shared by every router of the API.
+ */
+export function guardedRoutes(r: express.Router, auth: Authenticator | undefined) {
+  return (path: string, access: Access, h: Handler, alsoAccepts?: (authorization: string | undefined) => boolean) => {
+    r.get(path, (req: Request, res: Response, next: NextFunction) => {
+      (async () => {
+        const open = access === 'open' || auth === undefined || alsoAccepts?.(req.headers.authorization) === true;
+        const principal = open ? OPEN_PRINCIPAL : await auth.authenticate(req.headers.authorization);
+        authorize(principal, access);
+        await h(req, res, principal);
+      })().catch(next);
+    });
+  };
+}
+
+/** A list's cursor: the store's position, signed over the route and its filters. */
+export function cursorPager(cursors: CursorCodec) {
+  return (req: Request, list: string, scope: object) => {
+    const key = JSON.stringify(scope);
+    const raw = str(req, 'cursor', MAX_CURSOR_CHARS);
+    return {
+      after: raw === undefined ? undefined : cursors.decode(list, key, raw, 1)[0]!,
+      next: (position: string | null | undefined) => (position == null ? null : cursors.encode(list, key, [position])),
+    };
+  };
+}
+
+/** The tenant restriction a store query takes for this caller. */
+export function tenants(p: Principal): { trustDomains?: string[] } {
   const tds = trustDomainsOf(p);
   return tds === undefined ? {} : { trustDomains: tds };
 }

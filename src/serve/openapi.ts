@@ -126,6 +126,54 @@ const schemas = {
     agents: { type: 'array', items: ref('AgentNode') },
     unattributed: { type: 'array', items: ref('AgentNode') },
   }),
+  GraphNode: closed({
+    id: str, name: str, kind: { type: 'string', enum: ['human', 'agent'] },
+    actions: { ...int, description: 'actions this agent performed (0 for humans)' }, failed: int,
+  }),
+  GraphEdge: closed({
+    from: str, to: str,
+    links: { ...int, description: 'delegation links recorded from `from` to `to`' },
+    invalidLinks: { ...int, description: 'of those, links that failed verification (a structural reason points at them or a link before them)' },
+    actions: { ...int, description: "actions of `to` under a chain naming `from` as the hop before it" },
+    failedActions: int,
+    tasks: { ...int, description: "distinct tasks (the larger of the links' and the actions' counts)" },
+    invalid: { type: 'boolean', description: 'some link on this edge failed verification' },
+    unexpected: { type: 'boolean', description: 'actions crossed this edge but no link grants it (an agent acted on a chain delegated to another), or detection raised a first-seen-edge alert (delegation.new_edge) on it' },
+    marks: {
+      type: 'array', items: { type: 'string', enum: ['link.invalid', 'action.flagged', 'edge.unexpected', 'edge.new'] },
+      description: 'edge.unexpected: no link grants it; edge.new: a delegation.new_edge alert names it',
+    },
+  }),
+  GraphPage: closed({
+    nodes: { type: 'array', items: ref('GraphNode'), description: "the nodes this page's edges name" },
+    edges: { type: 'array', items: ref('GraphEdge'), description: 'in (from, to) order' },
+    nextCursor: ref('NextCursor'),
+  }),
+  EdgeTask: closed({ task_id: str, links: int, invalid: int, actions: int, failed: int }),
+  EdgeTaskPage: closed({ delegator: str, delegatee: str, tasks: { type: 'array', items: ref('EdgeTask') }, nextCursor: ref('NextCursor') }),
+  ScopeBucket: closed({
+    start: { ...str, description: "the bucket's start (UTC)" }, actions: int, failed: int,
+    granted: { ...strs, description: "scopes the agent's chains granted it in this bucket" },
+    used: { type: 'array', items: closed({ scope: str, uses: int, covered: { type: 'boolean', description: "a granted scope covers it (directly, by pattern, or through the policy's implications)" } }) },
+    unused: { ...strs, description: 'granted scopes that cover none of the scopes used in this bucket' },
+    ungranted: { ...strs, description: 'used scopes no granted scope covers' },
+  }),
+  ScopeHistory: closed({ agentId: str, bucketSeconds: int, buckets: { type: 'array', items: ref('ScopeBucket') }, nextCursor: ref('NextCursor') }),
+  ChainLink: closed({
+    position: int, linkHash: str, jti: str, issuer: str, issuerKind: str, subject: str, scopes: strs,
+    issuedAt: str, notBefore: str, expiresAt: str, trustDomain: str, kid: str, alg: str,
+    status: {
+      type: 'string', enum: ['verified', 'invalid', 'unrecorded'],
+      description: 'verified: signature and structure checked; invalid: a structural reason points at it or a link before it; unrecorded: no row for it',
+    },
+    expiredAtAction: { type: 'boolean', description: 'the link had expired when the action started' },
+  }),
+  ActionChain: closed({
+    taskId: str, spanId: str, traceId: str, ts: str, agentId: str, verdict: { type: 'string', enum: ['verified', 'failed'] },
+    reasons: { type: 'array', items: closed({ code: str, detail: str }) },
+    chainPath: { ...strs, description: 'the human, then each delegatee, as the chain presented them' },
+    links: { type: 'array', items: ref('ChainLink'), description: 'root first; empty when the action carried no decodable chain' },
+  }),
 } as const;
 
 const problem = (description: string) => ({ description, content: { [PROBLEM_CONTENT_TYPE]: { schema: ref('Problem') } } });
@@ -216,6 +264,34 @@ export const OPENAPI_DOCUMENT = {
       get: op('viewer', "links an agent issued or received, of the caller's trust domains, newest first", json('a page of links', 'DelegationPage'), [
         param('agentId', 'path', 'agent SPIFFE ID, URL-encoded'), limit(500), cursor,
       ]),
+    },
+    '/api/graph': {
+      get: op('viewer', "the delegation graph of the caller's trust domains: agents and humans as nodes, delegation edges with link, action and task counts; invalid and unexpected edges marked", json('a page of edges and the nodes they name', 'GraphPage'), [
+        param('from', 'query', 'actions at or after, and links still in force then (ISO-8601 or epoch ms)'),
+        param('to', 'query', 'actions before, and links issued before (ISO-8601 or epoch ms)'),
+        limit(PAGE_LIMIT.max), cursor,
+      ]),
+    },
+    '/api/graph/edges/{delegator}/{delegatee}/tasks': {
+      get: op('viewer', 'the tasks that used one delegation edge (a link, or actions under it), in task id order', json('a page of tasks', 'EdgeTaskPage'), [
+        param('delegator', 'path', 'the delegating human or agent SPIFFE ID, URL-encoded'),
+        param('delegatee', 'path', 'the delegatee agent SPIFFE ID, URL-encoded'),
+        param('from', 'query', 'as for /api/graph'), param('to', 'query', 'as for /api/graph'),
+        limit(PAGE_LIMIT.default), cursor,
+      ]),
+    },
+    '/api/agents/{agentId}/scopes': {
+      get: op('viewer', 'an agent\'s granted against used scopes over time, per bucket, oldest first', json('a page of buckets', 'ScopeHistory'), [
+        param('agentId', 'path', 'agent SPIFFE ID, URL-encoded'),
+        param('from', 'query', 'actions at or after (ISO-8601 or epoch ms)'), param('to', 'query', 'actions before (ISO-8601 or epoch ms)'),
+        param('bucket', 'query', 'bucket size in seconds', { type: 'integer', minimum: 60, maximum: 604800, default: 3600 }),
+        limit(PAGE_LIMIT.default), cursor,
+      ]),
+    },
+    '/api/tasks/{taskId}/actions/{spanId}/chain': {
+      get: op('viewer', "one action's verdict and its chain link by link: issuer, scope, expiry and verification status", json('the chain', 'ActionChain'), [
+        taskId, param('spanId', 'path', 'the action\'s span id'),
+      ], guardedErrors(['404', 'NotFound'])),
     },
     '/api/quarantine': {
       get: op('admin', 'rows the store refused for good (OTLP/HTTP path) with their error, newest first (raw input of any tenant: admin only)', json('a page of quarantined rows', 'QuarantinePage'), [

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApiHarness, type ApiHarness } from '../support/api-harness.js';
 import { unsignedToken, hmacToken } from '../support/oidc-issuer.js';
-import { TASK_SHARED, TASK_CO, TASK_PARTNER, PLANNER, CO, PARTNER, SHARED_PLANNER_SPAN } from '../support/api-fixtures.js';
+import { TASK_SHARED, TASK_CO, TASK_PARTNER, PLANNER, INVENTORY, CO, PARTNER, SHARED_PLANNER_SPAN } from '../support/api-fixtures.js';
 import { registeredRoutes } from '../support/api-routes.js';
 import { Authenticator } from '../../src/serve/auth.js';
 import { Metrics } from '../../src/serve/metrics.js';
@@ -22,14 +22,15 @@ const get = (path: string, bearer?: string) => h.get(path, bearer);
 
 /** A concrete request path for a documented path template, naming an object of the co.example tenant. */
 function concrete(path: string): string {
-  return path.replace('{taskId}', encodeURIComponent(TASK_SHARED)).replace('{agentId}', encodeURIComponent(PLANNER)).replace('{spanId}', SHARED_PLANNER_SPAN);
+  return path.replace('{taskId}', encodeURIComponent(TASK_SHARED)).replace('{agentId}', encodeURIComponent(PLANNER)).replace('{spanId}', SHARED_PLANNER_SPAN)
+    .replace('{delegator}', encodeURIComponent(PLANNER)).replace('{delegatee}', encodeURIComponent(INVENTORY));
 }
 
 type Operations = Record<string, Record<string, { 'x-chainsight-access': string }>>;
 const access = (path: string, method = 'GET'): string => (OPENAPI_DOCUMENT.paths as unknown as Operations)[path]![method.toLowerCase()]!['x-chainsight-access'];
 
 test('every registered route is documented with its access, and every documented route is registered', () => {
-  const routes = [...registeredRoutes(h.router), ...registeredRoutes(h.alertsRouter)];
+  const routes = [...registeredRoutes(...h.routers), ...registeredRoutes(h.alertsRouter)];
   assert.ok(routes.length >= 11, 'the walk found the routes');
   const documented = Object.entries(OPENAPI_DOCUMENT.paths as unknown as Operations).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
   assert.deepEqual(routes.map((r) => `${r.method} ${r.path}`).sort(), documented.sort());
@@ -37,7 +38,7 @@ test('every registered route is documented with its access, and every documented
 });
 
 test('open routes answer without a token; every guarded route answers 401 with WWW-Authenticate without one', async () => {
-  for (const { path } of registeredRoutes(h.router)) {
+  for (const { path } of registeredRoutes(...h.routers)) {
     const res = await get(concrete(path));
     if (access(path) === 'open') {
       assert.equal(res.status, 200, path);
@@ -54,7 +55,7 @@ test('a valid token without a role is 403 on every guarded route; a viewer is 40
   const noRole = await token([CO], null);
   const unknownRole = await token([CO], 'superuser');
   const viewer = await token([CO]);
-  for (const { path } of registeredRoutes(h.router)) {
+  for (const { path } of registeredRoutes(...h.routers)) {
     if (access(path) === 'open') continue;
     for (const t of [noRole, unknownRole]) {
       const res = await get(concrete(path), t);
@@ -71,18 +72,18 @@ test('a valid token without a role is 403 on every guarded route; a viewer is 40
 test("a token of another tenant sees nothing of co.example's objects on any guarded route", async () => {
   const outsider = await token(['elsewhere.example'], 'viewer');
   const insider = await token([CO], 'viewer');
-  for (const { path } of registeredRoutes(h.router)) {
+  for (const { path } of registeredRoutes(...h.routers)) {
     if (access(path) !== 'viewer') continue;
     const mine = await get(concrete(path), insider);
     const theirs = await get(concrete(path), outsider);
     assert.equal(mine.status, 200, path);
-    if (path.endsWith('/tree') || path.endsWith('/decision')) {
+    if (path.endsWith('/tree') || path.endsWith('/decision') || path.endsWith('/chain')) {
       assert.equal(theirs.status, 404, path);
       assert.equal(theirs.body.type, 'urn:chainsight:problem:not-found');
       continue;
     }
     assert.equal(theirs.status, 200, path);
-    const list = (b: Record<string, unknown>) => (b.tasks ?? b.actions ?? b.delegations ?? b.decisions) as unknown[];
+    const list = (b: Record<string, unknown>) => (b.tasks ?? b.actions ?? b.delegations ?? b.decisions ?? b.edges ?? b.buckets) as unknown[];
     assert.ok(list(mine.body).length > 0, `${path}: the insider sees rows`);
     assert.deepEqual(list(theirs.body), [], `${path}: the outsider sees none`);
     assert.equal(theirs.body.nextCursor, null);

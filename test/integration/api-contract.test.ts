@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApiHarness, type Answer, type ApiHarness } from '../support/api-harness.js';
-import { TASK_SHARED, TASK_CO, TASK_CO_ACTIONS, PLANNER, SHARED_PLANNER_SPAN } from '../support/api-fixtures.js';
+import { TASK_SHARED, TASK_CO, TASK_CO_ACTIONS, PLANNER, INVENTORY, SHARED_PLANNER_SPAN } from '../support/api-fixtures.js';
 import { registeredRoutes } from '../support/api-routes.js';
 import { OPENAPI_DOCUMENT } from '../../src/serve/openapi.js';
 import { assertDocumented, compileSchema, operation, resolvePointer } from '../support/openapi-validate.js';
@@ -22,7 +22,8 @@ before(async () => {
 after(async () => h.close());
 
 function concrete(path: string, taskId = TASK_SHARED): string {
-  return path.replace('{taskId}', encodeURIComponent(taskId)).replace('{agentId}', encodeURIComponent(PLANNER)).replace('{spanId}', SHARED_PLANNER_SPAN);
+  return path.replace('{taskId}', encodeURIComponent(taskId)).replace('{agentId}', encodeURIComponent(PLANNER)).replace('{spanId}', SHARED_PLANNER_SPAN)
+    .replace('{delegator}', encodeURIComponent(PLANNER)).replace('{delegatee}', encodeURIComponent(INVENTORY));
 }
 
 test('the served document is the OpenAPI 3.1 document, and every $ref in it resolves', async () => {
@@ -46,7 +47,7 @@ test('the served document is the OpenAPI 3.1 document, and every $ref in it reso
 
 test('every route answers what its schema says: success, and each error it documents', async () => {
   const noRole = await h.token(['*'], null);
-  for (const { path } of registeredRoutes(h.router)) {
+  for (const { path } of registeredRoutes(...h.routers)) {
     const ok = await h.get(concrete(path), admin);
     assert.equal(ok.status, 200, path);
     assertDocumented(path, ok);
@@ -57,6 +58,18 @@ test('every route answers what its schema says: success, and each error it docum
       assertDocumented(path, await h.get(concrete(path, 'no-such-task'), admin));
       assertDocumented(path, await h.get(concrete(path, 'x'.repeat(600)), admin));
       for (const q of ['format=html', 'actions=yes', 'format=text&format=json']) {
+        const bad = await h.get(`${concrete(path)}?${q}`, admin);
+        assert.equal(bad.status, 400, q);
+        assertDocumented(path, bad);
+      }
+    }
+    if (path.endsWith('/chain')) {
+      const none = await h.get(concrete(path, 'no-such-task'), admin);
+      assert.equal(none.status, 404);
+      assertDocumented(path, none);
+    }
+    if (path.endsWith('/scopes')) {
+      for (const q of ['bucket=59', 'bucket=abc', 'bucket=604801']) {
         const bad = await h.get(`${concrete(path)}?${q}`, admin);
         assert.equal(bad.status, 400, q);
         assertDocumented(path, bad);
@@ -80,7 +93,7 @@ test('every route answers what its schema says: success, and each error it docum
     const forbidden = await h.get(concrete(path), noRole);
     assert.equal(forbidden.status, 403);
     assertDocumented(path, forbidden);
-    if (path !== '/metrics' && !path.endsWith('/tree') && !path.endsWith('/decision')) {
+    if (path !== '/metrics' && !path.endsWith('/tree') && !path.endsWith('/decision') && !path.endsWith('/chain')) {
       for (const q of ['limit=0', 'limit=1001', 'limit=abc', 'cursor=bogus', 'limit=1&limit=2']) {
         const bad = await h.get(`${concrete(path)}?${q}`, admin);
         assert.equal(bad.status, 400, `${path}?${q}`);

@@ -3,14 +3,15 @@
  * with real keys go through verify and correlate into the store; detectors
  * started from that store (a restart, or a second processor sharing it) stay
  * quiet over the same kind of traffic, and a new edge seen by two processors
- * derives one alert id per kind.
+ * ends as one alert per kind in the alert store.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/config.js';
+import { loadConfig, type ChainsightConfig } from '../../src/config/config.js';
+import { parseSections } from '../../src/detect/config.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { openPipeline, pipelineStages, type Pipeline } from '../../src/runtime/pipeline.js';
 import { Processor } from '../../src/pipeline/processor.js';
@@ -32,9 +33,18 @@ const SCOPE = ['cloud:read'];
 const logger = createLogger('silent');
 let domain: TestDomain;
 let dataDir: string;
+let config: ChainsightConfig;
 let p1: Pipeline;
 let p2: Pipeline;
 let spanSeq = 0;
+
+/** Detection as the file would configure it: learning 0, so only the baseline read from the store keeps it quiet. */
+function detectionWithoutLearning(): ChainsightConfig['detection'] {
+  const problems: string[] = [];
+  const sections = parseSections({ paths: { learning_sec: 0 }, depth: { learning_sec: 0 } }, problems);
+  assert.deepEqual(problems, []);
+  return { enabled: true, source: 'test', sections };
+}
 
 /** Runs detectors on each batch after correlation, as the detection stage does, and keeps their signals. */
 class ObserveStage implements Stage {
@@ -90,14 +100,17 @@ async function normalTraffic(prefix: string): Promise<AgentSpan[]> {
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'chainsight-detect-paths-'));
   domain = await makeTrustDomain();
-  const config = loadConfig({ ...process.env }, { data: dataDir, trustDir: domain.dir, otlpPort: 0, apiPort: 0 });
+  config = loadConfig({ ...process.env }, { data: dataDir, trustDir: domain.dir, otlpPort: 0, apiPort: 0 });
   if (process.env.CLICKHOUSE_URL) config.store.database = `detect_paths_${process.pid}`;
-  // Two processors on one store, as two members of a consumer group would be.
+  // Normal traffic stored by a processor with the default detection (still learning: it raises nothing).
+  const first = await openPipeline(config, logger, { defaultMetrics: false });
+  const stored = await first.processor.ingest(await normalTraffic('before'));
+  assert.equal(stored.rejected, 0);
+  await first.close();
+  // Two processors on that store, as two members of a consumer group (or a restart) would be.
+  config.detection = detectionWithoutLearning();
   p1 = await openPipeline(config, logger, { defaultMetrics: false });
   p2 = await openPipeline(config, logger, { defaultMetrics: false });
-  // Normal traffic already stored before any detector starts.
-  const stored = await p1.processor.ingest(await normalTraffic('before'));
-  assert.equal(stored.rejected, 0);
 });
 
 after(async () => {
@@ -127,32 +140,37 @@ test('detectors started from the store stay quiet over normal traffic; started c
   assert.ok(later.seen.signals.length > 0);
 });
 
-test('a new edge seen by two processors derives one alert id per kind; its failed twin raises nothing', async () => {
-  const d1 = processorWith(p1, await startedDetectors(p1));
-  const d2 = processorWith(p2, await startedDetectors(p2));
+test('the wired pipeline: processors started over stored traffic raise nothing; a new edge seen by both ends as one alert per kind', async () => {
+  for (const p of [p1, p2]) assert.equal((await p.processor.ingest(await normalTraffic(`wired-${p === p1 ? 1 : 2}`))).rejected, 0);
+  assert.deepEqual((await p1.alerts.list({})).items, [], 'normal traffic after a restart: no alert');
   // An attacker's chain to the rogue agent that fails verification: no alert, and it teaches nothing.
-  await d1.processor.ingest(await task('forged', ['planner', 'inventory', 'rogue'], { escalateLast: true }));
-  assert.deepEqual(d1.seen.signals, []);
-  // The same edge on verified chains, in different tasks on each processor.
-  await d1.processor.ingest(await task('rogue-1', ['planner', 'inventory', 'rogue']));
-  await d2.processor.ingest(await task('rogue-2', ['planner', 'inventory', 'rogue']));
-  const all = [...d1.seen.signals, ...d2.seen.signals];
-  const idsByKind = new Map<string, Set<string>>();
-  for (const s of all) (idsByKind.get(s.kind) ?? idsByKind.set(s.kind, new Set()).get(s.kind)!).add(alertId(s));
-  assert.deepEqual([...idsByKind.keys()].sort(), ['delegation.new_edge', 'delegation.new_edge_type']);
-  for (const [kind, ids] of idsByKind) assert.equal(ids.size, 1, `${kind}: one alert id across both processors`);
-  assert.equal(d1.seen.signals.length, 2, 'each processor signals once per kind');
-  assert.equal(d2.seen.signals.length, 2);
-  const edge = d1.seen.signals.find((s) => s.kind === 'delegation.new_edge')!;
+  await p1.processor.ingest(await task('forged', ['planner', 'inventory', 'rogue'], { escalateLast: true }));
+  assert.deepEqual((await p1.alerts.list({})).items, []);
+  // The same edge on verified chains, in different tasks, one on each processor.
+  await p1.processor.ingest(await task('rogue-1', ['planner', 'inventory', 'rogue']));
+  await p2.processor.ingest(await task('rogue-2', ['planner', 'inventory', 'rogue']));
+  await Promise.all([p1.sinks.flush(), p2.sinks.flush()]);
+  const alerts = (await p1.alerts.list({})).items;
+  assert.deepEqual(alerts.map((a) => a.kind).sort(), ['delegation.new_edge', 'delegation.new_edge_type'], 'one alert per kind, not one per processor');
+  for (const a of alerts) {
+    assert.equal(a.count, 2, 'both processors\' triggers folded into it');
+    assert.equal(a.tenant, 'co.com');
+    assert.equal(a.state, 'open');
+  }
+  const edge = alerts.find((a) => a.kind === 'delegation.new_edge')!;
   assert.equal(edge.subject, `${domain.id('inventory')} -> ${domain.id('rogue')}`);
-  assert.equal(edge.tenant, 'co.com');
-  assert.equal(edge.taskId, 'rogue-1');
-  assert.equal(edge.evidence.linkIds.length, 1, 'the link jti, from the batch\'s delegation rows');
-  assert.match(edge.evidence.linkIds[0]!, /^[0-9a-f-]{36}$/);
+  assert.equal(edge.severity, 'low');
+  const detail = (await p1.alerts.get(edge.id))!;
+  assert.equal(detail.evidence.linkIds.length, 2, 'the jti of the link in each task');
+  assert.ok(detail.evidence.linkIds.every((j) => /^[0-9a-f-]{36}$/.test(j)));
+  assert.equal(detail.evidence.spanIds.length, 2);
+  assert.equal(detail.evidence.facts.delegatee, domain.id('rogue'));
   // A processor restarted after the edge was stored has learned it.
-  const d3 = processorWith(p1, await startedDetectors(p1));
-  await d3.processor.ingest(await task('rogue-3', ['planner', 'inventory', 'rogue']));
-  assert.deepEqual(d3.seen.signals, []);
+  await p1.close();
+  p1 = await openPipeline(config, logger, { defaultMetrics: false });
+  await p1.processor.ingest(await task('rogue-3', ['planner', 'inventory', 'rogue']));
+  await p1.sinks.flush();
+  assert.deepEqual((await p1.alerts.list({})).items.map((a) => a.count), [2, 2], 'nothing new, nothing counted again');
 });
 
 test('depth from the store: a chain deeper than the root type ever went raises one id across two processors', async () => {
@@ -165,4 +183,38 @@ test('depth from the store: a chain deeper than the root type ever went raises o
   assert.equal(new Set(depth.map((s) => alertId(s))).size, 1);
   assert.equal(depth[0]!.evidence.facts.usual_max_depth, 3);
   assert.equal(depth[0]!.subject, `${domain.id('planner')} depth 4`);
+});
+
+test('the baseline read: verified chains only, within the window, newest first, bounded, per-tenant first and last', async () => {
+  const { migrate } = await import('../../src/store/migrate.js');
+  const { readChainHistory } = await import('../../src/detect/paths/chain-history.js');
+  const { actionOn, agent } = await import('../support/detect-rows.js');
+  // A database of its own on the same engine (chdb binds one data directory per process).
+  const db = `dp_history_${process.pid}`;
+  await migrate(p1.writerClient, db);
+  const store = { writer: p1.writerClient, reader: p1.readerClient, config: { database: db } };
+  try {
+    const now = Date.now();
+    const a = (n: string) => agent('a.example', n);
+    const rows = [
+      actionOn(['h', a('p'), a('x')], { nowMs: now - 5 * DAY }),
+      actionOn(['h', a('p'), a('x')], { nowMs: now - 1 * DAY }),
+      actionOn(['h', a('p'), a('y')], { nowMs: now - 2 * DAY }),
+      actionOn(['h', a('p'), a('old')], { nowMs: now - 40 * DAY }),
+      actionOn(['h', a('p'), a('forged')], { nowMs: now - DAY, fail: 'signature.invalid' }),
+      // Hostile text in a path is data, never SQL.
+      actionOn(["h'); DROP TABLE actions; --", agent('b.example', "q'")], { nowMs: now - 3 * DAY }),
+    ];
+    await store.writer.insert({ table: `${store.config.database}.actions`, format: 'JSONEachRow', values: rows });
+    const h = await readChainHistory(store.reader, store.config.database, now - 30 * DAY, 10);
+    assert.deepEqual(h.chains.map((c) => c.path.at(-1)), [a('x'), a('y'), agent('b.example', "q'")], 'newest first; failed and out-of-window rows left out');
+    assert.deepEqual(h.chains[0], { path: ['h', a('p'), a('x')], firstMs: now - 5 * DAY, lastMs: now - DAY });
+    assert.equal(h.truncated, false);
+    assert.deepEqual(h.tenants.map((t) => [t.tenant, t.firstMs, t.lastMs]), [['a.example', now - 5 * DAY, now - DAY], ['b.example', now - 3 * DAY, now - 3 * DAY]]);
+    const cut = await readChainHistory(store.reader, store.config.database, now - 30 * DAY, 2);
+    assert.equal(cut.chains.length, 2);
+    assert.equal(cut.truncated, true);
+  } finally {
+    await p1.writerClient.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+  }
 });

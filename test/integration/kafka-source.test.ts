@@ -73,6 +73,7 @@ describe('KafkaSpanSource against a real broker', () => {
       // The first member rebalances when it next heartbeats after the second joins.
       await waitFor('both members to hold two partitions', () => a.assignment().length === 2 && b.assignment().length === 2);
       assert.deepEqual([...a.assignment(), ...b.assignment()].sort(), [0, 1, 2, 3]);
+      const joinsBefore = a.groupJoins() + b.groupJoins();
 
       const expected = new Set<string>();
       const messages = [];
@@ -87,7 +88,11 @@ describe('KafkaSpanSource against a real broker', () => {
       await waitFor('all spans in the sinks', () => sinkA.spans.length + sinkB.spans.length >= expected.size);
       const seen = new Set([...sinkA.spanIds(), ...sinkB.spanIds()]);
       assert.deepEqual(seen, expected);
-      assert.equal(sinkA.spans.length + sinkB.spans.length, expected.size, 'no span delivered twice');
+      // Delivery is at-least-once (the store keeps one row per span): a batch in
+      // flight when a late rebalance hits is redelivered to the partition's new
+      // owner. Without a rebalance, nothing may arrive twice.
+      const rebalanced = a.groupJoins() + b.groupJoins() > joinsBefore;
+      if (!rebalanced) assert.equal(sinkA.spans.length + sinkB.spans.length, expected.size, 'no span delivered twice');
       assert.ok(sinkA.spans.length > 0 && sinkB.spans.length > 0, 'both members did work');
       for (const span of [...sinkA.spans, ...sinkB.spans]) {
         assert.equal(span.taskId, 'task-kafka', `attributes decoded from span ${span.spanId}`);
@@ -100,8 +105,12 @@ describe('KafkaSpanSource against a real broker', () => {
       });
       const metricsA = a.metrics as KafkaSourceCounters;
       const metricsB = b.metrics as KafkaSourceCounters;
-      assert.equal(metricsA.consumed + metricsB.consumed, 20);
-      assert.equal(metricsA.ingested + metricsB.ingested, expected.size);
+      if (!rebalanced) {
+        assert.equal(metricsA.consumed + metricsB.consumed, 20);
+        assert.equal(metricsA.ingested + metricsB.ingested, expected.size);
+      } else {
+        assert.ok(metricsA.consumed + metricsB.consumed >= 20);
+      }
       assert.ok(metricsA.commits > 0 && metricsB.commits > 0);
       assert.equal(metricsA.deadLetteredCount + metricsB.deadLetteredCount, 0);
       for (const lag of [...metricsA.lagByPartition.values(), ...metricsB.lagByPartition.values()]) {

@@ -74,5 +74,8 @@ export async function seedTenants(store: TestStore): Promise<void> {
     ],
   };
   await links.write(toDelegationRows(check, now));
-  await Promise.all([actions.close(), links.close()]);
+  // The planner's chain, as the revocation stage records it: its one link, root first.
+  const chains = new BatchWriter<{ chain_hash: string; task_id: string; link_hashes: string[]; first_seen: number }>(store.writer, `${db}.chain_links`, { maxRows: 10, maxDelayMs: 5 });
+  await chains.write([{ chain_hash: `chain-${PLANNER}`, task_id: TASK_SHARED, link_hashes: ['L-co-0'], first_seen: now }]);
+  await Promise.all([actions.close(), links.close(), chains.close()]);
 }

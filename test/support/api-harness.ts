@@ -14,6 +14,8 @@ import { createApiRouter, type ApiOptions } from '../../src/serve/api.js';
 import { findQuarantined, type QuarantineFilter } from '../../src/store/quarantine.js';
 import { findDecisions, type DecisionQuery } from '../../src/store/decisions.js';
 import { Authenticator, type AuthSettings } from '../../src/serve/auth.js';
+import { createGraphRouter, newEdgeAlerts } from '../../src/serve/graph-api.js';
+import { GraphQueries } from '../../src/store/graph-queries.js';
 import { createAlertsRouter } from '../../src/serve/alerts-api.js';
 import { AlertStore } from '../../src/alert/store.js';
 import { seedAlerts } from './alerts.js';
@@ -29,6 +31,8 @@ export interface ApiHarness {
   store: TestStore;
   idp: TestIssuer;
   router: express.Router;
+  /** The analyst API's GET routers on the main socket: the console's graph views and the analyst API. */
+  routers: express.Router[];
   /** The alert routes, served on the same socket before the analyst API. */
   alertsRouter: express.Router;
   base: string;
@@ -68,11 +72,14 @@ export async function startApiHarness(): Promise<ApiHarness> {
   const decisions = (q: DecisionQuery) => findDecisions(store.reader, store.config.database, q);
   const auth = new Authenticator(settings());
   const router = createApiRouter(queries, { metrics: new Metrics(), auth, logger, quarantine, decisions });
-  const alertsRouter = createAlertsRouter({ store: new AlertStore(store.reader, store.config.database), authenticate: (req) => auth.authenticate(req.headers.authorization), logger });
-  const main = await listen(alertsRouter, router);
+  const alerts = new AlertStore(store.reader, store.config.database);
+  const alertsRouter = createAlertsRouter({ store: alerts, authenticate: (req) => auth.authenticate(req.headers.authorization), logger });
+  const graph = createGraphRouter(new GraphQueries(store.reader, store.config.database), { auth, logger, newEdges: newEdgeAlerts(alerts) });
+  // The analyst API last: its last handler answers 404 for anything it does not know.
+  const main = await listen(alertsRouter, graph, router);
   const others: Array<() => void> = [];
   return {
-    store, idp, router, alertsRouter, base: main.base, logged, settings,
+    store, idp, router, routers: [graph, router], alertsRouter, base: main.base, logged, settings,
     async serve(opts) {
       const s = await listen(createApiRouter(queries, { logger, ...opts }));
       others.push(s.close);

@@ -16,16 +16,16 @@ const names = (c: ReturnType<typeof loadDetectionConfig>) => {
 test('unset means the defaults with detection on; off builds no detector', () => {
   const on = loadDetectionConfig(undefined);
   assert.equal(on.enabled, true);
-  assert.deepEqual(names(on), { streaming: ['integrity.not_delegatee', 'policy.violation'], windowed: ['integrity.verification_burst', 'integrity.link_reuse'] });
+  assert.deepEqual(names(on), { streaming: ['integrity.not_delegatee', 'policy.violation', 'cross_agent.stream', 'paths', 'depth'], windowed: ['integrity.verification_burst', 'integrity.link_reuse', 'scope', 'cross_agent'] });
   const off = loadDetectionConfig('off');
   assert.equal(off.enabled, false);
   assert.deepEqual(names(off), { streaming: [], windowed: [] });
 });
 
 test('a file turns sections and detectors off and sets thresholds', () => {
-  const c = parseDetectionConfig('integrity:\n  burst:\n    min_failures: 3\n  link_reuse:\n    enabled: false\npolicy:\n  enabled: false\n');
+  const c = parseDetectionConfig('integrity:\n  burst:\n    min_failures: 3\n  link_reuse:\n    enabled: false\npolicy:\n  enabled: false\nscope:\n  enabled: false\ncross_agent:\n  enabled: false\n');
   assert.equal(c.sections.integrity.burst.minFailures, 3);
-  assert.deepEqual(names(c), { streaming: ['integrity.not_delegatee'], windowed: ['integrity.verification_burst'] });
+  assert.deepEqual(names(c), { streaming: ['integrity.not_delegatee', 'paths', 'depth'], windowed: ['integrity.verification_burst'] });
   assert.equal(parseDetectionConfig('enabled: false\n').enabled, false);
   assert.equal(parseDetectionConfig('').enabled, true, 'an empty file: the defaults');
 });
@@ -68,4 +68,6 @@ test('the shipped example file is valid and says what the defaults are', async (
   assert.deepEqual(example.sections.integrity, defaults.sections.integrity);
   assert.equal(example.sections.policy.severity, defaults.sections.policy.severity);
   assert.equal(example.sections.policy.rules.get('depth.global'), 'high');
+  assert.deepEqual(example.sections.paths, defaults.sections.paths);
+  assert.deepEqual(example.sections.depth, defaults.sections.depth);
 });

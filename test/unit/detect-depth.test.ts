@@ -26,7 +26,7 @@ test('deeper than the deepest usual for the root type alerts once per new depth,
   assert.equal(s.subject, 'spiffe://acme.example/agent/planner depth 5');
   assert.equal(s.evidence.facts.usual_max_depth, 3);
   assert.equal(s.evidence.linkIds.length, 5, 'every link of the chain found in the batch');
-  assert.equal(s.severity, 'medium');
+  assert.equal(s.severity, 'low');
   // Learned once raised: the same depth again is quiet; deeper still is a new alert.
   assert.deepEqual(d.observe(batchOf(T0 + DAY, [chainOf('planner', 5)])).signals, []);
   const deeper = d.observe(batchOf(T0 + DAY + 1, [chainOf('planner', 6)]));
@@ -41,7 +41,7 @@ test('nothing unusual while the tenant learns; the bound applies from the first 
   const out = d.observe(batchOf(T0 + DAY, [chainOf('planner', 5)]));
   assert.deepEqual(kinds(out), ['chain.depth_exceeded']);
   assert.equal(out.signals[0]!.evidence.facts.max_depth, 4);
-  assert.equal(out.signals[0]!.severity, 'high');
+  assert.equal(out.signals[0]!.severity, 'medium');
   assert.deepEqual(d.observe(batchOf(T0 + DAY, [chainOf('planner', 4)])).signals, [], 'at the bound is not over it');
   // Depth 5 was learned while learning, so after it only the bound speaks.
   assert.deepEqual(kinds(d.observe(batchOf(T0 + 8 * DAY, [chainOf('planner', 5)]))), ['chain.depth_exceeded']);
@@ -87,12 +87,12 @@ test('the baseline from the store sets the usual depth; two detectors derive one
 
 test('the depth config: defaults, bounds, problems reported', () => {
   const problems: string[] = [];
-  const c = parseDepthConfig(undefined, 'depth', problems);
+  const c = parseDepthConfig(undefined, '/depth', problems);
   assert.deepEqual(problems, []);
   assert.equal(c.max, 5);
   assert.equal(c.margin, 0);
-  const bad = parseDepthConfig({ max: 33, margin: 1.5, learning: 'soon', severity: { exceeded: 'fatal' } }, 'depth', problems);
+  const bad = parseDepthConfig({ max: 33, margin: 1.5, learning_sec: 'soon', severity: { exceeded: 'fatal' } }, '/depth', problems);
   assert.equal(problems.length, 4, problems.join('\n'));
   assert.equal(bad.max, 5);
-  assert.equal(parseDepthConfig({ max: 0, margin: 2, forget_after: '14d' }, 'depth', []).max, 0);
+  assert.equal(parseDepthConfig({ max: 0, margin: 2, forget_after_sec: 1_209_600 }, '/depth', []).max, 0);
 });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { alertId } from '../../src/detect/alert.js';
 import { agentTypeOf, CONVENTION, parseAgentTyping } from '../../src/detect/paths/agent-type.js';
-import { parseAllowlist } from '../../src/detect/paths/allowlist.js';
+import { globMatcher, parseAllowlist } from '../../src/detect/paths/allowlist.js';
 import { actionTimeMs, pathShape } from '../../src/detect/paths/chain-view.js';
 import { defaultPathsConfig, parsePathsConfig, type PathsConfig } from '../../src/detect/paths/config.js';
 import { PathsDetector } from '../../src/detect/paths/detector.js';
@@ -26,7 +26,7 @@ test('agent types: the instance is dropped by convention or by configured patter
   assert.deepEqual(agentTypeOf('spiffe://acme.example/agent/planner', CONVENTION), { type: 'spiffe://acme.example/agent/planner', domain: 'acme.example' });
   assert.equal(agentTypeOf('spiffe://acme.example/ns/prod/sa/planner', CONVENTION).type, 'spiffe://acme.example/ns/prod/sa/planner');
   const problems: string[] = [];
-  const typing = parseAgentTyping([{ path: '/ns/*/sa/{type}/*' }, { path: '/x/{type}/{type}' }, { path: 'no-slash/{type}' }, { path: '/a/{type}', trust_domain: 'UPPER' }], 'paths.agent_types', problems);
+  const typing = parseAgentTyping([{ path: '/ns/*/sa/{type}/*' }, { path: '/x/{type}/{type}' }, { path: 'no-slash/{type}' }, { path: '/a/{type}', trust_domain: 'UPPER' }], '/paths/agent_types', problems);
   assert.equal(problems.length, 3, problems.join('\n'));
   assert.equal(agentTypeOf('spiffe://acme.example/ns/prod/sa/planner/pod-1', typing).type, 'spiffe://acme.example/ns/prod/sa/planner');
   // Look-alikes never borrow a type: no decoding, no dot segments.
@@ -55,7 +55,7 @@ test('while a tenant learns nothing alerts; after learning a new edge raises eac
   assert.equal(byType.evidence.facts.first_span, byType.eventKey);
   assert.equal(byType.evidence.facts.last_seen_before, 'never');
   assert.equal(byType.evidence.facts.path, pathShape(['spiffe://acme.example/agent/planner', 'spiffe://acme.example/agent/inventory', 'spiffe://acme.example/agent/rogue']));
-  assert.equal(byType.severity, 'medium');
+  assert.equal(byType.severity, 'low');
   assert.equal(out.signals.find((s) => s.kind === 'delegation.new_edge')!.severity, 'low');
   // Seen now: quiet from then on.
   assert.deepEqual(d.observe(batchOf(T0 + 10 * DAY, [chain])).signals, []);
@@ -101,7 +101,7 @@ test('every crossing of trust domains is remembered by domain pair', () => {
   assert.deepEqual(kinds(out), ['delegation.new_domain_crossing', 'delegation.new_edge', 'delegation.new_edge_type']);
   const crossing = out.signals.find((s) => s.kind === 'delegation.new_domain_crossing')!;
   assert.equal(crossing.subject, `${A} -> ${P}`);
-  assert.equal(crossing.severity, 'high');
+  assert.equal(crossing.severity, 'medium');
   // Another agent pair across the same domains: new edges, but not a new crossing.
   const out2 = d.observe(batchOf(T0 + 2, [[ALICE, inventory, agent(P, 'auditor', 'a-2')]]));
   assert.ok(!kinds(out2).includes('delegation.new_domain_crossing'));
@@ -225,27 +225,114 @@ test('memory past its bound forgets the least recently seen values, which then a
 
 test('the paths config: defaults, every field read, bad values reported with their defaults kept', () => {
   const problems: string[] = [];
-  const dflt = parsePathsConfig(undefined, 'paths', problems);
+  const dflt = parsePathsConfig(undefined, '/paths', problems);
   assert.deepEqual(problems, []);
   assert.equal(dflt.learningMs, 7 * DAY);
   assert.equal(dflt.forgetAfterMs, 30 * DAY);
-  const c = parsePathsConfig({ learning: '12h', forget_after: 86400, allowlist: 'allow.yaml', max_keys: 500, severity: { new_path: 'high' }, agent_types: [{ path: '/agent/{type}/*' }] }, 'paths', problems);
+  const c = parsePathsConfig({ learning_sec: 43_200, forget_after_sec: 86_400, allowlist: 'allow.yaml', max_keys: 500, severity: { new_path: 'high' }, agent_types: [{ path: '/agent/{type}/*' }] }, '/paths', problems);
   assert.deepEqual(problems, []);
   assert.equal(c.learningMs, 12 * 3_600_000);
   assert.equal(c.forgetAfterMs, DAY);
   assert.equal(c.allowlistFile, 'allow.yaml');
   assert.equal(c.severity.newPath, 'high');
   assert.equal(c.agentTypes.patterns.length, 1);
-  const bad = parsePathsConfig({ learning: '7 days', forget_after: '0s', max_keys: -1, severity: { new_path: 'urgent' }, typo: 1 }, 'paths', problems);
-  assert.equal(problems.length, 5, problems.join('\n'));
+  const bad = parsePathsConfig({ learning_sec: '7d', forget_after_sec: 0, max_keys: -1, severity: { new_path: 'urgent' }, typo: 1, agent_types: [{ path: 'x' }] }, '/paths', problems);
+  assert.equal(problems.length, 6, problems.join('\n'));
+  assert.ok(problems.every((p) => /^\/paths\/[a-z_]+(\/[a-z_0-9]+)*: /.test(p)), 'every problem starts with its field\'s JSON pointer');
   assert.equal(bad.learningMs, 7 * DAY);
   assert.equal(bad.forgetAfterMs, 30 * DAY);
-  assert.ok(problems.some((p) => p.startsWith('paths.typo')));
-  assert.equal(parsePathsConfig('yes', 'paths', []).enabled, true);
+  assert.ok(problems.some((p) => p.startsWith('/paths/typo: unknown field')));
+  const notMapping: string[] = [];
+  assert.equal(parsePathsConfig('yes', '/paths', notMapping).enabled, true);
+  assert.deepEqual(notMapping, ['/paths: must be a mapping']);
 });
 
 test('action times read from DateTime64 text or 19-digit nanoseconds', () => {
   assert.equal(actionTimeMs('1764000000123456789', 0), 1764000000123);
   assert.equal(actionTimeMs('2026-03-27 14:00:00.123456789', 0), Date.UTC(2026, 2, 27, 14, 0, 0, 123));
   assert.equal(actionTimeMs('garbage', 42), 42);
+});
+
+test('the detection file: the paths and depth sections are read through the registry, problems placed in the file', async () => {
+  const { parseDetectionConfig } = await import('../../src/detect/config.js');
+  const { buildDetectors } = await import('../../src/detect/registry.js');
+  const cfg = parseDetectionConfig('paths:\n  learning_sec: 3600\n  allowlist: allow.yaml\ndepth:\n  max: 4\n', 'd.yaml');
+  assert.equal(cfg.sections.paths.learningMs, 3_600_000);
+  assert.equal(cfg.sections.depth.max, 4);
+  assert.deepEqual(buildDetectors(cfg).streaming.map((d) => d.name).filter((n) => n === 'paths' || n === 'depth'), ['paths', 'depth']);
+  const off = parseDetectionConfig('paths:\n  enabled: false\ndepth:\n  enabled: false\n', 'd.yaml');
+  assert.deepEqual(buildDetectors(off).streaming.map((d) => d.name).filter((n) => n === 'paths' || n === 'depth'), []);
+  assert.throws(() => parseDetectionConfig('paths:\n  forget_after_sec: 5\n', 'd.yaml'), /d\.yaml:2:21: \/paths\/forget_after_sec: must be an integer from 60/);
+});
+
+test('kinds left out of `kinds` are learned but not raised', () => {
+  const problems: string[] = [];
+  const c = parsePathsConfig({ learning_sec: 0, kinds: ['delegation.new_edge_type', 'delegation.new_path'] }, '/paths', problems);
+  assert.deepEqual(problems, []);
+  parsePathsConfig({ kinds: ['delegation.new_thing'] }, '/paths', problems);
+  assert.deepEqual(problems, ['/paths/kinds: must be a list of delegation.new_edge, delegation.new_edge_type, delegation.new_domain_crossing, delegation.new_path']);
+  const d = new PathsDetector(c);
+  d.observe(batchOf(T0, [[ALICE, planner, inventory]]));
+  // A new instance of known types: only new_edge would say so, and it is off.
+  assert.deepEqual(d.observe(batchOf(T0 + 1, [[ALICE, planner, agent(A, 'inventory', 'i-9')]])).signals, []);
+  assert.deepEqual(kinds(d.observe(batchOf(T0 + 2, [[ALICE, planner, agent(P, 'x')]]))), ['delegation.new_edge_type']);
+  // Without new_edge_type, the new path a new type edge makes is raised instead.
+  const paths = new PathsDetector(parsePathsConfig({ learning_sec: 0, kinds: ['delegation.new_path'] }, '/paths', problems));
+  paths.observe(batchOf(T0, [[ALICE, planner, inventory]]));
+  assert.deepEqual(kinds(paths.observe(batchOf(T0 + 1, [[ALICE, planner, agent(A, 'rogue')]]))), ['delegation.new_path']);
+});
+
+test('a path in constant use stays known past forget-after; new tasks along a known path are not judged again within the hour', () => {
+  const d = new PathsDetector(config({ learningMs: 0, forgetAfterMs: 2 * DAY }));
+  d.observe(batchOf(T0, [[ALICE, planner, inventory]]));
+  for (let t = T0 + 3_600_000; t <= T0 + 5 * DAY; t += 3_600_000) assert.deepEqual(d.observe(batchOf(t, [[ALICE, planner, inventory]])).signals, []);
+  // Within the hour the same path is not judged again: nothing raised, nothing added.
+  const before = d.stats().values;
+  assert.deepEqual(d.observe(batchOf(T0 + 5 * DAY + 1, [[ALICE, planner, inventory]])).signals, []);
+  assert.equal(d.stats().values, before);
+});
+
+test('allowlist globs: regular-expression characters are literal, "*" stays within its segment, a trailing "/**" also matches the bare prefix', () => {
+  const literal = globMatcher('spiffe://a.example/agent/(x|y)+.[z]', '/');
+  assert.equal(literal('spiffe://a.example/agent/(x|y)+.[z]'), true);
+  assert.equal(literal('spiffe://a.example/agent/x'), false);
+  assert.equal(literal('spiffe://aXexample/agent/(x|y)+.[z]'), false, '"." is not any character');
+  const one = globMatcher('spiffe://a.example/agent/*', '/');
+  assert.equal(one('spiffe://a.example/agent/planner'), true);
+  assert.equal(one('spiffe://a.example/agent/planner/i-1'), false);
+  const tree = globMatcher('spiffe://a.example/agent/planner/**', '/');
+  assert.equal(tree('spiffe://a.example/agent/planner'), true);
+  assert.equal(tree('spiffe://a.example/agent/planner/i-1/x'), true);
+  assert.equal(tree('spiffe://a.example/agent/plannerX'), false);
+  const domain = globMatcher('*.partner.example', '.');
+  assert.equal(domain('eu.partner.example'), true);
+  assert.equal(domain('a.b.partner.example'), false);
+  assert.equal(domain('partner.example'), false);
+  assert.equal(globMatcher('a\\b', '/')('a\\b'), true);
+});
+
+test('the example allowlist file loads without a problem', async () => {
+  const { loadAllowlist } = await import('../../src/detect/paths/allowlist-file.js');
+  const problems: string[] = [];
+  const list = await loadAllowlist(new URL('../../schemas/examples/paths-allowlist.yaml', import.meta.url).pathname, problems);
+  assert.deepEqual(problems, []);
+  assert.equal(list.entries.length, 3);
+  const missing: string[] = [];
+  assert.deepEqual((await loadAllowlist('/nonexistent/allow.yaml', missing)).entries, []);
+  assert.match(missing[0]!, /cannot be read \(ENOENT\)/);
+});
+
+test('memory is bounded by the length of what it remembers too: long agent IDs evict sooner, never grow it past the budget', async () => {
+  const { FirstSeenMemory, AVERAGE_KEY_BUDGET } = await import('../../src/detect/paths/learning.js');
+  const m = new FirstSeenMemory(DAY, 100);
+  const long = 'x'.repeat(20_000);
+  for (let i = 0; i < 10; i++) m.teach(`${long}${i}`, T0);
+  assert.ok(m.size * 20_000 <= 100 * AVERAGE_KEY_BUDGET, `${m.size} long keys kept`);
+  assert.ok(m.evicted > 0);
+  assert.equal(m.see(`${long}9`, T0 + 1), true, 'the newest is kept');
+  assert.equal(m.see(`${long}0`, T0 + 1), false, 'the oldest went first, and is new again');
+  // One value longer than the whole budget is never remembered: it is new each time (alerts, never silence).
+  const huge = 'y'.repeat(100 * AVERAGE_KEY_BUDGET + 1);
+  m.teach(huge, T0);
+  assert.equal(m.see(huge, T0 + 1), false);
 });

@@ -37,16 +37,16 @@ export function parseAgentTyping(raw: unknown, at: string, problems: string[]): 
   }
   const patterns: CompiledPattern[] = [];
   raw.forEach((entry: unknown, i) => {
-    const where = `${at}[${i}]`;
+    const where = `${at}/${i}`;
     const e = (typeof entry === 'object' && entry !== null ? entry : {}) as { path?: unknown; trust_domain?: unknown };
     const path = e.path;
     const segments = typeof path === 'string' && path.startsWith('/') ? path.slice(1).split('/') : [];
     if (segments.length === 0 || !segments.every((s) => PATTERN_SEGMENT.test(s)) || segments.filter((s) => s === '{type}').length !== 1) {
-      problems.push(`${where}.path: must be "/"-separated segments (a literal, "*" or one "{type}"), e.g. "/agent/{type}/*"`);
+      problems.push(`${where}/path: must be "/"-separated segments (a literal, "*" or one "{type}"), e.g. "/agent/{type}/*"`);
       return;
     }
     if (e.trust_domain !== undefined && (typeof e.trust_domain !== 'string' || !/^[a-z0-9._-]+$/.test(e.trust_domain))) {
-      problems.push(`${where}.trust_domain: must be a trust domain name`);
+      problems.push(`${where}/trust_domain: must be a trust domain name`);
       return;
     }
     const pattern: TypePattern = { path: path as string, ...(e.trust_domain !== undefined ? { trustDomain: e.trust_domain as string } : {}) };

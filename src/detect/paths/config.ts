@@ -4,7 +4,8 @@
  */
 import type { Severity } from '../alert.js';
 import { parseAgentTyping, type AgentTyping } from './agent-type.js';
-import { readBool, readDuration, readInt, readSeverity, readString, sectionFields, unknownFields } from './config-values.js';
+import { boolField, intField, objectAt, severityField, type Fields } from '../config-fields.js';
+import { optionalStringField, secondsField, unknownFields } from './config-values.js';
 
 export interface PathsConfig {
   enabled: boolean;
@@ -19,10 +20,15 @@ export interface PathsConfig {
   /** Distinct chains read from the store at start (newest first). */
   baselineLimit: number;
   agentTypes: AgentTyping;
+  /** Kinds raised; the others are still learned (so turning one on later raises no storm). */
+  kinds: ReadonlySet<PathKind>;
   severity: { newEdge: Severity; newEdgeType: Severity; newDomainCrossing: Severity; newPath: Severity };
 }
 
 export const DAY_MS = 86_400_000;
+
+export const PATH_KINDS = ['delegation.new_edge', 'delegation.new_edge_type', 'delegation.new_domain_crossing', 'delegation.new_path'] as const;
+export type PathKind = (typeof PATH_KINDS)[number];
 
 export function defaultPathsConfig(): PathsConfig {
   return {
@@ -35,37 +41,48 @@ export function defaultPathsConfig(): PathsConfig {
     maxKeys: 200_000,
     baselineLimit: 100_000,
     agentTypes: { patterns: [] },
-    severity: { newEdge: 'low', newEdgeType: 'medium', newDomainCrossing: 'high', newPath: 'medium' },
+    kinds: new Set(PATH_KINDS),
+    // schemas/alerts.md §7: unusual but allowed is low; a trust boundary crossed for the first time, medium.
+    severity: { newEdge: 'low', newEdgeType: 'low', newDomainCrossing: 'medium', newPath: 'low' },
   };
 }
 
-const FIELDS = ['enabled', 'learning', 'forget_after', 'allowlist', 'max_keys', 'baseline_limit', 'agent_types', 'severity'];
+const FIELDS = ['enabled', 'learning_sec', 'forget_after_sec', 'allowlist', 'max_keys', 'baseline_limit', 'agent_types', 'kinds', 'severity'];
 const SEVERITY_FIELDS = ['new_edge', 'new_edge_type', 'new_domain_crossing', 'new_path'];
 
 export function parsePathsConfig(raw: unknown, at: string, problems: string[]): PathsConfig {
   const d = defaultPathsConfig();
-  const f = sectionFields(raw, at, problems);
+  const f = objectAt(raw, at, problems);
   unknownFields(f, FIELDS, at, problems);
-  const sev = sectionFields(f.severity, `${at}.severity`, problems);
-  unknownFields(sev, SEVERITY_FIELDS, `${at}.severity`, problems);
+  const sat = `${at}/severity`;
+  const sev = objectAt(f.severity, sat, problems);
+  unknownFields(sev, SEVERITY_FIELDS, sat, problems);
   const config: PathsConfig = {
-    enabled: readBool(f.enabled, `${at}.enabled`, d.enabled, problems),
-    learningMs: readDuration(f.learning, `${at}.learning`, d.learningMs, problems),
-    forgetAfterMs: readDuration(f.forget_after, `${at}.forget_after`, d.forgetAfterMs, problems),
-    allowlistFile: readString(f.allowlist, `${at}.allowlist`, problems),
-    maxKeys: readInt(f.max_keys, `${at}.max_keys`, d.maxKeys, 100, 10_000_000, problems),
-    baselineLimit: readInt(f.baseline_limit, `${at}.baseline_limit`, d.baselineLimit, 0, 10_000_000, problems),
-    agentTypes: parseAgentTyping(f.agent_types, `${at}.agent_types`, problems),
+    enabled: boolField(f, 'enabled', at, d.enabled, problems),
+    learningMs: secondsField(f, 'learning_sec', at, d.learningMs, 0, problems),
+    forgetAfterMs: secondsField(f, 'forget_after_sec', at, d.forgetAfterMs, 60, problems),
+    allowlistFile: optionalStringField(f, 'allowlist', at, problems),
+    maxKeys: intField(f, 'max_keys', at, d.maxKeys, 100, 10_000_000, problems),
+    baselineLimit: intField(f, 'baseline_limit', at, d.baselineLimit, 0, 10_000_000, problems),
+    agentTypes: parseAgentTyping(f.agent_types, `${at}/agent_types`, problems),
+    kinds: kindsField(f, at, d.kinds, problems),
     severity: {
-      newEdge: readSeverity(sev.new_edge, `${at}.severity.new_edge`, d.severity.newEdge, problems),
-      newEdgeType: readSeverity(sev.new_edge_type, `${at}.severity.new_edge_type`, d.severity.newEdgeType, problems),
-      newDomainCrossing: readSeverity(sev.new_domain_crossing, `${at}.severity.new_domain_crossing`, d.severity.newDomainCrossing, problems),
-      newPath: readSeverity(sev.new_path, `${at}.severity.new_path`, d.severity.newPath, problems),
+      newEdge: severityField(sev, 'new_edge', sat, d.severity.newEdge, problems),
+      newEdgeType: severityField(sev, 'new_edge_type', sat, d.severity.newEdgeType, problems),
+      newDomainCrossing: severityField(sev, 'new_domain_crossing', sat, d.severity.newDomainCrossing, problems),
+      newPath: severityField(sev, 'new_path', sat, d.severity.newPath, problems),
     },
   };
-  if (config.forgetAfterMs === 0) {
-    problems.push(`${at}.forget_after: must be longer than 0 (every edge would be new every time)`);
-    config.forgetAfterMs = d.forgetAfterMs;
-  }
   return config;
+}
+
+/** `kinds`: the kinds to raise, e.g. without `delegation.new_edge` where every agent instance has its own ID. */
+function kindsField(f: Fields, at: string, fallback: ReadonlySet<PathKind>, problems: string[]): ReadonlySet<PathKind> {
+  const v = f.kinds;
+  if (v === undefined) return fallback;
+  if (!Array.isArray(v) || !v.every((k) => (PATH_KINDS as readonly unknown[]).includes(k))) {
+    problems.push(`${at}/kinds: must be a list of ${PATH_KINDS.join(', ')}`);
+    return fallback;
+  }
+  return new Set(v as PathKind[]);
 }

@@ -22,11 +22,10 @@ import { loadAllowlist } from './allowlist-file.js';
 import { pathShape, viewChain, type ChainView } from './chain-view.js';
 import { readChainHistory, type ChainHistory } from './chain-history.js';
 import { FreshChains } from './fresh-chains.js';
-import type { PathsConfig } from './config.js';
+import type { PathKind, PathsConfig } from './config.js';
 import { FirstSeenMemory, memoryKey, TenantClock } from './learning.js';
 import { actionContext, isoOrNever, LinkIndex } from './signal-context.js';
 
-type PathKind = 'delegation.new_edge' | 'delegation.new_edge_type' | 'delegation.new_domain_crossing' | 'delegation.new_path';
 
 /** A value met for the first time (or again after forget-after), before it becomes a signal. */
 export interface Novelty {
@@ -99,31 +98,34 @@ export class PathsDetector implements StreamingDetector {
   }
 
   /**
-   * Records the chain's values and returns those that are new and not
-   * allowed. A path shape is reported only when every type edge in it was
-   * already known: a new type edge already explains a new path (and is
-   * raised as such, or allowed), so new_path stands for known edges in a new
-   * combination, and for a new root agent type.
+   * Records the chain's values and returns those that are new, not
+   * allowed, and of a kind raised. A path shape is reported only when every
+   * type edge in it was already known: a new type edge (raised as such, or
+   * allowed) already explains a new path, so new_path stands for known edges
+   * in a new combination, and for a new root agent type. With new_edge_type
+   * not raised, new_path reports what it would have explained.
    */
   judge(view: ChainView, now: number): Novelty[] {
     const out: Novelty[] = [];
-    let typeEdgeNew = false;
+    // A new type edge that is raised, or allowed, explains a new path.
+    let pathExplained = false;
     const ends: EdgeEnd[] = view.agents.map((id, i) => ({ id, type: view.types[i] as string, domain: view.domains[i] as string }));
     for (const v of this.values(view)) {
       const key = memoryKey(view.tenant, v.kind, v.subject);
       const last = this.memory.lastSeen(key);
       const known = this.memory.see(key, now);
       if (known || v.prefix) continue;
-      if (v.kind === 'delegation.new_edge_type') typeEdgeNew = true;
       if (v.kind === 'delegation.new_path') {
-        if (typeEdgeNew || pathAllowed(this.allowlist, view.types)) continue;
+        if (pathExplained || pathAllowed(this.allowlist, view.types)) continue;
       } else {
         const a = ends[v.edge as number] as EdgeEnd;
         const b = ends[(v.edge as number) + 1] as EdgeEnd;
-        if (edgeAllowed(this.allowlist, a, b)) continue;
-        if (v.kind === 'delegation.new_domain_crossing' && crossingAllowed(this.allowlist, a.domain, b.domain)) continue;
+        const allowed = edgeAllowed(this.allowlist, a, b)
+          || (v.kind === 'delegation.new_domain_crossing' && crossingAllowed(this.allowlist, a.domain, b.domain));
+        if (v.kind === 'delegation.new_edge_type' && (allowed || this.config.kinds.has(v.kind))) pathExplained = true;
+        if (allowed) continue;
       }
-      out.push({ ...v, lastSeenMs: last });
+      if (this.config.kinds.has(v.kind)) out.push({ ...v, lastSeenMs: last });
     }
     return out;
   }

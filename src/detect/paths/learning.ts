@@ -54,6 +54,9 @@ export class TenantClock {
   }
 }
 
+/** Characters of key allowed per remembered value on average: several times a typical edge's. */
+export const AVERAGE_KEY_BUDGET = 512;
+
 /**
  * Values with when each was last seen, bounded by an LRU: past `maxKeys` the
  * value seen least recently is dropped, and if it comes back it is new again
@@ -72,6 +75,10 @@ export class FirstSeenMemory {
   ) {
     this.last = new LRUCache<string, number>({
       max: maxKeys,
+      // Keys are as long as the agent IDs in them (a path shape of 32 types can
+      // reach 64 KiB), so the bound is also on their total length.
+      maxSize: maxKeys * AVERAGE_KEY_BUDGET,
+      sizeCalculation: (_v, k) => k.length + 1,
       dispose: (_v, _k, reason) => {
         if (reason === 'evict') this.evicted++;
       },
