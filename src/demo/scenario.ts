@@ -101,8 +101,9 @@ export function spread(t0: number, n: number, [from, to]: [number, number]): num
  * baseline: a follow-up task in which a new, unexpected agent appears and a
  * shared resource is hit by many agents, another human's task on the same
  * resource, a chain replayed in that other task, and a burst of forged links.
- * Every link of this part lives 20 minutes, so the stricter what-if draft
- * (policies/demo-strict.yaml) denies nothing new here.
+ * Every link of this part lives 20 minutes. Tests about the review's own
+ * data (dashboards, blast radius, what-if, the console) run the demo without
+ * it.
  */
 export const FOLLOW_UP = {
   purpose: 'board export of the quarterly findings',
@@ -119,39 +120,25 @@ export const FOLLOW_UP = {
   linkTtlSec: 20 * 60,
 } as const;
 
-/** Actions the follow-up part emits (beside the review's): what-if and the demo's own totals count them. */
-export const FOLLOW_UP_ACTIONS = {
-  /** planning, inventory, security, the rogue planner and its scanner each: one invoke_agent, one tool call on the shared resource. */
-  followUp: 5 * 2,
-  forged: FOLLOW_UP.forgedRetries,
-  /** bob's planning and inventory (invoke_agent + tool). */
-  otherTask: 2 * 2,
-  /** The cost analyzer replaying its review chain (a one-hour billing delegation) in bob's task. */
-  costReplay: 1,
-} as const;
-
-export function followUpActionCount(): number {
-  return FOLLOW_UP_ACTIONS.followUp + FOLLOW_UP_ACTIONS.forged + FOLLOW_UP_ACTIONS.otherTask + FOLLOW_UP_ACTIONS.costReplay;
-}
-
 /**
  * The alerts the demo must end with, each with what it must name (the
- * subject or agents of one alert of that kind); any other alert is
- * unexpected, so the review itself raises only what its bad actions earn.
+ * subject or agents of one alert of that kind) and the part that raises it;
+ * any other open alert is unexpected, so the review itself raises only what
+ * its bad actions and the over-provisioned grant earn.
  */
-export const EXPECTED_ALERTS: ReadonlyArray<{ kind: AlertKind; names: string; story: string }> = [
-  { kind: 'integrity.not_delegatee', names: id('cost-analyzer', 'instance-c0575'), story: "the review: the cost analyzer presents the inventory agent's chain" },
-  { kind: 'policy.violation', names: 'rule lifetime.write', story: 'the review: a write delegation longer than the policy allows' },
-  { kind: 'policy.violation', names: 'rule scope.diminishment', story: "the review and the follow-up: the scanner's scope breach and the forged links, denied by the policy too" },
-  { kind: 'scope.over_provisioned', names: id('cost-analyzer', 'instance-c0575'), story: 'the review: the cost analyzer never uses security:read' },
-  { kind: 'delegation.new_edge', names: FOLLOW_UP.rogue.spiffeId, story: 'follow-up: the inventory agent delegates to an unknown planner instance, which delegates on' },
-  { kind: 'delegation.new_edge_type', names: 'cloud-inventory', story: 'follow-up: an inventory agent delegating to a planner, never seen' },
+export const EXPECTED_ALERTS: ReadonlyArray<{ kind: AlertKind; names: string; story: string; part: 'review' | 'follow-up' }> = [
+  { kind: 'integrity.not_delegatee', names: id('cost-analyzer', 'instance-c0575'), story: "the review: the cost analyzer presents the inventory agent's chain", part: 'review' },
+  { kind: 'policy.violation', names: 'rule lifetime.write', story: 'the review: a write delegation longer than the policy allows', part: 'review' },
+  { kind: 'policy.violation', names: 'rule scope.diminishment', story: "the review and the follow-up: the scanner's scope breach and the forged links, denied by the policy too", part: 'review' },
+  { kind: 'scope.over_provisioned', names: id('cost-analyzer', 'instance-c0575'), story: 'the review: the cost analyzer never uses security:read', part: 'review' },
+  { kind: 'delegation.new_edge', names: FOLLOW_UP.rogue.spiffeId, story: 'follow-up: the inventory agent delegates to an unknown planner instance, which delegates on', part: 'follow-up' },
+  { kind: 'delegation.new_edge_type', names: 'cloud-inventory', story: 'follow-up: an inventory agent delegating to a planner, never seen', part: 'follow-up' },
   // Raised for the first shape whose type edges were all known by then (the new type edge explains the other).
-  { kind: 'delegation.new_path', names: 'cloud-inventory > spiffe://acme.example/agent/planning', story: 'follow-up: a path shape never seen, through the unknown planner' },
-  { kind: 'chain.depth_unusual', names: 'planning', story: 'follow-up: chains of 3 and 4 links where the review used 2' },
-  { kind: 'chain.depth_exceeded', names: 'planning', story: 'follow-up: a chain of 4 links, over the bound of 3' },
-  { kind: 'resource.many_agents', names: FOLLOW_UP.resource, story: 'follow-up: five agents on the finance export within two minutes' },
-  { kind: 'resource.cross_task', names: FOLLOW_UP.resource, story: "bob's task reads the export alice's task is working on" },
-  { kind: 'integrity.verification_burst', names: id('report-generator', 'instance-7e9047'), story: 'follow-up: the report generator retries a forged link' },
-  { kind: 'integrity.link_reuse', names: '', story: "the cost analyzer replays its review chain in bob's task" },
+  { kind: 'delegation.new_path', names: 'cloud-inventory > spiffe://acme.example/agent/planning', story: 'follow-up: a path shape never seen, through the unknown planner', part: 'follow-up' },
+  { kind: 'chain.depth_unusual', names: 'planning', story: 'follow-up: chains of 3 and 4 links where the review used 2', part: 'follow-up' },
+  { kind: 'chain.depth_exceeded', names: 'planning', story: 'follow-up: a chain of 4 links, over the bound of 3', part: 'follow-up' },
+  { kind: 'resource.many_agents', names: FOLLOW_UP.resource, story: 'follow-up: five agents on the finance export within two minutes', part: 'follow-up' },
+  { kind: 'resource.cross_task', names: FOLLOW_UP.resource, story: "bob's task reads the export alice's task is working on", part: 'follow-up' },
+  { kind: 'integrity.verification_burst', names: id('report-generator', 'instance-7e9047'), story: 'follow-up: the report generator retries a forged link', part: 'follow-up' },
+  { kind: 'integrity.link_reuse', names: '', story: "the cost analyzer replays its review chain in bob's task", part: 'follow-up' },
 ];

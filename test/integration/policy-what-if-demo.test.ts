@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runDemo } from '../../src/demo/run.js';
-import { AGENTS, BAD_ACTIONS, FOLLOW_UP_ACTIONS, followUpActionCount } from '../../src/demo/scenario.js';
+import { AGENTS, BAD_ACTIONS } from '../../src/demo/scenario.js';
 import type { StoreWhatIfReport } from '../../src/policy/what-if-store.js';
 import { CLI, ensureBuilt, REPO } from '../support/cli.js';
 
@@ -22,20 +22,18 @@ test('what-if on the demo store: the stricter draft newly denies the cost and re
   ensureBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'chainsight-demo-what-if-'));
   try {
-    assert.equal(await runDemo({ dataDir: dir, listActions: false, out: () => undefined }), true);
+    assert.equal(await runDemo({ dataDir: dir, listActions: false, out: () => undefined, followUp: false }), true);
     const env = { ...process.env, CLICKHOUSE_URL: '' };
     const whatIf = async (policy: string) =>
       JSON.parse((await run(process.execPath, [CLI, 'policy', 'what-if', '--data', dir, '--policy', join(REPO, 'policies', policy), '--json'], { env })).stdout) as StoreWhatIfReport;
 
-    // The review's actions and those of the follow-up the demo runs for detection.
-    const total = AGENTS.reduce((n, a) => n + a.actions, 0) + BAD_ACTIONS.length + followUpActionCount();
+    const total = AGENTS.reduce((n, a) => n + a.actions, 0) + BAD_ACTIONS.length;
     const strict = await whatIf('demo-strict.yaml');
     assert.equal(strict.totals.replayed, total, 'every demo action was judged by the policy stage');
     assert.equal(strict.actions.notReplayable, 0);
     const agent = (key: string) => AGENTS.find((a) => a.key === key)!;
-    // The cost agent's legitimate actions, the one replaying an expired (one-hour, billing) delegation, and the
-    // follow-up's replay of its review chain in another task (failed verification, but allowed by the demo's policy).
-    const billing = agent('cost').actions + BAD_ACTIONS.filter((b) => b.kind === 'expired').length + FOLLOW_UP_ACTIONS.costReplay;
+    // The cost agent's legitimate actions and the one replaying an expired (one-hour, billing) delegation.
+    const billing = agent('cost').actions + BAD_ACTIONS.filter((b) => b.kind === 'expired').length;
     // The report agent's legitimate actions (its bad ones were denied already).
     const write = agent('report').actions;
     assert.deepEqual(strict.newlyDenied.map((c) => [c.rule, c.count]), [['lifetime.billing', billing], ['lifetime.write', write]]);
