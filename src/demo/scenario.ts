@@ -131,6 +131,7 @@ export const EXPECTED_ALERTS: ReadonlyArray<{ kind: AlertKind; names: string; st
   { kind: 'policy.violation', names: 'rule lifetime.write', story: 'the review: a write delegation longer than the policy allows', part: 'review' },
   { kind: 'policy.violation', names: 'rule scope.diminishment', story: "the review and the follow-up: the scanner's scope breach and the forged links, denied by the policy too", part: 'review' },
   { kind: 'scope.over_provisioned', names: id('cost-analyzer', 'instance-c0575'), story: 'the review: the cost analyzer never uses security:read', part: 'review' },
+  { kind: 'integrity.link_reuse', names: id('report-generator', 'instance-7e9047'), story: "the review: the report generator's edited link keeps the original's jti", part: 'review' },
   { kind: 'delegation.new_edge', names: FOLLOW_UP.rogue.spiffeId, story: 'follow-up: the inventory agent delegates to an unknown planner instance, which delegates on', part: 'follow-up' },
   { kind: 'delegation.new_edge_type', names: 'cloud-inventory', story: 'follow-up: an inventory agent delegating to a planner, never seen', part: 'follow-up' },
   // Raised for the first shape whose type edges were all known by then (the new type edge explains the other).
@@ -140,5 +141,5 @@ export const EXPECTED_ALERTS: ReadonlyArray<{ kind: AlertKind; names: string; st
   { kind: 'resource.many_agents', names: FOLLOW_UP.resource, story: 'follow-up: five agents on the finance export within two minutes', part: 'follow-up' },
   { kind: 'resource.cross_task', names: FOLLOW_UP.resource, story: "bob's task reads the export alice's task is working on", part: 'follow-up' },
   { kind: 'integrity.verification_burst', names: id('report-generator', 'instance-7e9047'), story: 'follow-up: the report generator retries a forged link', part: 'follow-up' },
-  { kind: 'integrity.link_reuse', names: '', story: "the cost analyzer replays its review chain in bob's task", part: 'follow-up' },
+  { kind: 'integrity.link_reuse', names: id('cost-analyzer', 'instance-c0575'), story: "the cost analyzer replays its review chain in bob's task", part: 'follow-up' },
 ];
