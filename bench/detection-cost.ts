@@ -59,12 +59,9 @@ await pass(true, counting);
 if (signals !== 0) throw new Error(`${signals} signals on a known workload: the timed passes would not be the steady state`);
 
 const paired = await sideBySide((on) => pass(on));
-// Each detector alone beside none, to say where the cost is.
-const each: Record<string, number> = {};
-for (const d of detectors) {
-  const alone = new DetectStage([d], { onError: () => void failures++ });
-  each[`alone_${d.name.replace(/[^a-z0-9]+/gi, '_')}_on_over_off`] = (await sideBySide((on) => pass(on, alone), 5)).ratio;
-}
+// The same with the cross-agent resource rules left to the store evaluation (`cross_agent.stream: false`).
+const noStream = buildDetectors(parseDetectionConfig(stringify({ ...sections, ...('cross_agent' in DETECTION_MODULES ? { cross_agent: { stream: false } } : {}) }), 'bench')).streaming;
+const withoutStream = await sideBySide((on) => pass(on, new DetectStage(noStream, { onError: () => void failures++ })), 5);
 if (failures > 0) throw new Error(`${failures} detector failures during the bench`);
 report({
   detectors: detectors.length,
@@ -73,5 +70,5 @@ report({
   detection_off_spans_per_sec: paired.off,
   detection_on_spans_per_sec: paired.on,
   detection_on_over_off: paired.ratio,
-  ...each,
+  detection_without_stream_on_over_off: withoutStream.ratio,
 });
