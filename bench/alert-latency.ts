@@ -60,7 +60,7 @@ try {
   const planner = (await generateKey({ dir: trustDir, trustDomain: TD, principal: `spiffe://${TD}/agent/planning/p-0` })).signingKey;
   const sections: Record<string, unknown> = {
     integrity: { burst: { interval_sec: BURST_INTERVAL_SEC, window_sec: 10, min_failures: 5 } },
-    delivery: { poll_interval: '50ms', destinations: [{ type: 'webhook', name: 'bench', url: receiver.url, secret_env: SECRET_ENV }] },
+    delivery: { poll_interval_ms: 50, destinations: [{ type: 'webhook', name: 'bench', url: receiver.url, secret_env: SECRET_ENV }] },
   };
   const detectionFile = join(dir, 'detection.yaml');
   await writeFile(detectionFile, stringify(Object.fromEntries(Object.entries(sections).filter(([k]) => k in DETECTION_MODULES))));
