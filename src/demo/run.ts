@@ -159,7 +159,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     print(`\nAlerts (GET /api/alerts, as \`npx chainsight alerts\` lists them):\n`);
     print(renderAlertTable(alerts));
     ok = alertCheck(alerts, expected, print) && ok;
-    print(`\nExplore it: npx chainsight serve --data ${opts.dataDir} --policy ${join(opts.dataDir, 'policy.json')} --rules ${join(opts.dataDir, 'rules.yaml')}`);
+    print(`\nExplore it: CHAINSIGHT_DETECTION=${join(opts.dataDir, 'detection.yaml')} npx chainsight serve --data ${opts.dataDir} --policy ${join(opts.dataDir, 'policy.json')} --rules ${join(opts.dataDir, 'rules.yaml')}`);
     print(`  then: npx chainsight tree ${taskId} --actions   or   curl 'http://127.0.0.1:8480/api/tasks/${taskId}/tree?format=text'`);
     print(`  and:  npx chainsight alerts   or   npx chainsight alerts show <id>`);
     print(`  or open the analyst console: http://127.0.0.1:8480/console/#/tasks/${taskId}`);
