@@ -1,9 +1,8 @@
 import express from 'express';
 import type { ChainsightConfig } from '../config/config.js';
 import { ConfigError } from '../config/env.js';
-import { createApiRouter } from '../serve/api.js';
-import { Authenticator, OPEN_PRINCIPAL, authorize } from '../serve/auth.js';
-import { createRevocationRouter } from '../serve/revocation-api.js';
+import { Authenticator } from '../serve/auth.js';
+import { createAnalystApp } from '../serve/app.js';
 import { isLoopbackHost } from '../serve/jwks.js';
 import { CursorCodec } from '../serve/pagination.js';
 import type { Pipeline } from './pipeline.js';
@@ -40,19 +39,9 @@ export function createApiApp(config: ChainsightConfig, pipeline: Pipeline, logge
   } else {
     logger.error({ host: config.api.host }, 'CHAINSIGHT_API_INSECURE=true: the analyst API serves every tenant\'s data WITHOUT AUTHENTICATION to anyone who can reach it');
   }
-  const app = express();
-  app.disable('x-powered-by');
-  // Revocation and blast radius: guarded by the same tokens and roles as the analyst API.
-  app.use(createRevocationRouter({
-    ...pipeline.revocations,
-    logger,
-    guard: async (req, access) => {
-      const principal = auth === undefined ? OPEN_PRINCIPAL : await auth.authenticate(req.headers.authorization);
-      authorize(principal, access);
-      return principal;
-    },
-  }));
-  app.use(createApiRouter(pipeline.queries, {
+  return createAnalystApp({
+    queries: pipeline.queries,
+    revocations: pipeline.revocations,
     metrics: pipeline.metrics,
     logger,
     quarantine: (f) => pipeline.findQuarantined(f),
@@ -60,6 +49,5 @@ export function createApiApp(config: ChainsightConfig, pipeline: Pipeline, logge
     ...(auth ? { auth } : {}),
     cursors: new CursorCodec(config.apiAccess.cursorKey),
     ...(config.apiAccess.metricsToken !== undefined ? { metricsToken: config.apiAccess.metricsToken } : {}),
-  }));
-  return app;
+  });
 }
