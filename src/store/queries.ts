@@ -172,7 +172,7 @@ export interface QueriesOptions {
    * the side-by-side benchmark.
    */
   taskSearch?: 'index' | 'summary';
-  /** Rows of the order index the walk reads first (then twice as many each time); twice the page, at least 64, by default. */
+  /** Rows of the order index the walk reads first (then twice as many each time); by default the page and a quarter, at least 16 more: stale rows are few. */
   firstWindow?: number;
 }
 
@@ -227,7 +227,7 @@ export class Queries {
     if (!walk) return this.compact<CandidateRow>(candidatesStatement(this.db, f, after, n, lookup));
     const out: CandidateRow[] = [];
     let ceiling: number | null = after === null ? null : after.sortMs;
-    for (let size = this.firstWindow ?? Math.max(2 * n, 64), first = true; ; size *= 2, first = false) {
+    for (let size = this.firstWindow ?? n + Math.max(16, n >> 2), first = true; ; size *= 2, first = false) {
       const window = await this.compact<OrderRow>(orderWindowStatement(this.db, f, ceiling, size));
       const floor = windowFloor(window, size);
       if (window.length > 0) {
