@@ -164,7 +164,6 @@ const cursorOf = (c: CandidateRow): TaskCursor => ({ sortMs: Number(c[1]), taskI
 /** Bound on rows one tree may load, so one request cannot exhaust memory. */
 export const MAX_TREE_ACTIONS = 200_000;
 
-/** Analyst-facing reads. SQL text holds only trusted identifiers; every value is a query parameter. */
 export interface QueriesOptions {
   /**
    * `index` (default): task search through migration 014's order and key
@@ -176,6 +175,7 @@ export interface QueriesOptions {
   firstWindow?: number;
 }
 
+/** Analyst-facing reads. SQL text holds only trusted identifiers; every value is a query parameter. */
 export class Queries {
   private readonly db: string;
   private readonly taskSearch: 'index' | 'summary';
@@ -187,7 +187,7 @@ export class Queries {
     this.firstWindow = opts.firstWindow;
   }
 
-  /** Keyset-paged task search over the task summary: see task-summary-query.ts for what it costs. */
+  /** Keyset-paged task search over the task summary and its search indexes: see task-summary-query.ts for what it costs. */
   async listTasks(f: TaskFilter): Promise<TaskPage> {
     const limit = Number.isSafeInteger(f.limit) ? Math.min(Math.max(f.limit!, 1), MAX_LIMIT) : 100;
     let after = f.cursor === undefined ? null : decodeTaskCursor(f.cursor);
