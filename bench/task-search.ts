@@ -1,9 +1,12 @@
 /**
  * Task search at scale: N stored actions (500 per task) generated inside the
- * engine with INSERT … SELECT FROM numbers(), so the task summary's view sees
- * them as it would see the write path's inserts. Then, side by side in this
- * run: the previous task list (an aggregate over every stored action) against
- * the summary-backed listTasks, for each filter, and the tree query of one task.
+ * engine with INSERT … SELECT FROM numbers(), so the views feeding the task
+ * summary and the search indexes see them as they would see the write path's
+ * inserts. Then, side by side in this run, for each filter and a deep page:
+ * the task list through the search indexes (migration 014, `index`) against
+ * the summary alone (`summary`, as before them), their runs interleaved so both
+ * meet the same background merges; the first task list of all (an aggregate
+ * over every stored action, `old`); and the tree query of one task.
  * Sizes come from BENCH_SEARCH_ACTIONS (comma-separated), each in a fresh database.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -89,17 +92,27 @@ async function previousListTasks(client: ClickHouseClient, db: string, f: TaskFi
   return rs.json();
 }
 
-async function timed(runs: number, fn: () => Promise<number>): Promise<{ p50: number; p99: number; rows: number }> {
-  let rows = await fn(); // warm
-  const lat: number[] = [];
+type Latency = { p50: number; p99: number; rows: number };
+
+/** Runs each function `runs` times, in turn (a, b, a, b…) after one warm-up each, so they share the machine's state. */
+async function sideBySide(runs: number, fns: Array<() => Promise<number>>): Promise<Latency[]> {
+  const rows = [];
+  for (const fn of fns) rows.push(await fn());
+  const lat: number[][] = fns.map(() => []);
   for (let i = 0; i < runs; i++) {
-    const s = performance.now();
-    rows = await fn();
-    lat.push(performance.now() - s);
+    for (const [j, fn] of fns.entries()) {
+      const s = performance.now();
+      rows[j] = await fn();
+      lat[j]!.push(performance.now() - s);
+    }
   }
-  lat.sort((a, b) => a - b);
-  return { p50: percentile(lat, 50), p99: percentile(lat, 99), rows };
+  return lat.map((l, j) => {
+    l.sort((a, b) => a - b);
+    return { p50: percentile(l, 50), p99: percentile(l, 99), rows: rows[j]! };
+  });
 }
+
+const timed = async (runs: number, fn: () => Promise<number>): Promise<Latency> => (await sideBySide(runs, [fn]))[0]!;
 
 const result: Record<string, unknown> = { per_task: PER_TASK, new_runs: NEW_RUNS, old_runs: OLD_RUNS };
 for (const total of sizes) {
@@ -119,6 +132,7 @@ for (const total of sizes) {
   }
   const generateSeconds = (performance.now() - g0) / 1000;
   const queries = new Queries(reader, db);
+  const summaryOnly = new Queries(reader, db, { taskSearch: 'summary' });
   const size = async (table: string) => {
     const rs = await reader.query({ query: `SELECT sum(bytes_on_disk) AS b, sum(rows) AS r FROM system.parts WHERE database = {db:String} AND table = {t:String} AND active`, query_params: { db, t: table }, format: 'JSONEachRow' });
     const [row] = await rs.json<{ b: string; r: string }>();
@@ -129,21 +143,29 @@ for (const total of sizes) {
     human: { human: 'human-7@co.example' },
     agent: { agent: 'spiffe://td1.example/agent/a21' },
     verdict_failed: { verdict: 'failed' },
+    verdict_verified: { verdict: 'verified' },
     last_hour: { fromMs: nowMs - 3_600_000 },
   };
   const figures: Record<string, unknown> = {
     stored_actions: total, tasks, generate_seconds: generateSeconds,
     actions_table: await size('actions'), summary_table: await size('task_summary'),
+    order_index_table: await size('task_order'), keys_index_table: await size('task_keys'),
+  };
+  const both = async (f: TaskFilter) => {
+    const [index, summary] = await sideBySide(NEW_RUNS, [
+      async () => (await queries.listTasks(f)).tasks.length,
+      async () => (await summaryOnly.listTasks(f)).tasks.length,
+    ]);
+    return { index: index!, summary: summary!, summary_over_index_p99: summary!.p99 / index!.p99 };
   };
   for (const [name, f] of Object.entries(filters)) {
-    const fresh = await timed(NEW_RUNS, async () => (await queries.listTasks(f)).tasks.length);
     const old = await timed(OLD_RUNS, async () => (await previousListTasks(reader, db, f)).length);
-    figures[name] = { new_p50_ms: fresh.p50, new_p99_ms: fresh.p99, new_rows: fresh.rows, old_p50_ms: old.p50, old_p99_ms: old.p99, old_rows: old.rows, old_over_new_p50: old.p50 / fresh.p50 };
+    figures[name] = { ...await both(f), old };
   }
   // Paging deep: the 20th page of 100, following cursors.
   let cursor: string | undefined;
   for (let p = 0; p < 19 && (p === 0 || cursor); p++) cursor = (await queries.listTasks({ cursor })).nextCursor ?? undefined;
-  if (cursor) figures.page_20 = await timed(NEW_RUNS, async () => (await queries.listTasks({ cursor })).tasks.length);
+  if (cursor) figures.page_20 = await both({ cursor });
   const target = `task-${Math.floor(tasks / 2)}`;
   figures.tree = await timed(NEW_RUNS, async () => buildTaskTree(target, await queries.taskActions(target)).total);
   result[`at_${total}`] = figures;
@@ -151,8 +173,9 @@ for (const total of sizes) {
   await writer.close();
   await reader.close();
 }
-// What the summary's view costs the write path: the same generated rows into
-// actions with and without migration 004, side by side, three rounds each.
+// What the task list's views cost the write path: the same generated rows into
+// actions with and without migrations 004 (summary) and 014 (search indexes),
+// side by side, three rounds each.
 {
   const rows = Number(process.env.BENCH_SEARCH_INSERT_ROWS ?? 1_000_000);
   const catalog = await loadCatalog(DDL_DIR);
@@ -163,7 +186,7 @@ for (const total of sizes) {
       : { database: db, target: { kind: 'embedded', dataDir } };
     const client = openClient(config);
     await client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
-    await migrate(client, db, 'single', withSummary ? catalog : { ...catalog, migrations: catalog.migrations.filter((m) => m.version !== 4) });
+    await migrate(client, db, 'single', withSummary ? catalog : { ...catalog, migrations: catalog.migrations.filter((m) => m.version !== 4 && m.version !== 14) });
     const s = performance.now();
     for (let start = 0; start < rows; start += CHUNK) await client.command({ query: generate(db, start, Math.min(CHUNK, rows - start), Math.ceil(rows / PER_TASK), Date.now()) });
     const perSec = rows / ((performance.now() - s) / 1000);

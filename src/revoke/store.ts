@@ -39,6 +39,12 @@ function fromTuple(t: RevocationTuple): StoredRevocation {
   };
 }
 
+/** A place in the revocation list: the last revocation of a page. */
+export interface RevocationPosition {
+  revokedAtMs: number;
+  id: string;
+}
+
 export class RevocationStore {
   constructor(
     private readonly client: ClickHouseClient,
@@ -83,14 +89,23 @@ export class RevocationStore {
     return (await rs.json<RevocationTuple>()).map(fromTuple);
   }
 
-  /** Every revocation, newest first, optionally one kind or target (the API's list). */
-  async list(f: { kind?: RevocationKind; target?: string; limit?: number } = {}): Promise<StoredRevocation[]> {
+  /**
+   * Revocations newest first (revoked_at DESC, then id), optionally one kind or
+   * target; `after` is the last one of the previous page (keyset pagination).
+   */
+  async list(f: { kind?: RevocationKind; target?: string; limit?: number; after?: RevocationPosition } = {}): Promise<StoredRevocation[]> {
     const where: string[] = [];
     if (f.kind !== undefined) where.push('kind = {kind:String}');
     if (f.target !== undefined) where.push('target = {target:String}');
+    // Outside the inner select, revoked_at is the epoch-ms column it returns.
+    const after = f.after === undefined ? '' : 'WHERE revoked_at < {after_ms:Int64} OR (revoked_at = {after_ms:Int64} AND revocation_id > {after_id:String})';
     const rs = await this.client.query({
-      query: `SELECT ${COLUMNS} FROM ${this.db}.revocations FINAL ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY revoked_at DESC LIMIT {limit:UInt32}`,
-      query_params: { kind: f.kind ?? '', target: f.target ?? '', limit: Math.min(Math.max(f.limit ?? 1000, 1), 10_000) },
+      query: `SELECT * FROM (SELECT ${COLUMNS} FROM ${this.db}.revocations FINAL ${where.length ? 'WHERE ' + where.join(' AND ') : ''})
+              ${after} ORDER BY revoked_at DESC, revocation_id ASC LIMIT {limit:UInt32}`,
+      query_params: {
+        kind: f.kind ?? '', target: f.target ?? '', limit: Math.min(Math.max(f.limit ?? 1000, 1), 10_000),
+        after_ms: f.after?.revokedAtMs ?? 0, after_id: f.after?.id ?? '',
+      },
       format: 'JSONEachRow',
     });
     return (await rs.json<RevocationTuple>()).map(fromTuple);

@@ -1,12 +1,8 @@
 import express from 'express';
 import type { ChainsightConfig } from '../config/config.js';
 import { ConfigError } from '../config/env.js';
-import { createApiRouter } from '../serve/api.js';
-import { Authenticator, OPEN_PRINCIPAL, authorize } from '../serve/auth.js';
-import { createRevocationRouter } from '../serve/revocation-api.js';
-import { createAlertsRouter } from '../serve/alerts-api.js';
-import { createGraphRouter, newEdgeAlerts } from '../serve/graph-api.js';
-import { serveConsole } from '../serve/console-static.js';
+import { Authenticator } from '../serve/auth.js';
+import { createAnalystApp } from '../serve/app.js';
 import { GraphQueries } from '../store/graph-queries.js';
 import { ScopeMatcher } from '../verify/scope.js';
 import { isLoopbackHost } from '../serve/jwks.js';
@@ -45,41 +41,19 @@ export function createApiApp(config: ChainsightConfig, pipeline: Pipeline, logge
   } else {
     logger.error({ host: config.api.host }, 'CHAINSIGHT_API_INSECURE=true: the analyst API serves every tenant\'s data WITHOUT AUTHENTICATION to anyone who can reach it');
   }
-  const app = express();
-  app.disable('x-powered-by');
-  // Revocation and blast radius: guarded by the same tokens and roles as the analyst API.
-  app.use(createRevocationRouter({
-    ...pipeline.revocations,
-    logger,
-    guard: async (req, access) => {
-      const principal = auth === undefined ? OPEN_PRINCIPAL : await auth.authenticate(req.headers.authorization);
-      authorize(principal, access);
-      return principal;
-    },
-  }));
-  const cursors = new CursorCodec(config.apiAccess.cursorKey);
-  // Alerts: viewer reads, responder acknowledge/resolve, each restricted to the caller's tenants.
-  app.use(createAlertsRouter({
-    store: pipeline.alerts,
-    logger,
-    cursors,
-    authenticate: async (req) => (auth === undefined ? OPEN_PRINCIPAL : auth.authenticate(req.headers.authorization)),
-  }));
-  // The analyst console: static files only; every datum it shows comes through the guarded routes below.
-  app.use(serveConsole(logger));
-  // The console's graph, scope-history and chain views: before the analyst API, whose last handler answers 404.
-  app.use(createGraphRouter(new GraphQueries(pipeline.readerClient, pipeline.database), {
-    ...(auth ? { auth } : {}), cursors, logger, scopes: new ScopeMatcher(config.policy.implications),
-    newEdges: newEdgeAlerts(pipeline.alerts),
-  }));
-  app.use(createApiRouter(pipeline.queries, {
+  return createAnalystApp({
+    queries: pipeline.queries,
+    revocations: pipeline.revocations,
+    alerts: pipeline.alerts,
+    graph: new GraphQueries(pipeline.readerClient, pipeline.database),
+    scopes: new ScopeMatcher(config.policy.implications),
+    console: true,
     metrics: pipeline.metrics,
     logger,
     quarantine: (f) => pipeline.findQuarantined(f),
     decisions: (q) => findDecisions(pipeline.readerClient, pipeline.database, q),
     ...(auth ? { auth } : {}),
-    cursors,
+    cursors: new CursorCodec(config.apiAccess.cursorKey),
     ...(config.apiAccess.metricsToken !== undefined ? { metricsToken: config.apiAccess.metricsToken } : {}),
-  }));
-  return app;
+  });
 }

@@ -7,8 +7,8 @@ import { toOpaEvent, type DecisionQuery, type StoredDecision } from '../store/de
 import { buildTaskTree } from './tree.js';
 import { renderTaskTree } from './render-tree.js';
 import { ApiProblem, sendProblem } from './problem.js';
-import { CursorCodec, MAX_CURSOR_CHARS, PAGE_LIMIT, parseLimit } from './pagination.js';
-import { OPEN_PRINCIPAL, authorize, trustDomainsOf, type Access, type Authenticator, type Principal } from './auth.js';
+import { CursorCodec, MAX_CURSOR_CHARS, PAGE_LIMIT, cursorPosition, listCursor, parseLimit } from './pagination.js';
+import { OPEN_PRINCIPAL, routeGuard, trustDomainsOf, type Access, type Authenticator, type Principal, type Tenancy } from './auth.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 import { apiErrorHandler, instanceOf, type ApiLogger } from './api-errors.js';
 
@@ -128,7 +128,7 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
     const taskId = pathParam(req, 'taskId');
     const limit = parseLimit(str(req, 'limit'), PAGE_LIMIT.max);
     const c = page(req, 'actions', { taskId, limit });
-    const after = c.after === undefined ? undefined : position(c.after, ['ts', 'spanId']);
+    const after = c.after === undefined ? undefined : cursorPosition(c.after, ['ts', 'spanId']);
     const result = await queries.taskActionPage(taskId, { limit, ...(after ? { after } : {}), ...tenants(p) });
     res.json({ taskId, actions: result.items, nextCursor: c.next(result.next && JSON.stringify(result.next)) });
   });
@@ -137,7 +137,7 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
     const agentId = pathParam(req, 'agentId');
     const limit = parseLimit(str(req, 'limit'), 500);
     const c = page(req, 'delegations', { agentId, limit });
-    const after = c.after === undefined ? undefined : position(c.after, ['issuedAt', 'linkHash']);
+    const after = c.after === undefined ? undefined : cursorPosition(c.after, ['issuedAt', 'linkHash']);
     const result = await queries.agentDelegations(agentId, { limit, ...(after ? { after } : {}), ...tenants(p) });
     res.json({ agentId, delegations: result.items, nextCursor: c.next(result.next && JSON.stringify(result.next)) });
   });
@@ -154,7 +154,7 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
       const format = formatOf(req);
       const limit = parseLimit(str(req, 'limit'), PAGE_LIMIT.default);
       const c = page(req, 'decisions', { taskId, format, limit });
-      const after = c.after === undefined ? undefined : position(c.after, ['ts', 'spanId']);
+      const after = c.after === undefined ? undefined : cursorPosition(c.after, ['ts', 'spanId']);
       const rows = await decisions({ taskId, limit: limit + 1, ...(after ? { after } : {}), ...tenants(p) });
       const { items, next } = toPage(rows, limit, (d) => JSON.stringify({ ts: d.ts, spanId: d.span_id }));
       const nextCursor = c.next(next);
@@ -173,7 +173,7 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
 
   const quarantine = opts.quarantine;
   if (quarantine) {
-    // Refused rows are raw input of any tenant: admin only.
+    // Refused rows are raw input of any tenant: an admin for every tenant only.
     route('/api/quarantine', 'admin', async (req, res) => {
       const limit = parseLimit(str(req, 'limit'), 100);
       const f: QuarantineFilter = { limit: limit + 1 };
@@ -186,19 +186,19 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
       if (from !== undefined) f.fromMs = from;
       if (to !== undefined) f.toMs = to;
       const c = page(req, 'quarantine', { task, traceId, from, to, limit });
-      if (c.after !== undefined) f.before = position(c.after, ['receivedAt', 'traceId', 'spanId', 'table']);
+      if (c.after !== undefined) f.before = cursorPosition(c.after, ['receivedAt', 'traceId', 'spanId', 'table']);
       const rows = await quarantine(f);
       const { items, next } = toPage(rows, limit, (q) => JSON.stringify({ receivedAt: String(q.received_at), traceId: q.trace_id, spanId: q.span_id, table: q.table_name }));
       res.json({ quarantined: items, nextCursor: c.next(next) });
-    });
+    }, 'every');
   }
 
   if (metrics) {
-    // Every tenant's counts in one exposition: admin only.
+    // Every tenant's counts in one exposition: an admin for every tenant only.
     const scraper = opts.metricsToken === undefined ? undefined : sameSecret(`Bearer ${opts.metricsToken}`);
     route('/metrics', 'admin', async (_req, res) => {
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-    }, scraper);
+    }, 'every', scraper);
   }
 
   r.use((req: Request, res: Response) => {
@@ -213,25 +213,6 @@ export function createApiRouter(queries: Queries, opts: ApiOptions = {}): expres
 function sameSecret(expected: string): (given: string | undefined) => boolean {
   const want = createHash('sha256').update(expected).digest();
   return (given) => given !== undefined && timingSafeEqual(createHash('sha256').update(given).digest(), want);
-}
-
-/**
- * A store position from a verified cursor. Only this server signs them, but a
- * key shared across versions could carry an older shape: that is the
- * caller's stale cursor (400), not a server fault.
- */
-function position<K extends string>(text: string, keys: readonly K[]): Record<K, string> {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    v = undefined;
-  }
-  const o = v as Record<string, unknown> | undefined;
-  if (!o || typeof o !== 'object' || !keys.every((k) => typeof o[k] === 'string')) {
-    throw new ApiProblem('invalid-cursor', 'cursor is from another version of this list; start again without it');
-  }
-  return Object.fromEntries(keys.map((k) => [k, o[k]])) as Record<K, string>;
 }
 
 /** A stored decision as the API shows it: reasons zipped, the logged input left to the OPA export. */
@@ -251,12 +232,11 @@ function decisionView(d: StoredDecision) {
  * header in) and authorized before the handler runs. Shared by every router of the API.
  */
 export function guardedRoutes(r: express.Router, auth: Authenticator | undefined) {
-  return (path: string, access: Access, h: Handler, alsoAccepts?: (authorization: string | undefined) => boolean) => {
+  const guard = routeGuard(auth);
+  return (path: string, access: Access, h: Handler, tenancy: Tenancy = 'own', alsoAccepts?: (authorization: string | undefined) => boolean) => {
     r.get(path, (req: Request, res: Response, next: NextFunction) => {
       (async () => {
-        const open = access === 'open' || auth === undefined || alsoAccepts?.(req.headers.authorization) === true;
-        const principal = open ? OPEN_PRINCIPAL : await auth.authenticate(req.headers.authorization);
-        authorize(principal, access);
+        const principal = alsoAccepts?.(req.headers.authorization) === true ? OPEN_PRINCIPAL : await guard(req, access, tenancy);
         await h(req, res, principal);
       })().catch(next);
     });
@@ -265,14 +245,7 @@ export function guardedRoutes(r: express.Router, auth: Authenticator | undefined
 
 /** A list's cursor: the store's position, signed over the route and its filters. */
 export function cursorPager(cursors: CursorCodec) {
-  return (req: Request, list: string, scope: object) => {
-    const key = JSON.stringify(scope);
-    const raw = str(req, 'cursor', MAX_CURSOR_CHARS);
-    return {
-      after: raw === undefined ? undefined : cursors.decode(list, key, raw, 1)[0]!,
-      next: (position: string | null | undefined) => (position == null ? null : cursors.encode(list, key, [position])),
-    };
-  };
+  return (req: Request, list: string, scope: object) => listCursor(cursors, list, scope, str(req, 'cursor', MAX_CURSOR_CHARS));
 }
 
 /** The tenant restriction a store query takes for this caller. */

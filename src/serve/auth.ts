@@ -9,6 +9,15 @@ export type Role = (typeof ROLES)[number];
 /** What a route needs: nothing, or at least a role. */
 export type Access = 'open' | Role;
 
+/**
+ * Whose rows a route answers with. `own`: only the caller's trust domains'
+ * (lists leave the rest out, single resources answer 404). `every`: rows of
+ * every trust domain at once, or an action whose effect crosses them (a
+ * revoked key or agent fails chains of any tenant), so only a token for every
+ * tenant (`*`) may use it.
+ */
+export type Tenancy = 'own' | 'every';
+
 /** Asymmetric algorithms only: an HMAC key would have to be shared with every verifier. */
 export const DEFAULT_AUTH_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
 export const ALLOWED_AUTH_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
@@ -58,11 +67,26 @@ export function principalFromClaims(payload: JWTPayload, settings: Pick<AuthSett
   return { subject: typeof payload.sub === 'string' ? payload.sub : '', role, tenants, anonymous: false };
 }
 
-/** Whether `principal` may use a route needing `access`; throws the answer when not. */
-export function authorize(principal: Principal, access: Access): void {
+/** Whether `principal` may use a route needing `access` over `tenancy`; throws the answer when not. */
+export function authorize(principal: Principal, access: Access, tenancy: Tenancy = 'own'): void {
   if (access === 'open') return;
   if (principal.role === null) throw new ApiProblem('forbidden', 'the token carries no chainsight role');
   if (ROLES.indexOf(principal.role) < ROLES.indexOf(access)) throw new ApiProblem('forbidden', `this route needs the ${access} role`);
+  if (tenancy === 'every' && principal.tenants !== 'all') {
+    throw new ApiProblem('forbidden', 'this route answers across trust domains: it needs a token for every tenant (*)');
+  }
+}
+
+/** Authenticates a request and authorizes it for a route; answers with the caller. */
+export type RouteGuard = (req: { headers: { authorization?: string | undefined } }, access: Access, tenancy?: Tenancy) => Promise<Principal>;
+
+/** The guard of every router: bearer tokens through `auth`, or, without it, every caller an anonymous admin of every tenant. */
+export function routeGuard(auth: Authenticator | undefined): RouteGuard {
+  return async (req, access, tenancy = 'own') => {
+    const principal = access === 'open' || auth === undefined ? OPEN_PRINCIPAL : await auth.authenticate(req.headers.authorization);
+    authorize(principal, access, tenancy);
+    return principal;
+  };
 }
 
 /** Errors that say the token is bad (401); anything else is the key source failing (503, fail closed). */

@@ -1,14 +1,20 @@
 import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, problemTypeUri, type ProblemKind } from './problem.js';
 import { PAGE_LIMIT } from './pagination.js';
-import type { Access } from './auth.js';
+import type { Access, Tenancy } from './auth.js';
 import { ALERT_KINDS, ALERT_STATES, SEVERITIES } from '../detect/alert.js';
+import { REVOCATION_KINDS } from '../revoke/model.js';
+import { BLAST_SUBJECTS } from '../revoke/blast-radius.js';
 
 /**
  * The analyst API's contract, served at /openapi.json. Response schemas are
  * closed (no undocumented properties), so the test that validates every
  * route's real answers against them catches drift in either direction.
- * `x-chainsight-access` says what each operation needs; the authorization
- * test checks every route behaves as it says.
+ * `x-chainsight-access` says the least role each operation needs and
+ * `x-chainsight-tenancy` whose rows it answers with (`own`: the caller's
+ * trust domains only; `every`: all of them, so only a token for every
+ * tenant); `x-chainsight-list` names a list's array property. The
+ * authorization test enumerates the operations from this document and checks
+ * every one behaves as it says.
  */
 
 const str = { type: 'string' } as const;
@@ -174,6 +180,33 @@ const schemas = {
     chainPath: { ...strs, description: 'the human, then each delegatee, as the chain presented them' },
     links: { type: 'array', items: ref('ChainLink'), description: 'root first; empty when the action carried no decodable chain' },
   }),
+  Revocation: closed({
+    id: str, kind: { type: 'string', enum: [...REVOCATION_KINDS] },
+    target: { ...str, description: 'link hash or jti (link), principal (agent), or kid (key)' },
+    reason: str, revokedBy: { ...str, description: "the token's subject (the body's value only when the API runs open)" },
+    revokedAtMs: { ...int, description: 'spans starting at or after this time (epoch ms) under a covered chain fail' },
+    expiresAtMs: { ...int, description: 'when nothing it covers can still verify (epoch ms); 0: never' },
+  }),
+  RevocationRequest: closed({
+    kind: { type: 'string', enum: [...REVOCATION_KINDS] },
+    target: { type: 'string', minLength: 1, maxLength: 512 },
+    reason: { type: 'string', minLength: 1, maxLength: 1000 },
+    revokedBy: { type: 'string', minLength: 1, maxLength: 256, description: 'replaced by the token subject when authenticated' },
+    revokedAt: { type: ['string', 'integer'], description: 'optional earlier effective time (ISO-8601 or epoch ms), never in the future' },
+  }, ['kind', 'target', 'reason', 'revokedBy']),
+  Revoked: closed({ revocation: ref('Revocation') }),
+  RevocationPage: closed({ revocations: { type: 'array', items: ref('Revocation') }, nextCursor: ref('NextCursor') }),
+  BlastRadius: closed({
+    subject: closed({ kind: { type: 'string', enum: [...BLAST_SUBJECTS] }, id: str }),
+    links: { ...strs, description: 'for a link: the hashes the id named (itself, or the links with that jti)' },
+    chains: { type: 'array', items: closed({ chainHash: str, taskId: str, path: strs, depth: int, actions: int }) },
+    derivedLinks: { ...strs, description: 'links delegated from the subject, below it in those chains' },
+    tasks: { type: 'array', items: closed({ taskId: str, actions: int, failed: int }) },
+    actions: closed({ total: int, verified: int, failed: int, first: { type: ['string', 'null'] }, last: { type: ['string', 'null'] } }),
+    byAgent: { type: 'array', items: closed({ agent: str, actions: int, failed: int, scopes: { type: 'array', items: closed({ scope: str, actions: int }) } }) },
+    byScope: { type: 'array', items: closed({ scope: str, actions: int }) },
+    truncated: { type: 'boolean', description: 'a list was cut at 1000 entries' },
+  }),
 } as const;
 
 const problem = (description: string) => ({ description, content: { [PROBLEM_CONTENT_TYPE]: { schema: ref('Problem') } } });
@@ -202,17 +235,32 @@ const limit = (fallback: number) => param('limit', 'query', 'page size', { type:
 const taskId = param('taskId', 'path', 'task id (gen_ai.conversation.id / chainsight.task.id), 1 to 512 characters');
 
 const alertId = param('alertId', 'path', 'alert id, 32 hex characters');
-const noteBody = { required: false, content: { 'application/json': { schema: ref('AlertNote') } } };
+interface OpExtra {
+  /** Default `own` for guarded routes. */
+  tenancy?: Tenancy;
+  /** A list: the property holding its items (paged by `cursor`, ended by `nextCursor: null`). */
+  list?: string;
+  requestBody?: object;
+  /** The success status; 200 unless it creates. */
+  status?: '200' | '201';
+}
 
-function op(access: Access, summary: string, ok: object, parameters: object[] = [], errorsFor: object = guardedErrors()) {
+function op(access: Access, summary: string, ok: object, parameters: object[] = [], errorsFor: object = guardedErrors(), extra: OpExtra = {}) {
   return {
     summary,
     'x-chainsight-access': access,
+    ...(access === 'open' ? {} : { 'x-chainsight-tenancy': extra.tenancy ?? 'own' }),
+    ...(extra.list ? { 'x-chainsight-list': extra.list } : {}),
     security: access === 'open' ? [] : [{ bearer: [] }],
     parameters,
-    responses: { '200': ok, ...(access === 'open' ? {} : errorsFor) },
+    ...(extra.requestBody ? { requestBody: extra.requestBody } : {}),
+    responses: { [extra.status ?? '200']: ok, ...(access === 'open' ? {} : errorsFor) },
   };
 }
+
+const list = (name: string): OpExtra => ({ list: name });
+const acrossTenants: OpExtra = { tenancy: 'every' };
+const noteBody = { required: false, content: { 'application/json': { schema: ref('AlertNote'), example: { note: 'triaged: expected change window' } } } };
 
 export const OPENAPI_DOCUMENT = {
   openapi: '3.1.0',
@@ -221,7 +269,8 @@ export const OPENAPI_DOCUMENT = {
     version: '1',
     description:
       'Verified delegation chains and per-task action trees. Guarded routes take an OIDC bearer JWT whose tenants claim lists the trust domains the caller sees; ' +
-      'rows of other trust domains are invisible (lists leave them out, single resources answer 404). Lists are paginated by opaque cursors.',
+      'rows of other trust domains are invisible (lists leave them out, single resources answer 404). Operations marked `x-chainsight-tenancy: every` answer or act ' +
+      'across trust domains and need a token whose tenants claim is `*`. Lists are paginated by opaque cursors.',
   },
   paths: {
     '/healthz': { get: op('open', 'liveness', json('alive', 'Health')) },
@@ -234,7 +283,7 @@ export const OPENAPI_DOCUMENT = {
         param('agent', 'query', 'an agent SPIFFE ID taking part'),
         param('verdict', 'query', 'verified: no action flagged; failed: at least one', { type: 'string', enum: ['verified', 'failed'] }),
         limit(PAGE_LIMIT.default), cursor,
-      ]),
+      ], guardedErrors(), list('tasks')),
     },
     '/api/tasks/{taskId}/tree': {
       get: op('viewer', "one task's action tree, built from the caller's trust domains' actions", {
@@ -247,13 +296,13 @@ export const OPENAPI_DOCUMENT = {
       ], guardedErrors(['404', 'NotFound'])),
     },
     '/api/tasks/{taskId}/actions': {
-      get: op('viewer', "a task's actions whose agent is in the caller's trust domains, once each, in (ts, span_id) order", json('a page of actions', 'ActionPage'), [taskId, limit(PAGE_LIMIT.max), cursor]),
+      get: op('viewer', "a task's actions whose agent is in the caller's trust domains, once each, in (ts, span_id) order", json('a page of actions', 'ActionPage'), [taskId, limit(PAGE_LIMIT.max), cursor], guardedErrors(), list('actions')),
     },
     '/api/tasks/{taskId}/decisions': {
       get: op('viewer', "the policy engine's decision on each of a task's actions whose agent is in the caller's trust domains (the newest per action), in (ts, span_id) order; `format=opa` gives OPA decision-log events", {
         description: 'a page of decisions, or of OPA decision-log events',
         content: { 'application/json': { schema: ref('DecisionList') } },
-      }, [taskId, param('format', 'query', 'chainsight (default) or opa', { type: 'string', enum: ['chainsight', 'opa'] }), limit(PAGE_LIMIT.default), cursor]),
+      }, [taskId, param('format', 'query', 'chainsight (default) or opa', { type: 'string', enum: ['chainsight', 'opa'] }), limit(PAGE_LIMIT.default), cursor], guardedErrors(), list('decisions')),
     },
     '/api/tasks/{taskId}/actions/{spanId}/decision': {
       get: op('viewer', 'under which rules one action was allowed, or which it broke: its newest policy decision; 404 when no policy judged it', json('the decision', 'OneDecision'), [
@@ -263,14 +312,14 @@ export const OPENAPI_DOCUMENT = {
     '/api/agents/{agentId}/delegations': {
       get: op('viewer', "links an agent issued or received, of the caller's trust domains, newest first", json('a page of links', 'DelegationPage'), [
         param('agentId', 'path', 'agent SPIFFE ID, URL-encoded'), limit(500), cursor,
-      ]),
+      ], guardedErrors(), list('delegations')),
     },
     '/api/graph': {
       get: op('viewer', "the delegation graph of the caller's trust domains: agents and humans as nodes, delegation edges with link, action and task counts; invalid and unexpected edges marked", json('a page of edges and the nodes they name', 'GraphPage'), [
         param('from', 'query', 'actions at or after, and links still in force then (ISO-8601 or epoch ms)'),
         param('to', 'query', 'actions before, and links issued before (ISO-8601 or epoch ms)'),
         limit(PAGE_LIMIT.max), cursor,
-      ]),
+      ], guardedErrors(), list('edges')),
     },
     '/api/graph/edges/{delegator}/{delegatee}/tasks': {
       get: op('viewer', 'the tasks that used one delegation edge (a link, or actions under it), in task id order', json('a page of tasks', 'EdgeTaskPage'), [
@@ -278,7 +327,7 @@ export const OPENAPI_DOCUMENT = {
         param('delegatee', 'path', 'the delegatee agent SPIFFE ID, URL-encoded'),
         param('from', 'query', 'as for /api/graph'), param('to', 'query', 'as for /api/graph'),
         limit(PAGE_LIMIT.default), cursor,
-      ]),
+      ], guardedErrors(), list('tasks')),
     },
     '/api/agents/{agentId}/scopes': {
       get: op('viewer', 'an agent\'s granted against used scopes over time, per bucket, oldest first', json('a page of buckets', 'ScopeHistory'), [
@@ -286,7 +335,7 @@ export const OPENAPI_DOCUMENT = {
         param('from', 'query', 'actions at or after (ISO-8601 or epoch ms)'), param('to', 'query', 'actions before (ISO-8601 or epoch ms)'),
         param('bucket', 'query', 'bucket size in seconds', { type: 'integer', minimum: 60, maximum: 604800, default: 3600 }),
         limit(PAGE_LIMIT.default), cursor,
-      ]),
+      ], guardedErrors(), list('buckets')),
     },
     '/api/tasks/{taskId}/actions/{spanId}/chain': {
       get: op('viewer', "one action's verdict and its chain link by link: issuer, scope, expiry and verification status", json('the chain', 'ActionChain'), [
@@ -294,13 +343,36 @@ export const OPENAPI_DOCUMENT = {
       ], guardedErrors(['404', 'NotFound'])),
     },
     '/api/quarantine': {
-      get: op('admin', 'rows the store refused for good (OTLP/HTTP path) with their error, newest first (raw input of any tenant: admin only)', json('a page of quarantined rows', 'QuarantinePage'), [
+      get: op('admin', 'rows the store refused for good (OTLP/HTTP path) with their error, newest first (raw input of any tenant: an admin for every tenant only)', json('a page of quarantined rows', 'QuarantinePage'), [
         param('task', 'query', 'task id'),
         param('trace', 'query', 'trace id'),
         param('from', 'query', 'quarantined at or after (ISO-8601 or epoch ms)'),
         param('to', 'query', 'quarantined before (ISO-8601 or epoch ms)'),
         limit(100), cursor,
-      ]),
+      ], guardedErrors(), { ...acrossTenants, ...list('quarantined') }),
+    },
+    '/api/revocations': {
+      post: op('responder', 'revoke a link (by hash or jti), an agent or a signing key: spans from then on under a covered chain fail, in every tenant (so: a token for every tenant)', {
+        description: 'recorded', content: { 'application/json': { schema: ref('Revoked') } },
+      }, [], guardedErrors(), {
+        ...acrossTenants, status: '201',
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: ref('RevocationRequest'), example: { kind: 'agent', target: 'spiffe://co.example/agent/rogue/r-1', reason: 'exfiltration', revokedBy: 'ignored@co.example' } } },
+        },
+      }),
+      get: op('responder', 'revocations, newest first (revokedAtMs DESC, id)', json('a page of revocations', 'RevocationPage'), [
+        param('kind', 'query', 'only this kind', { type: 'string', enum: [...REVOCATION_KINDS] }),
+        param('target', 'query', 'only this target'),
+        limit(PAGE_LIMIT.default), cursor,
+      ], guardedErrors(), { ...acrossTenants, ...list('revocations') }),
+    },
+    '/api/blast-radius/{kind}/{id}': {
+      get: op('admin', 'every chain derived from a link, an agent or a human and every action under them, across tasks and trust domains, with counts per agent and scope',
+        json('the blast radius (empty lists when nothing is recorded)', 'BlastRadius'), [
+          param('kind', 'path', 'what the id names', { type: 'string', enum: [...BLAST_SUBJECTS] }),
+          param('id', 'path', 'link hash or jti, agent SPIFFE ID, or human; URL-encoded, 1 to 512 characters'),
+        ], guardedErrors(), acrossTenants),
     },
     '/api/alerts': {
       get: op('viewer', "alerts of the caller's trust domains, most recently seen first (schemas/alerts.md)", json('a page of alerts', 'AlertPage'), [
@@ -313,19 +385,20 @@ export const OPENAPI_DOCUMENT = {
         param('since', 'query', 'last seen at or after (ISO-8601 or epoch ms)'),
         param('until', 'query', 'first seen before (ISO-8601 or epoch ms)'),
         limit(PAGE_LIMIT.default), cursor,
-      ]),
+      ], guardedErrors(), list('alerts')),
     },
     '/api/alerts/{alertId}': {
       get: op('viewer', 'one alert with its evidence and history', json('the alert', 'AlertDetail'), [alertId], guardedErrors(['404', 'NotFound'])),
     },
     '/api/alerts/{alertId}/acknowledge': {
-      post: { ...op('responder', 'acknowledge an alert (a no-op when it already is; 409 when resolved)', json('the alert', 'AlertView'), [alertId], guardedErrors(['404', 'NotFound'], ['409', 'Conflict'])), requestBody: noteBody },
+      post: op('responder', 'acknowledge an alert (a no-op when it already is; 409 when resolved)', json('the alert', 'AlertView'), [alertId], guardedErrors(['404', 'NotFound'], ['409', 'Conflict']), { requestBody: noteBody }),
     },
     '/api/alerts/{alertId}/resolve': {
-      post: { ...op('responder', 'resolve an alert (a no-op when it already is); it opens again if it triggers again', json('the alert', 'AlertView'), [alertId], guardedErrors(['404', 'NotFound'])), requestBody: noteBody },
+      post: op('responder', 'resolve an alert (a no-op when it already is); it opens again if it triggers again', json('the alert', 'AlertView'), [alertId], guardedErrors(['404', 'NotFound']), { requestBody: noteBody }),
     },
     '/metrics': {
-      get: op('admin', 'Prometheus metrics of this process (every tenant: admin only, or the static scrape secret of CHAINSIGHT_METRICS_TOKEN_FILE as bearer)', { description: 'Prometheus text exposition', content: { 'text/plain': { schema: str } } }),
+      get: op('admin', 'Prometheus metrics of this process (every tenant: an admin for every tenant, or the static scrape secret of CHAINSIGHT_METRICS_TOKEN_FILE as bearer)',
+        { description: 'Prometheus text exposition', content: { 'text/plain': { schema: str } } }, [], guardedErrors(), acrossTenants),
     },
   },
   components: {

@@ -53,6 +53,38 @@ export class CursorCodec {
   }
 }
 
+/**
+ * A list's cursor for one request: the store position it carries (undefined
+ * on the first page), and how to hand out the next one. Signed over the list's
+ * name and its filters (`scope`), so it is valid only for the same list and filters.
+ */
+export function listCursor(codec: CursorCodec, list: string, scope: object, raw: string | undefined) {
+  const key = JSON.stringify(scope);
+  return {
+    after: raw === undefined ? undefined : codec.decode(list, key, raw, 1)[0]!,
+    next: (position: string | null | undefined) => (position == null ? null : codec.encode(list, key, [position])),
+  };
+}
+
+/**
+ * A store position from a verified cursor. Only this server signs them, but a
+ * key shared across versions could carry an older shape: that is the
+ * caller's stale cursor (400), not a server fault.
+ */
+export function cursorPosition<K extends string>(text: string, keys: readonly K[]): Record<K, string> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    v = undefined;
+  }
+  const o = v as Record<string, unknown> | undefined;
+  if (!o || typeof o !== 'object' || !keys.every((k) => typeof o[k] === 'string')) {
+    throw new ApiProblem('invalid-cursor', 'cursor is from another version of this list; start again without it');
+  }
+  return Object.fromEntries(keys.map((k) => [k, o[k]])) as Record<K, string>;
+}
+
 /** Page size bounds shared by every list. */
 export const PAGE_LIMIT = { default: 100, max: 1000 } as const;
 

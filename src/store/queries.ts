@@ -4,8 +4,9 @@ import type { ActionRow } from '../correlate/rows.js';
 import { decodeTaskCursor, encodeTaskCursor, type TaskCursor } from './task-summary-cursor.js';
 import {
   candidatesStatement, countsStatement, failedRecountStatement,
-  type CandidateRow, type CountRow, type RecountRow, type Statement,
+  type CandidateFilter, type CandidateLookup, type CandidateRow, type CountRow, type RecountRow, type Statement,
 } from './task-summary-query.js';
+import { orderWindowStatement, windowFloor, type OrderRow } from './task-search-index.js';
 
 export { InvalidCursor } from './task-summary-cursor.js';
 
@@ -163,15 +164,30 @@ const cursorOf = (c: CandidateRow): TaskCursor => ({ sortMs: Number(c[1]), taskI
 /** Bound on rows one tree may load, so one request cannot exhaust memory. */
 export const MAX_TREE_ACTIONS = 200_000;
 
+export interface QueriesOptions {
+  /**
+   * `index` (default): task search through migration 014's order and key
+   * indexes. `summary`: through the task summary alone, as before them; for
+   * the side-by-side benchmark.
+   */
+  taskSearch?: 'index' | 'summary';
+  /** Rows of the order index the walk reads first (then twice as many each time); by default the page and a quarter, at least 16 more: stale rows are few. */
+  firstWindow?: number;
+}
+
 /** Analyst-facing reads. SQL text holds only trusted identifiers; every value is a query parameter. */
 export class Queries {
   private readonly db: string;
+  private readonly taskSearch: 'index' | 'summary';
+  private readonly firstWindow: number | undefined;
 
-  constructor(private readonly client: ClickHouseClient, database: string) {
+  constructor(private readonly client: ClickHouseClient, database: string, opts: QueriesOptions = {}) {
     this.db = assertIdentifier(database);
+    this.taskSearch = opts.taskSearch ?? 'index';
+    this.firstWindow = opts.firstWindow;
   }
 
-  /** Keyset-paged task search over the task summary: see task-summary-query.ts for what it costs. */
+  /** Keyset-paged task search over the task summary and its search indexes: see task-summary-query.ts for what it costs. */
   async listTasks(f: TaskFilter): Promise<TaskPage> {
     const limit = Number.isSafeInteger(f.limit) ? Math.min(Math.max(f.limit!, 1), MAX_LIMIT) : 100;
     let after = f.cursor === undefined ? null : decodeTaskCursor(f.cursor);
@@ -180,7 +196,7 @@ export class Queries {
     let lastKept: CandidateRow | undefined;
     for (let round = 1; ; round++) {
       const want = limit - tasks.length;
-      const batch = await this.compact<CandidateRow>(candidatesStatement(this.db, f, after, want + 1));
+      const batch = await this.candidates(f, after, want + 1);
       const examined = batch.slice(0, want);
       const counted = await this.countTasks(examined, f.trustDomains);
       for (const c of examined) {
@@ -195,6 +211,34 @@ export class Queries {
       after = cursorOf(examined[examined.length - 1]!);
       // Bounded work per request: a short page, and the cursor goes on from the last task examined.
       if (round === MAX_FILTER_ROUNDS) return { tasks, nextCursor: encodeTaskCursor(after) };
+    }
+  }
+
+  /**
+   * Step 1 of the task list: the next `n` tasks after `after` that the filter
+   * may keep, in list order. Without a time range, it walks the order index
+   * (restricted to the tasks a human, agent or failed filter names) window
+   * by window, each twice the last, merging only the windows' tasks, until
+   * it has `n` or the index ends. A time range alone scans the summary's times.
+   */
+  private async candidates(f: TaskFilter, after: TaskCursor | null, n: number): Promise<CandidateRow[]> {
+    const lookup: CandidateLookup = this.taskSearch === 'index' ? 'keys' : 'summary';
+    const walk = this.taskSearch === 'index' && f.fromMs === undefined && f.toMs === undefined;
+    if (!walk) return this.compact<CandidateRow>(candidatesStatement(this.db, f, after, n, lookup));
+    const out: CandidateRow[] = [];
+    let ceiling: number | null = after === null ? null : after.sortMs;
+    for (let size = this.firstWindow ?? n + Math.max(16, n >> 2), first = true; ; size *= 2, first = false) {
+      const window = await this.compact<OrderRow>(orderWindowStatement(this.db, f, ceiling, size));
+      const floor = windowFloor(window, size);
+      if (window.length > 0) {
+        const bounds: CandidateFilter = { ids: [...new Set(window.map((w) => w[0]))] };
+        if (floor !== null) bounds.floorMs = floor;
+        // The first window is bounded above by the cursor; each later one by the previous floor, so none repeats a task.
+        if (!first) bounds.ceilingMs = ceiling!;
+        out.push(...await this.compact<CandidateRow>(candidatesStatement(this.db, { ...f, ...bounds }, after, n - out.length, lookup)));
+      }
+      if (out.length >= n || floor === null) return out;
+      ceiling = floor;
     }
   }
 

@@ -3,13 +3,14 @@
  * 004_task_summary.sql). Pure: builds statement text from trusted identifiers
  * and puts every value in query parameters.
  *
- * A page is found in two steps, so that its cost follows the number of tasks,
- * never the number of actions:
- *  1. candidates: the tasks a filter names, picked from unmerged summary
- *     rows one column at a time; their cheap columns (times, origin, verdict
- *     flags, and the human/agent sets only when filtered on) merged per task,
- *     checked again, ordered and cut after the cursor. Unfiltered, this
- *     merges every task's cheap columns: its cost grows with tasks;
+ * A page is found in two steps, so that its cost follows the page and the
+ * tasks matching, never the number of actions:
+ *  1. candidates: the tasks a filter names, found by primary key in task_keys
+ *     (human, agent, failed verdict: migration 014), or in a window of the
+ *     order index (no filter: task-search-index.ts), or, for a time range
+ *     alone, picked from every unmerged summary row's times; their cheap
+ *     columns (times, origin, verdict flags) merged per task, checked again,
+ *     ordered and cut after the cursor;
  *  2. counts for the page's tasks only: distinct spans and failed spans from
  *     the summary's states, and, for a task where a span judged failed may
  *     since have been judged verified, the failed count from actions (the
@@ -25,7 +26,20 @@ export interface CandidateFilter {
   agent?: string;
   verdict?: 'verified' | 'failed';
   trustDomains?: string[];
+  /** Only these tasks (a window of the order index: task-search-index.ts). */
+  ids?: string[];
+  /** Only tasks sorting after (exclusive) or at or before (inclusive) these keys: a window's bounds. */
+  floorMs?: number;
+  ceilingMs?: number;
 }
+
+/**
+ * How step 1 finds the tasks a human, agent or failed-verdict filter names:
+ * `keys` looks them up by primary key in task_keys (migration 014), so it
+ * reads only the matching tasks; `summary` finds them in every summary row
+ * (what the list did before that index; kept for the side-by-side benchmark).
+ */
+export type CandidateLookup = 'keys' | 'summary';
 
 export interface Statement {
   query: string;
@@ -48,7 +62,7 @@ export type CandidateRow = [
   maybe_reinstated: number,
 ];
 
-export function candidatesStatement(db: string, f: CandidateFilter, after: TaskCursor | null, limit: number): Statement {
+export function candidatesStatement(db: string, f: CandidateFilter, after: TaskCursor | null, limit: number, lookup: CandidateLookup = 'keys'): Statement {
   const params: Record<string, unknown> = { limit };
   const where: string[] = [];
   const having: string[] = [];
@@ -73,28 +87,43 @@ export function candidatesStatement(db: string, f: CandidateFilter, after: TaskC
     having.push('fa < fromUnixTimestamp64Milli({to:Int64})');
     params.to = f.toMs;
   }
-  if (f.human !== undefined) {
+  const keyed = lookup === 'keys' ? keyedFilters(db, f, params) : [];
+  if (lookup === 'summary' && f.human !== undefined) {
+    params.human = f.human;
     exists.push('has(finalizeAggregation(humans), {human:String})');
     sets.push('groupUniqArrayIfMerge(humans) AS hs');
     having.push('has(hs, {human:String})');
-    params.human = f.human;
   }
-  if (f.agent !== undefined) {
+  if (lookup === 'summary' && f.agent !== undefined) {
+    params.agent = f.agent;
     exists.push('has(finalizeAggregation(agent_ids), {agent:String})');
     sets.push('groupUniqArrayMerge(agent_ids) AS ags');
     having.push('has(ags, {agent:String})');
-    params.agent = f.agent;
   }
   // Supersets, settled exactly in step 2 for the tasks that may have a span reinstated.
   if (f.verdict === 'failed') {
-    exists.push('first_failed_at IS NOT NULL');
+    if (lookup === 'summary') exists.push('first_failed_at IS NOT NULL');
     having.push('ffa IS NOT NULL');
   }
+  if (f.ids !== undefined) {
+    where.push('task_id IN {ids:Array(String)}');
+    params.ids = f.ids;
+  }
+  if (f.floorMs !== undefined) {
+    having.push('sort_ms > {floor_ms:Int64}');
+    params.floor_ms = f.floorMs;
+  }
+  if (f.ceilingMs !== undefined) {
+    having.push('sort_ms <= {ceiling_ms:Int64}');
+    params.ceiling_ms = f.ceilingMs;
+  }
   if (f.verdict === 'verified') having.push('(ffa IS NULL OR maybe_reinstated)');
-  // Extension point: an alert filter (once alerts are stored) adds a
-  // `task_id IN (SELECT task_id FROM <alerts> WHERE …)` to `where` here.
   const scope = f.trustDomains !== undefined ? ' AND trust_domain IN {tds:Array(String)}' : '';
-  for (const e of exists) where.push(`task_id IN (SELECT task_id FROM ${db}.task_summary WHERE ${e}${scope})`);
+  // Key lookups are exact and read only the matching tasks; a time range's scan of every row is needed only without one.
+  where.push(...keyed);
+  for (const e of keyed.length > 0 || f.ids !== undefined ? [] : exists) {
+    where.push(`task_id IN (SELECT task_id FROM ${db}.task_summary WHERE ${e}${scope})`);
+  }
   if (after) {
     having.push('(sort_ms < {after_ms:Int64} OR (sort_ms = {after_ms:Int64} AND task_id > {after_task:String}))');
     params.after_ms = after.sortMs;
@@ -120,6 +149,35 @@ export function candidatesStatement(db: string, f: CandidateFilter, after: TaskC
     ORDER BY sort_ms DESC, task_id ASC
     LIMIT {limit:UInt32}`;
   return { query, params };
+}
+
+/**
+ * `task_id IN (…)` conditions for the filters task_keys answers exactly
+ * (human, agent, a span judged failed), each a primary-key range of it; their
+ * values go into `params`. Empty when the filter names none of them.
+ */
+export function keyedFilters(db: string, f: CandidateFilter, params: Record<string, unknown>): string[] {
+  const keyed: string[] = [];
+  if (f.trustDomains !== undefined) params.tds = f.trustDomains;
+  if (f.human !== undefined) {
+    params.human = f.human;
+    keyed.push(keyedTasks(db, 'human', '{human:String}', f.trustDomains));
+  }
+  if (f.agent !== undefined) {
+    params.agent = f.agent;
+    keyed.push(keyedTasks(db, 'agent', '{agent:String}', f.trustDomains));
+  }
+  if (f.verdict === 'failed') keyed.push(keyedTasks(db, 'failed', "''", f.trustDomains));
+  // Extension point, the alert filter: a migration after the alert tables'
+  // (009: alert_signals carries task_id and tenant) adds a view writing
+  // ('alert', '', task_id, tenant) rows into task_keys, and the filter is one
+  // more `keyed.push(keyedTasks(db, 'alert', "''", f.trustDomains))`.
+  return keyed.map((k) => `task_id IN (${k})`);
+}
+
+/** The tasks with one key (a human, an agent, a failed span) in task_keys, within the trust domains when given. */
+function keyedTasks(db: string, kind: 'human' | 'agent' | 'failed' | 'alert', key: string, trustDomains: string[] | undefined): string {
+  return `SELECT task_id FROM ${db}.task_keys WHERE kind = '${kind}' AND key = ${key}${trustDomains !== undefined ? ' AND trust_domain IN {tds:Array(String)}' : ''}`;
 }
 
 export type CountRow = [task_id: string, spans: string, failed: string, verified: string, agents: string, trust_domains: string[]];

@@ -26,7 +26,7 @@ before(async () => {
   h = await startApiHarness();
   const app = express();
   app.use(serveConsole());
-  for (const r of h.routers) app.use(r);
+  app.use(h.app);
   server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -1,17 +1,19 @@
 /**
- * The OpenAPI document against reality: the routes express registered are the
- * documented ones, and every route's real answers, success and error, validate
- * (ajv, JSON Schema 2020-12) against the schema the document gives for their
- * status and content type. Cursor pagination walks every list without loss
- * or repeat and refuses cursors it did not issue.
+ * The OpenAPI document against reality: the routes every router of the app
+ * registered (src/serve/app.ts) are the documented ones, and every
+ * operation's real answers, success and error, validate (ajv, JSON Schema
+ * 2020-12) against the schema the document gives for their status and content
+ * type. Every list is cursor-paged; the cursors walk each list without loss or
+ * repeat and refuse cursors the server did not issue.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApiHarness, type Answer, type ApiHarness } from '../support/api-harness.js';
-import { TASK_SHARED, TASK_CO, TASK_CO_ACTIONS, PLANNER, INVENTORY, SHARED_PLANNER_SPAN } from '../support/api-fixtures.js';
+import { TASK_SHARED, TASK_CO, TASK_CO_ACTIONS, PLANNER } from '../support/api-fixtures.js';
 import { registeredRoutes } from '../support/api-routes.js';
 import { OPENAPI_DOCUMENT } from '../../src/serve/openapi.js';
-import { assertDocumented, compileSchema, operation, resolvePointer } from '../support/openapi-validate.js';
+import { assertDocumented, compileSchema, documentedOperations, resolvePointer, successStatus, type Operation } from '../support/openapi-validate.js';
+import { concretePath, requestBody } from '../support/api-operations.js';
 
 let h: ApiHarness;
 let admin = '';
@@ -21,10 +23,50 @@ before(async () => {
 });
 after(async () => h.close());
 
-function concrete(path: string, taskId = TASK_SHARED): string {
-  return path.replace('{taskId}', encodeURIComponent(taskId)).replace('{agentId}', encodeURIComponent(PLANNER)).replace('{spanId}', SHARED_PLANNER_SPAN)
-    .replace('{delegator}', encodeURIComponent(PLANNER)).replace('{delegatee}', encodeURIComponent(INVENTORY));
+const concrete = (path: string, taskId?: string) => concretePath(path, taskId === undefined ? {} : { taskId });
+
+test('every route a router registered is documented, and every documented operation is registered', () => {
+  const registered = registeredRoutes(h.app).map((r) => `${r.method} ${r.path}`).sort();
+  const documented = documentedOperations().map((o) => `${o.method} ${o.path}`).sort();
+  assert.ok(registered.length >= 12, 'the walk went into every mounted router');
+  assert.deepEqual(registered, documented);
+  for (const { method, path, op } of documentedOperations()) {
+    assert.match(op['x-chainsight-access'], /^(open|viewer|responder|admin)$/, `${method} ${path}`);
+    if (op['x-chainsight-access'] !== 'open') assert.match(op['x-chainsight-tenancy'] ?? '', /^(own|every)$/, `${method} ${path}`);
+  }
+});
+
+/** The 200 schema's properties of an operation (through $ref and oneOf). */
+function successProperties(op: Operation): Set<string> {
+  const out = new Set<string>();
+  const visit = (schema: any): void => {
+    if (schema?.$ref) return visit(resolvePointer(schema.$ref));
+    for (const branch of schema?.oneOf ?? []) visit(branch);
+    for (const k of Object.keys(schema?.properties ?? {})) out.add(k);
+  };
+  const ok = op.responses[String(successStatus(op))]!;
+  for (const media of Object.values(ok.content ?? {})) visit(media.schema);
+  return out;
 }
+
+test('every list is cursor-paged: it names its items, takes limit and cursor, and answers nextCursor', () => {
+  for (const { method, path, op } of documentedOperations()) {
+    const props = successProperties(op);
+    const params = op.parameters.map((p) => p.name);
+    const list = op['x-chainsight-list'];
+    const pages = props.has('nextCursor') || list !== undefined || params.includes('cursor');
+    if (!pages) continue;
+    assert.ok(list && props.has(list), `${method} ${path}: names its item property`);
+    assert.ok(props.has('nextCursor'), `${method} ${path}: answers nextCursor`);
+    assert.ok(params.includes('cursor') && params.includes('limit'), `${method} ${path}: takes cursor and limit`);
+  }
+  // A GET whose answer holds an array at the top and that is no single resource's view must be one of them.
+  const views = /\/(tree|decision|chain)$|\{(id|alertId)\}$|^\/openapi\.json$|^\/metrics$|^\/healthz$/;
+  for (const { method, path, op } of documentedOperations()) {
+    if (method !== 'GET' || views.test(path)) continue;
+    assert.ok(op['x-chainsight-list'], `GET ${path} lists: it must be cursor-paged (x-chainsight-list)`);
+  }
+});
 
 test('the served document is the OpenAPI 3.1 document, and every $ref in it resolves', async () => {
   const res = await h.get('/openapi.json');
@@ -45,12 +87,14 @@ test('the served document is the OpenAPI 3.1 document, and every $ref in it reso
   for (const name of Object.keys(OPENAPI_DOCUMENT.components.schemas)) compileSchema(name);
 });
 
-test('every route answers what its schema says: success, and each error it documents', async () => {
+test('every operation answers what its schema says: success, and each error it documents', async () => {
   const noRole = await h.token(['*'], null);
-  for (const { path } of registeredRoutes(...h.routers)) {
-    const ok = await h.get(concrete(path), admin);
-    assert.equal(ok.status, 200, path);
-    assertDocumented(path, ok);
+  for (const { method, path, op } of documentedOperations()) {
+    const name = `${method} ${path}`;
+    const body = requestBody(op);
+    const ok = await h.request(method, concrete(path), admin, body);
+    assert.equal(ok.status, successStatus(op), `${name}: ${JSON.stringify(ok.body).slice(0, 300)}`);
+    assertDocumented(path, ok, method);
     if (path.endsWith('/tree')) {
       const text = await h.get(`${concrete(path)}?format=text&actions=true`, admin);
       assert.equal(text.status, 200);
@@ -58,18 +102,6 @@ test('every route answers what its schema says: success, and each error it docum
       assertDocumented(path, await h.get(concrete(path, 'no-such-task'), admin));
       assertDocumented(path, await h.get(concrete(path, 'x'.repeat(600)), admin));
       for (const q of ['format=html', 'actions=yes', 'format=text&format=json']) {
-        const bad = await h.get(`${concrete(path)}?${q}`, admin);
-        assert.equal(bad.status, 400, q);
-        assertDocumented(path, bad);
-      }
-    }
-    if (path.endsWith('/chain')) {
-      const none = await h.get(concrete(path, 'no-such-task'), admin);
-      assert.equal(none.status, 404);
-      assertDocumented(path, none);
-    }
-    if (path.endsWith('/scopes')) {
-      for (const q of ['bucket=59', 'bucket=abc', 'bucket=604801']) {
         const bad = await h.get(`${concrete(path)}?${q}`, admin);
         assert.equal(bad.status, 400, q);
         assertDocumented(path, bad);
@@ -86,18 +118,40 @@ test('every route answers what its schema says: success, and each error it docum
       assert.equal(bad.status, 400);
       assertDocumented(path, bad);
     }
-    if (operation(path).responses['401'] === undefined) continue;
-    const anonymous = await h.get(concrete(path));
-    assert.equal(anonymous.status, 401);
-    assertDocumented(path, anonymous);
-    const forbidden = await h.get(concrete(path), noRole);
-    assert.equal(forbidden.status, 403);
-    assertDocumented(path, forbidden);
-    if (path !== '/metrics' && !path.endsWith('/tree') && !path.endsWith('/decision') && !path.endsWith('/chain')) {
+    if (path.startsWith('/api/blast-radius/')) {
+      const bad = await h.get(concrete(path).replace('/agent/', '/planet/'), admin);
+      assert.equal(bad.status, 400);
+      assertDocumented(path, bad);
+    }
+    if (body !== undefined) {
+      // Hostile bodies: not an object, missing and unknown fields, not JSON, values out of their schema.
+      const schema = resolvePointer((op.requestBody!.content['application/json'] as { schema: { $ref: string } }).schema.$ref);
+      const fields = Object.keys(schema.properties ?? {});
+      const hostile: unknown[] = ['x', [], { ...body, extra: 1 }];
+      if ((schema.required ?? []).length > 0) hostile.push({});
+      if (fields.includes('kind')) hostile.push({ ...body, kind: 'planet' });
+      for (const f of ['reason', 'note']) if (fields.includes(f)) hostile.push({ ...body, [f]: 'r'.repeat(20_000) });
+      for (const b of hostile) {
+        const bad = await h.request(method, concrete(path), admin, b);
+        assert.equal(bad.status, 400, `${name} ${JSON.stringify(b).slice(0, 60)}`);
+        assertDocumented(path, bad, method);
+      }
+      const notJson = await fetch(h.base + concrete(path), { method, headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: '{"kind":' });
+      assert.equal(notJson.status, 400);
+      assertDocumented(path, { status: notJson.status, headers: notJson.headers, body: await notJson.json() }, method);
+    }
+    if (op.responses['401'] === undefined) continue;
+    const anonymous = await h.request(method, concrete(path), undefined, body);
+    assert.equal(anonymous.status, 401, name);
+    assertDocumented(path, anonymous, method);
+    const forbidden = await h.request(method, concrete(path), noRole, body);
+    assert.equal(forbidden.status, 403, name);
+    assertDocumented(path, forbidden, method);
+    if (op['x-chainsight-list'] !== undefined) {
       for (const q of ['limit=0', 'limit=1001', 'limit=abc', 'cursor=bogus', 'limit=1&limit=2']) {
-        const bad = await h.get(`${concrete(path)}?${q}`, admin);
+        const bad = await h.request(method, `${concrete(path)}?${q}`, admin);
         assert.equal(bad.status, 400, `${path}?${q}`);
-        assertDocumented(path, bad);
+        assertDocumented(path, bad, method);
       }
     }
   }
@@ -108,7 +162,7 @@ test('every route answers what its schema says: success, and each error it docum
 });
 
 /** Every page of a list, following nextCursor. */
-async function pages(first: string, key: 'tasks' | 'actions' | 'delegations'): Promise<Array<Array<Record<string, unknown>>>> {
+async function pages(first: string, key: 'tasks' | 'actions' | 'delegations' | 'revocations'): Promise<Array<Array<Record<string, unknown>>>> {
   const out: Array<Array<Record<string, unknown>>> = [];
   let url: string | null = first;
   while (url !== null && out.length < 50) {
@@ -136,6 +190,18 @@ test('cursors walk every list in order, without loss or repeat, and the last pag
   const linkPages = await pages(`/api/agents/${encodeURIComponent(PLANNER)}/delegations?limit=3`, 'delegations');
   assert.deepEqual(linkPages.map((p) => p.length), [3, links.length - 3]);
   assert.deepEqual(linkPages.flat().map((d) => d.link_hash), links.map((d) => d.link_hash));
+
+  // Revocations made in one millisecond still split on their id.
+  for (let i = 0; i < 4; i++) {
+    const made = await h.request('POST', '/api/revocations', admin, { kind: 'key', target: `kid-${i}`, reason: 'rotated', revokedBy: 'x', revokedAt: 1_700_000_000_000 });
+    assert.equal(made.status, 201);
+  }
+  const revocations = (await h.get('/api/revocations?kind=key', admin)).body.revocations as Array<{ id: string; revokedAtMs: number }>;
+  assert.equal(revocations.length, 4);
+  const revocationPages = await pages('/api/revocations?kind=key&limit=3', 'revocations');
+  assert.deepEqual(revocationPages.map((p) => p.length), [3, 1]);
+  assert.deepEqual(revocationPages.flat().map((r) => r.id), revocations.map((r) => r.id));
+  assert.deepEqual(revocations.map((r) => r.id), [...revocations].sort((a, b) => b.revokedAtMs - a.revokedAtMs || (a.id < b.id ? -1 : 1)).map((r) => r.id));
 });
 
 test('a cursor forged, edited, or used on another list or other filters is a 400, never a query', async () => {
@@ -161,79 +227,4 @@ test('a cursor forged, edited, or used on another list or other filters is a 400
   }
   // The genuine cursor still works.
   assert.equal((await h.get(`/api/tasks/${TASK_CO}/actions?limit=2&cursor=${cursor}`, admin)).status, 200);
-});
-
-test('the alert routes answer what their schemas say: success, each documented error, and cursors that walk the list', async () => {
-  const { CO_ALERT_ID } = await import('../support/alerts.js');
-  const noRole = await h.token(['*'], null);
-  const viewer = await h.token(['*'], 'viewer');
-  const responder = await h.token(['*'], 'responder');
-  const list = '/api/alerts';
-  const one = '/api/alerts/{alertId}';
-  const ok = await h.get(list, admin);
-  assert.equal(ok.status, 200);
-  assertDocumented(list, ok);
-  assert.equal(ok.body.alerts.length, 3);
-  for (const q of ['state=firing', 'kind=nope', 'severity=urgent', 'since=yesterday', 'limit=0', 'limit=1001', 'cursor=bogus', 'state=open&state=resolved']) {
-    const bad = await h.get(`${list}?${q}`, admin);
-    assert.equal(bad.status, 400, q);
-    assertDocumented(list, bad);
-  }
-  for (const [t, status] of [[undefined, 401], [noRole, 403]] as const) {
-    const res = await h.get(list, t);
-    assert.equal(res.status, status);
-    assertDocumented(list, res);
-  }
-
-  const detail = await h.get(`/api/alerts/${CO_ALERT_ID}`, admin);
-  assert.equal(detail.status, 200);
-  assertDocumented(one, detail);
-  assert.deepEqual(detail.body.evidence.spanIds, ['span1']);
-  for (const [id, status] of [['0'.repeat(32), 404], ['not-an-id', 400], ['A'.repeat(32), 400]] as const) {
-    const res = await h.get(`/api/alerts/${id}`, admin);
-    assert.equal(res.status, status, id);
-    assertDocumented(one, res);
-  }
-
-  const ack = '/api/alerts/{alertId}/acknowledge';
-  const resolve = '/api/alerts/{alertId}/resolve';
-  const path = (p: string, id = CO_ALERT_ID) => p.replace('{alertId}', id);
-  for (const [body, what] of [[{ note: 5 }, 'a note that is not text'], [{ by: 'mallory' }, 'an unknown field'], ['[', 'JSON that does not parse'], [[1], 'an array'], [{ note: 'x'.repeat(1025) }, 'a note too long']] as const) {
-    const res = await h.post(path(ack), body, responder);
-    assert.equal(res.status, 400, what);
-    assertDocumented(ack, res, 'post');
-  }
-  for (const [t, status] of [[undefined, 401], [noRole, 403], [viewer, 403]] as const) {
-    const res = await h.post(path(ack), {}, t);
-    assert.equal(res.status, status);
-    assertDocumented(ack, res, 'post');
-  }
-  const missing = await h.post(path(resolve, 'f'.repeat(32)), {}, responder);
-  assert.equal(missing.status, 404);
-  assertDocumented(resolve, missing, 'post');
-  const acked = await h.post(path(ack), { note: 'on it' }, responder);
-  assert.equal(acked.status, 200);
-  assertDocumented(ack, acked, 'post');
-  assert.equal(acked.body.state, 'acknowledged');
-  const resolved = await h.post(path(resolve), {}, responder);
-  assert.equal(resolved.status, 200);
-  assertDocumented(resolve, resolved, 'post');
-  assert.equal(resolved.body.state, 'resolved');
-  const conflict = await h.post(path(ack), {}, responder);
-  assert.equal(conflict.status, 409);
-  assertDocumented(ack, conflict, 'post');
-
-  const all = (await h.get(`${list}?limit=100`, admin)).body.alerts as Array<{ id: string }>;
-  const seen: string[] = [];
-  let url: string | null = `${list}?limit=1`;
-  while (url !== null && seen.length < 10) {
-    const res: Answer = await h.get(url, admin);
-    assert.equal(res.status, 200);
-    seen.push(...res.body.alerts.map((a: { id: string }) => a.id));
-    url = res.body.nextCursor === null ? null : `${list}?limit=1&cursor=${encodeURIComponent(res.body.nextCursor)}`;
-  }
-  assert.deepEqual(seen, all.map((a) => a.id));
-  const first = await h.get(`${list}?limit=1`, admin);
-  const elsewhere = await h.get(`${list}?limit=1&severity=low&cursor=${encodeURIComponent(first.body.nextCursor)}`, admin);
-  assert.equal(elsewhere.status, 400, 'a cursor is valid only with the filters it was issued for');
 });

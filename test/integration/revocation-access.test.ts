@@ -2,14 +2,15 @@
  * Revocation and blast radius behind the analyst API's tokens and roles: a
  * responder revokes (recorded under its token's subject, whatever the body
  * claims), a viewer cannot, nobody without a valid token can, and blast
- * radius, which answers across tenants, needs admin.
+ * radius needs admin. All of them act or answer across tenants, so a token
+ * for one tenant only is refused whatever its role.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { Authenticator, authorize } from '../../src/serve/auth.js';
+import { Authenticator, routeGuard } from '../../src/serve/auth.js';
 import { createRevocationRouter } from '../../src/serve/revocation-api.js';
 import { RevocationStore } from '../../src/revoke/store.js';
 import { BlastRadiusQueries } from '../../src/revoke/blast-radius.js';
@@ -26,11 +27,7 @@ before(async () => {
   app.use(createRevocationRouter({
     store: new RevocationStore(h.store.writer, h.store.config.database),
     blastRadius: new BlastRadiusQueries(h.store.reader, h.store.config.database),
-    guard: async (req, access) => {
-      const p = await auth.authenticate(req.headers.authorization);
-      authorize(p, access);
-      return p;
-    },
+    guard: routeGuard(auth),
   }));
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -62,10 +59,22 @@ test('revoking needs the responder role; the record names the token subject, not
   assert.equal(list.status, 403, 'listing revocations needs responder too');
 });
 
+test("one tenant's responder can neither revoke (the effect crosses tenants) nor read the revocations", async () => {
+  const coOnly = await h.token(['co.example'], 'admin');
+  const refused = await revoke(coOnly, { ...request, target: 'spiffe://partner.example/agent/billing/b-1' });
+  assert.equal(refused.status, 403);
+  assert.match(((await refused.json()) as { detail: string }).detail, /every tenant/);
+  const list = await fetch(`${base}/api/revocations?target=${encodeURIComponent('spiffe://partner.example/agent/billing/b-1')}`, { headers: { authorization: `Bearer ${await h.token(['*'], 'responder')}` } });
+  assert.equal(list.status, 200);
+  assert.deepEqual(((await list.json()) as { revocations: unknown[] }).revocations, [], 'the refused revocation was not recorded');
+  assert.equal((await fetch(`${base}/api/revocations`, { headers: { authorization: `Bearer ${coOnly}` } })).status, 403);
+});
+
 test('blast radius answers across tenants: admin only', async () => {
   const path = `${base}/api/blast-radius/agent/${encodeURIComponent('spiffe://co.example/agent/planning/p-1')}`;
   assert.equal((await fetch(path)).status, 401);
   assert.equal((await fetch(path, { headers: { authorization: `Bearer ${await h.token(['*'], 'responder')}` } })).status, 403);
+  assert.equal((await fetch(path, { headers: { authorization: `Bearer ${await h.token(['co.example'], 'admin')}` } })).status, 403, 'an admin of one tenant');
   const admin = await fetch(path, { headers: { authorization: `Bearer ${await h.token(['*'], 'admin')}` } });
   assert.equal(admin.status, 200);
 });

@@ -141,6 +141,55 @@ test('the summary equals the aggregate over actions on random data with re-deliv
   await check('after merges');
 });
 
+test('the search indexes answer as the summary alone does: each filter, every page, before and after merges', async () => {
+  // Random tasks written in small inserts, so most have several order-index rows, most of them stale.
+  const rand = rng(7);
+  const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!;
+  const humans = ['ix-ann@a.example', 'ix-bo@b.example'];
+  const agents = ['spiffe://ix-a.example/agent/x/1', 'spiffe://ix-b.example/agent/y/2', 'ix-legacy'];
+  const base = Date.UTC(2032, 0, 1);
+  const rows: ActionRow[] = [];
+  for (let t = 0; t < 90; t++) {
+    for (let k = 1 + Math.floor(rand() * 6); k > 0; k--) {
+      const startMs = base + Math.floor(rand() * 1e6);
+      const span = makeSpan({ taskId: `task-ix-${t}`, agentId: pick(agents), startMs, startNs: `${startMs}000000` });
+      // Some tasks never verify (sorted by first action); chains are issued before and after actions, so an
+      // insert without the task's earliest verified chain may write an order row below the task's true position.
+      const v = t % 7 === 0 || rand() < 0.3 ? expired : VERIFIED;
+      rows.push(toActionRow(span, v, chain(pick(humans), base + Math.floor((rand() - 0.7) * 2e6), span.agentId), 'c', Date.now()));
+    }
+  }
+  rows.sort(() => rand() - 0.5);
+  for (let i = 0; i < rows.length; i += 13) await actions.write(rows.slice(i, i + 13));
+  const summaryOnly = new Queries(store.reader, store.config.database, { taskSearch: 'summary' });
+  // Windows of 2, 4, 8… rows: pages cross window bounds, and stale rows fall on both sides of them.
+  const smallWindows = new Queries(store.reader, store.config.database, { firstWindow: 2 });
+  const filters: TaskFilter[] = [
+    {}, { verdict: 'verified' }, { verdict: 'failed' }, { human: 'ix-ann@a.example' }, { agent: 'spiffe://ix-b.example/agent/y/2' },
+    { trustDomains: ['ix-a.example'] }, { human: 'ix-bo@b.example', verdict: 'failed', trustDomains: ['ix-b.example'] },
+    { human: 'ix-ann@a.example', agent: 'ix-legacy' }, { fromMs: base + 5e5 },
+  ];
+  const check = async (when: string) => {
+    for (const f of filters) {
+      for (const limit of [5, 100]) {
+        const viaIndex = await allPages({ ...f, limit });
+        const viaSummary = await allPages({ ...f, limit }, summaryOnly);
+        assert.deepEqual(viaIndex, viaSummary, `${when} ${JSON.stringify(f)} limit ${limit}`);
+        if (limit === 5) assert.deepEqual(await allPages({ ...f, limit }, smallWindows), viaSummary, `${when} ${JSON.stringify(f)}: small windows`);
+        const ids = viaIndex.map((t) => t.task_id);
+        assert.equal(new Set(ids).size, ids.length, `${when} ${JSON.stringify(f)}: no task twice`);
+      }
+    }
+    // And the walk is no tautology: it finds the random tasks, in the list's order.
+    const all = (await allPages({ limit: 5 })).filter((t) => t.task_id.startsWith('task-ix-'));
+    assert.equal(all.length, 90, `${when}: every task found`);
+  };
+  await check('before merges');
+  const db = store.config.database;
+  for (const table of ['task_order', 'task_keys', 'task_summary']) await store.writer.command({ query: `OPTIMIZE TABLE ${db}.${table} FINAL` });
+  await check('after merges');
+});
+
 test('filters: human, agent, verdict (with a revoked and a reinstated span), time; each with a task it must leave out', async () => {
   const at = Date.UTC(2028, 5, 1);
   const t0 = Date.now();
@@ -248,13 +297,14 @@ test('trustDomains: a tenant sees its tasks and only its actions in them; [] see
   assert.equal((await queries.listTasks({ ...range, verdict: 'failed', trustDomains: ['red.example'] })).tasks.length, 0, "blue's failure is not red's");
 });
 
-test('migration 004 backfills actions written before it, and running it again, twice at once, changes nothing', async () => {
+test('migrations 004 and 014 backfill actions written before them, and running them again, twice at once, changes nothing', async () => {
   const config = testStoreConfig();
   const client = openClient(config);
   const db = config.database;
   try {
     const catalog = await loadCatalog(DDL_DIR);
     const v004 = catalog.migrations.find((m) => m.name === '004_task_summary')!;
+    const v014 = catalog.migrations.find((m) => m.name === '014_task_search_index')!;
     await migrate(client, db, 'single', { ...catalog, migrations: catalog.migrations.filter((m) => m.version < 4) });
     const w = new BatchWriter<ActionRow>(client, `${db}.actions`, { maxRows: 1000, maxDelayMs: 5 });
     const at = Date.UTC(2031, 0, 1);
@@ -270,7 +320,7 @@ test('migration 004 backfills actions written before it, and running it again, t
     assert.deepEqual(before.map((t) => t.actions), [10, 10, 10, 10, 10, 10]);
     assert.equal(before.reduce((n, t) => n + t.failed, 0), 6);
     // A second and a third applier, at once, as several processors starting together would.
-    const run = async () => { for (const s of v004.single) await client.command({ query: forDatabase(s, db) }); };
+    const run = async () => { for (const s of [...v004.single, ...v014.single]) await client.command({ query: forDatabase(s, db) }); };
     await Promise.all([run(), run()]);
     await w.write([toActionRow(makeSpan({ taskId: 'task-old-0' }), VERIFIED, chain('old@o.example', at), 'c', Date.now())]);
     const afterRuns = await allPages({}, q);

@@ -1,6 +1,7 @@
 /**
- * Test helper: the analyst API on a real socket over chdb seeded with two
- * tenants, guarded by a real HTTPS identity provider.
+ * Test helper: the analyst API, every router the runtime mounts
+ * (src/serve/app.ts), on a real socket over chdb seeded with two tenants,
+ * guarded by a real HTTPS identity provider.
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -14,9 +15,10 @@ import { createApiRouter, type ApiOptions } from '../../src/serve/api.js';
 import { findQuarantined, type QuarantineFilter } from '../../src/store/quarantine.js';
 import { findDecisions, type DecisionQuery } from '../../src/store/decisions.js';
 import { Authenticator, type AuthSettings } from '../../src/serve/auth.js';
-import { createGraphRouter, newEdgeAlerts } from '../../src/serve/graph-api.js';
+import { createAnalystApp } from '../../src/serve/app.js';
+import { RevocationStore } from '../../src/revoke/store.js';
+import { BlastRadiusQueries } from '../../src/revoke/blast-radius.js';
 import { GraphQueries } from '../../src/store/graph-queries.js';
-import { createAlertsRouter } from '../../src/serve/alerts-api.js';
 import { AlertStore } from '../../src/alert/store.js';
 import { seedAlerts } from './alerts.js';
 
@@ -30,11 +32,8 @@ export interface Answer {
 export interface ApiHarness {
   store: TestStore;
   idp: TestIssuer;
-  router: express.Router;
-  /** The analyst API's GET routers on the main socket: the console's graph views and the analyst API. */
-  routers: express.Router[];
-  /** The alert routes, served on the same socket before the analyst API. */
-  alertsRouter: express.Router;
+  /** The whole API as the runtime mounts it. */
+  app: express.Express;
   base: string;
   logged: object[];
   settings(over?: Partial<AuthSettings>): AuthSettings;
@@ -43,17 +42,29 @@ export interface ApiHarness {
   /** A token for these tenants and role (null: no role claim). */
   token(tenants: unknown, role?: unknown): Promise<string>;
   get(path: string, bearer?: string, base?: string): Promise<Answer>;
+  /** Any method; a body is sent as JSON. */
+  request(method: string, path: string, bearer?: string, body?: unknown): Promise<Answer>;
   /** A POST with a JSON body (a string is sent as given). */
   post(path: string, body: unknown, bearer?: string): Promise<Answer>;
   close(): Promise<void>;
 }
 
-async function listen(...routers: express.Router[]): Promise<{ base: string; close: () => void }> {
+async function listen(r: express.Router | express.Express): Promise<{ base: string; close: () => void }> {
   const app = express();
-  for (const r of routers) app.use(r);
+  app.use(r);
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => { server.closeAllConnections(); server.close(); } };
+}
+
+async function send(base: string, method: string, path: string, bearer?: string, body?: unknown): Promise<Answer> {
+  const headers: Record<string, string> = {};
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const payload = body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) };
+  const res = await fetch(base + path, { method, headers, ...payload });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
 }
 
 export async function startApiHarness(): Promise<ApiHarness> {
@@ -67,36 +78,28 @@ export async function startApiHarness(): Promise<ApiHarness> {
     issuer: idp.issuer, audience: idp.audience, jwks: { kind: 'url', url: idp.jwksUrl, caFile: idp.caFile },
     algorithms: ['RS256', 'ES256'], tenantsClaim: 'chainsight_tenants', roleClaim: 'chainsight_role', clockSkewSec: 30, ...over,
   });
-  const logger = { error: (o: object) => logged.push(o) };
+  const logger = { error: (o: object) => logged.push(o), info: () => {}, warn: () => {} };
   const quarantine = (f: QuarantineFilter) => findQuarantined(store.reader, store.config.database, f);
   const decisions = (q: DecisionQuery) => findDecisions(store.reader, store.config.database, q);
-  const auth = new Authenticator(settings());
-  const router = createApiRouter(queries, { metrics: new Metrics(), auth, logger, quarantine, decisions });
-  const alerts = new AlertStore(store.reader, store.config.database);
-  const alertsRouter = createAlertsRouter({ store: alerts, authenticate: (req) => auth.authenticate(req.headers.authorization), logger });
-  const graph = createGraphRouter(new GraphQueries(store.reader, store.config.database), { auth, logger, newEdges: newEdgeAlerts(alerts) });
-  // The analyst API last: its last handler answers 404 for anything it does not know.
-  const main = await listen(alertsRouter, graph, router);
+  const app = createAnalystApp({
+    queries, metrics: new Metrics(), auth: new Authenticator(settings()), logger, quarantine, decisions,
+    revocations: { store: new RevocationStore(store.writer, store.config.database), blastRadius: new BlastRadiusQueries(store.reader, store.config.database) },
+    alerts: new AlertStore(store.reader, store.config.database),
+    graph: new GraphQueries(store.reader, store.config.database),
+  });
+  const main = await listen(app);
   const others: Array<() => void> = [];
   return {
-    store, idp, router, routers: [graph, router], alertsRouter, base: main.base, logged, settings,
+    store, idp, app, base: main.base, logged, settings,
     async serve(opts) {
       const s = await listen(createApiRouter(queries, { logger, ...opts }));
       others.push(s.close);
       return s;
     },
     token: (tenants, role = 'viewer') => idp.mint({ chainsight_tenants: tenants, ...(role === null ? {} : { chainsight_role: role }) }),
-    async get(path, bearer, b = main.base) {
-      const res = await fetch(b + path, bearer ? { headers: { authorization: `Bearer ${bearer}` } } : {});
-      const text = await res.text();
-      return { status: res.status, headers: res.headers, body: (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
-    },
-    async post(path, body, bearer) {
-      const headers: Record<string, string> = { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) };
-      const res = await fetch(main.base + path, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
-      const text = await res.text();
-      return { status: res.status, headers: res.headers, body: (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
-    },
+    get: (path, bearer, b = main.base) => send(b, 'GET', path, bearer),
+    request: (method, path, bearer, body) => send(main.base, method, path, bearer, body),
+    post: (path, body, bearer) => send(main.base, 'POST', path, bearer, body),
     async close() {
       for (const c of [main.close, ...others]) c();
       await idp.close();

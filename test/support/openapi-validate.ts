@@ -17,8 +17,29 @@ export const DOC_ID = 'urn:chainsight:openapi';
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 ajv.addSchema({ $id: DOC_ID, ...OPENAPI_DOCUMENT });
 
-export type Operation = { responses: Record<string, { $ref?: string; content?: Record<string, { schema: { $ref?: string } }> }> };
-export const operation = (path: string, method = 'get'): Operation => (OPENAPI_DOCUMENT.paths as unknown as Record<string, Record<string, Operation>>)[path]![method]!;
+export type Operation = {
+  'x-chainsight-access': 'open' | 'viewer' | 'responder' | 'admin';
+  'x-chainsight-tenancy'?: 'own' | 'every';
+  'x-chainsight-list'?: string;
+  parameters: Array<{ name: string; in: 'path' | 'query' }>;
+  requestBody?: { content: Record<string, { example?: unknown }> };
+  responses: Record<string, { $ref?: string; content?: Record<string, { schema: { $ref?: string } }> }>;
+};
+
+/** Every operation the document describes, as method (upper case), path and operation. */
+export function documentedOperations(): Array<{ method: string; path: string; op: Operation }> {
+  const paths = OPENAPI_DOCUMENT.paths as unknown as Record<string, Record<string, Operation>>;
+  return Object.entries(paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ method: method.toUpperCase(), path, op })));
+}
+
+export function operation(path: string, method = 'GET'): Operation {
+  const op = (OPENAPI_DOCUMENT.paths as unknown as Record<string, Record<string, Operation>>)[path]?.[method.toLowerCase()];
+  assert.ok(op, `${method} ${path} is documented`);
+  return op;
+}
+
+/** The status an operation documents for success. */
+export const successStatus = (op: Operation): number => Number(Object.keys(op.responses).find((s) => s.startsWith('2')));
 
 /** Resolves a `#/…` pointer in the document. */
 export function resolvePointer(ref: string): any {
@@ -32,7 +53,7 @@ export function resolvePointer(ref: string): any {
 }
 
 /** Asserts an answer is documented for its route and status, and validates against its schema. */
-export function assertDocumented(path: string, res: DocumentedAnswer, method = 'get'): void {
+export function assertDocumented(path: string, res: DocumentedAnswer, method = 'GET'): void {
   let response = operation(path, method).responses[String(res.status)];
   assert.ok(response, `${path}: status ${res.status} is documented`);
   if (response.$ref) response = resolvePointer(response.$ref);
