@@ -7,11 +7,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { ALERT_KINDS } from '../../src/detect/alert.js';
 import { parsePolicy } from '../../src/policy/loader.js';
 import { batchesOf, generateScenario, type Label, type PlannedLink, type PlannedSpan, type Scenario } from '../../src/eval/plan.js';
 import { noveltyLabels, pathOf } from '../../src/eval/novelty.js';
 import { evalRulesYaml } from '../../src/eval/policy.js';
+import { evalDetectionYaml } from '../../src/eval/detection-config.js';
+import { parseDetectionConfig } from '../../src/detect/config.js';
+import { DETECTION_MODULES } from '../../src/detect/registry.js';
 import { formatScore, precision, recall, scoreAlerts, type ObservedAlert } from '../../src/eval/score.js';
 import { Prng } from '../../src/eval/prng.js';
 import { domainOf } from '../../src/eval/world.js';
@@ -170,4 +174,19 @@ test('scoring: matched by task or by a subject naming one of the label\'s string
   const agentDetector = s.byDetector.find((d) => d.detector === 'cross-agent')!;
   assert.deepEqual([agentDetector.alerts, agentDetector.anomaly], [2, 1]);
   assert.match(formatScore(s), /delegation\.new_edge\s+2\s+1\s+3\s+1\s+1\s+1\s+50\.0%\s+33\.3%\s+66\.7%/);
+});
+
+test('the evaluation and demo detection configurations load with the real parser and say what the scenarios assume', () => {
+  const registered = Object.keys(DETECTION_MODULES);
+  const evalConfig = parseDetectionConfig(evalDetectionYaml(scenario.options, registered), 'eval.yaml');
+  assert.equal(evalConfig.enabled, true);
+  assert.equal(evalConfig.sections.paths.learningMs, scenario.options.learningDays * 86_400_000);
+  assert.equal(evalConfig.sections.depth.max, scenario.options.depthBound);
+  assert.ok(evalConfig.sections.paths.forgetAfterMs > scenario.options.days * 86_400_000, 'nothing is forgotten within the scenario');
+  // A section this build does not register is left out rather than refused.
+  assert.doesNotMatch(evalDetectionYaml(scenario.options, registered.filter((r) => r !== 'scope')), /^scope:/m);
+  assert.throws(() => parseDetectionConfig(`${evalDetectionYaml(scenario.options, registered)}\nunknown_section: {}\n`, 'eval.yaml'), /unknown_section/);
+  const demo = parseDetectionConfig(readFileSync(new URL('../../policies/demo-detection.yaml', import.meta.url), 'utf8'), 'demo-detection.yaml');
+  assert.equal(demo.sections.paths.learningMs, 2000);
+  assert.equal(demo.sections.depth.max, 3);
 });
