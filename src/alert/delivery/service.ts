@@ -1,0 +1,85 @@
+/**
+ * Alert delivery in a process: the outbox every processor feeds, and — in
+ * the one process whose dispatch role is on — the dispatcher and the feed
+ * from the alert store's changes. `notify` enqueues directly (in-process
+ * callers); `follow` polls a change source.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import { sleep } from '../../ingest/kafka-backoff.js';
+import type { RevocationStore } from '../../revoke/store.js';
+import type { ResponseConfig } from '../response/config.js';
+import type { AlertChange, AlertChangeSource } from './change.js';
+import type { DeliveryConfig, DeliverySecrets } from './config.js';
+import { buildDestinations } from './destinations.js';
+import { Dispatcher, type DispatchLogger, type DestinationStatus } from './dispatcher.js';
+import { OutboxStore } from './outbox-store.js';
+
+export interface AlertDeliveryOptions {
+  client: ClickHouseClient;
+  database: string;
+  delivery: DeliveryConfig;
+  secrets: DeliverySecrets;
+  response: ResponseConfig;
+  revocations: RevocationStore;
+  /** Whether this process dispatches (CHAINSIGHT_ALERT_DISPATCH; exactly one per deployment). */
+  dispatch: boolean;
+  logger: DispatchLogger;
+  now?: () => number;
+}
+
+export class AlertDelivery {
+  readonly outbox: OutboxStore;
+  readonly dispatcher: Dispatcher | undefined;
+  private following: { stop: AbortController; done: Promise<void> } | undefined;
+
+  constructor(private readonly opts: AlertDeliveryOptions) {
+    this.outbox = new OutboxStore(opts.client, opts.database);
+    const destinations = buildDestinations(opts.delivery, opts.secrets, opts.response, opts);
+    this.dispatcher =
+      opts.dispatch && destinations.length > 0
+        ? new Dispatcher(this.outbox, destinations, { ...opts.delivery, logger: opts.logger, ...(opts.now ? { now: opts.now } : {}) })
+        : undefined;
+  }
+
+  start(): void {
+    this.dispatcher?.start();
+  }
+
+  /** Enqueues changes (idempotent) and cuts the dispatcher's wait short. */
+  async notify(changes: readonly AlertChange[]): Promise<void> {
+    await this.outbox.enqueue(changes);
+    this.dispatcher?.wake();
+  }
+
+  /** Polls the source from `cursor` every poll interval and enqueues what it returns; only the dispatching process needs to. */
+  follow(source: AlertChangeSource, cursor = ''): void {
+    if (this.following) return;
+    const stop = new AbortController();
+    const done = (async () => {
+      let at = cursor;
+      while (!stop.signal.aborted) {
+        try {
+          const page = await source.changesSince(at, this.opts.delivery.batchSize);
+          await this.notify(page.changes);
+          at = page.cursor;
+          if (page.changes.length >= this.opts.delivery.batchSize) continue;
+        } catch (err) {
+          this.opts.logger.warn({ error: err instanceof Error ? err.message : String(err) }, 'alert change feed unavailable');
+        }
+        await sleep(this.opts.delivery.pollIntervalMs, stop.signal);
+      }
+    })();
+    this.following = { stop, done };
+  }
+
+  status(): DestinationStatus[] {
+    return this.dispatcher?.status() ?? [];
+  }
+
+  async stop(): Promise<void> {
+    this.following?.stop.abort();
+    await this.following?.done;
+    this.following = undefined;
+    await this.dispatcher?.stop();
+  }
+}
