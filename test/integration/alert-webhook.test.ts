@@ -214,3 +214,34 @@ test('a stored notification that does not parse is recorded unreadable and block
   for (const c of late) assert.equal(after.find((r) => r.key === idempotencyKey(c))?.outcome, 'abandoned');
   assert.ok(logger.lines.some((l) => l.includes('abandoned')));
 });
+
+/** The outbox with its delivery records failing, as when the store goes away between a send and its record. */
+class RecordFailingOutbox extends OutboxStore {
+  override async record(): Promise<void> {
+    throw new Error('store unavailable');
+  }
+}
+
+test('the at-least-once boundary: a send whose record is lost is not repeated by the same dispatcher, and a restarted one repeats it under the same key, which the receiver drops', async () => {
+  const receiver = new WebhookReceiver(SECRET);
+  await receiver.start();
+  const c = change({ subject: 'record-lost', atMs: Date.parse('2026-11-29T13:00:00Z') });
+  const outbox = new OutboxStore(store.writer, store.config.database);
+  await outbox.enqueue([c]);
+  const logger = recordingLogger();
+  const failing = dispatcher(new RecordFailingOutbox(store.writer, store.config.database), receiver.url, logger);
+  await failing.runOnce();
+  await failing.runOnce();
+  await failing.stop();
+  const mine = () => receiver.accepted.filter((r) => r.key === idempotencyKey(c)).length;
+  assert.equal(mine(), 1);
+  assert.equal(receiver.duplicates, 0, 'the same process remembers what it sent');
+  // After a crash nothing remembers: the new dispatcher sends it again, under its key.
+  const restarted = dispatcher(outbox, receiver.url, logger);
+  await restarted.runOnce();
+  await restarted.stop();
+  await receiver.stop();
+  assert.equal(mine(), 1);
+  assert.equal(receiver.duplicates, 1);
+  assert.equal((await outbox.deliveries('soc-webhook')).find((r) => r.key === idempotencyKey(c))?.outcome, 'delivered');
+});
