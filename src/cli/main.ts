@@ -4,6 +4,7 @@ import { createLogger } from '../runtime/logger.js';
 import { registerTokenCommands } from './token-commands.js';
 import { registerPolicyCommands } from './policy-commands.js';
 import { registerRevokeCommands } from './revoke-commands.js';
+import { registerAlertCommands } from './alert-commands.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -116,6 +117,7 @@ program
 registerTokenCommands(program);
 registerPolicyCommands(program);
 registerRevokeCommands(program);
+registerAlertCommands(program);
 
 /** Configuration first (a bad one stops here, naming every problem), then a logger at its level. */
 function configure(flags: ConfigFlags): { config: ChainsightConfig; logger: ReturnType<typeof createLogger> } {

@@ -7,49 +7,17 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { apiBaseUrl } from '../config/config.js';
+import { callApi as call, processIo, type CliIo } from './api-client.js';
 import { REVOCATION_KINDS } from '../revoke/model.js';
 import { BLAST_SUBJECTS, type BlastRadius } from '../revoke/blast-radius.js';
 
-export interface RevokeCliIo {
-  out(text: string): void;
-  err(text: string): void;
-  exit(code: number): void;
-  fetch: typeof fetch;
-}
-
-const processIo: RevokeCliIo = {
-  out: (t) => process.stdout.write(t + '\n'),
-  err: (t) => process.stderr.write(t + '\n'),
-  exit: (c) => {
-    process.exitCode = c;
-  },
-  fetch: (...a) => fetch(...a),
-};
+export type RevokeCliIo = CliIo;
 
 function choice(values: readonly string[], what: string) {
   return (v: string) => {
     if (!values.includes(v)) throw new InvalidArgumentError(`${what} must be one of ${values.join(', ')}`);
     return v;
   };
-}
-
-/** One API call; prints the error and sets the exit status when it fails. */
-async function call(io: RevokeCliIo, api: string, path: string, init?: RequestInit): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await io.fetch(new URL(path, api), init);
-  } catch (err) {
-    io.err(`chainsight: cannot reach ${api}: ${err instanceof Error ? err.message : String(err)}`);
-    io.exit(2);
-    return undefined;
-  }
-  const body = await res.text();
-  if (!res.ok) {
-    io.err(`chainsight: ${res.status} ${body.trim().slice(0, 2000)}`);
-    io.exit(1);
-    return undefined;
-  }
-  return JSON.parse(body) as unknown;
 }
 
 /** The blast radius as an incident responder reads it first. */

@@ -11,6 +11,7 @@ import { ConfigError, EnvReader } from './env.js';
 import { readApiAccess, type ApiAccessConfig } from './api-access.js';
 import { DEFAULT_MAX_SPAN_AGE_SEC } from '../verify/received-time.js';
 import { OPEN_EMITTER_POLICY, parseEmitterAuthPolicy, type EmitterAuthPolicy } from '../verify/emitter-auth.js';
+import { DetectionConfigError, loadDetectionConfig, type DetectionConfig } from '../detect/config.js';
 
 export { ConfigError } from './env.js';
 
@@ -61,6 +62,8 @@ export interface ChainsightConfig {
     durability: TopicDurability;
   };
   logLevel: LogLevel;
+  /** Detection and alerting (CHAINSIGHT_DETECTION: a YAML file, `off`, or unset for the defaults); absent: the defaults. */
+  detection?: DetectionConfig;
   /** `CHAINSIGHT_*` variables nobody reads (likely typos), for a warning at start. */
   unknownVariables: string[];
 }
@@ -141,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
       durability: readDurability(e),
     },
     logLevel: e.oneOf('CHAINSIGHT_LOG_LEVEL', LOG_LEVELS, defaults.logLevel ?? 'info'),
+    detection: readDetection(e),
     unknownVariables: [],
   };
   if (config.policyEngine.kind === 'opa' && config.rulesFile === undefined) {
@@ -204,6 +208,17 @@ function readPolicyEngine(e: EnvReader): ChainsightConfig['policyEngine'] {
     return { kind: 'builtin' };
   }
   return { kind, url, cacheTtlMs };
+}
+
+/** CHAINSIGHT_DETECTION: its file's problems join the others. */
+function readDetection(e: EnvReader): DetectionConfig | undefined {
+  try {
+    return loadDetectionConfig(e.string('CHAINSIGHT_DETECTION'));
+  } catch (err) {
+    if (!(err instanceof DetectionConfigError)) throw err;
+    for (const p of err.problems) e.problems.push(`CHAINSIGHT_DETECTION: ${p}`);
+    return undefined;
+  }
 }
 
 /** Topic settings `consume` creates topics with; the pure rules live beside the Kafka admin code. */

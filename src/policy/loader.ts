@@ -36,12 +36,12 @@ export class PolicyLoadError extends Error {
 const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
 const validate = ajv.compile<PolicyDocument>(JSON.parse(readFileSync(POLICY_SCHEMA_URL, 'utf8')) as object);
 
-function pointer(path: ReadonlyArray<string | number>): string {
+export function pointer(path: ReadonlyArray<string | number>): string {
   return path.map((p) => '/' + String(p).replaceAll('~', '~0').replaceAll('/', '~1')).join('');
 }
 
 /** Line and column of the node at `path` (or of its key, or of its nearest ancestor). */
-function position(doc: Document, lc: LineCounter, path: ReadonlyArray<string | number>, atKey?: string): { line: number; column: number } {
+export function position(doc: Document, lc: LineCounter, path: ReadonlyArray<string | number>, atKey?: string): { line: number; column: number } {
   for (let n = path.length; n >= 0; n--) {
     const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
     if (!isNode(node)) continue;
@@ -54,7 +54,7 @@ function position(doc: Document, lc: LineCounter, path: ReadonlyArray<string | n
   return { line: 1, column: 1 };
 }
 
-function pos(lc: LineCounter, offset: number): { line: number; column: number } {
+export function pos(lc: LineCounter, offset: number): { line: number; column: number } {
   const p = lc.linePos(offset);
   return { line: p.line, column: p.col };
 }

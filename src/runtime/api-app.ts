@@ -4,6 +4,7 @@ import { ConfigError } from '../config/env.js';
 import { createApiRouter } from '../serve/api.js';
 import { Authenticator, OPEN_PRINCIPAL, authorize } from '../serve/auth.js';
 import { createRevocationRouter } from '../serve/revocation-api.js';
+import { createAlertsRouter } from '../serve/alerts-api.js';
 import { isLoopbackHost } from '../serve/jwks.js';
 import { CursorCodec } from '../serve/pagination.js';
 import type { Pipeline } from './pipeline.js';
@@ -52,13 +53,21 @@ export function createApiApp(config: ChainsightConfig, pipeline: Pipeline, logge
       return principal;
     },
   }));
+  const cursors = new CursorCodec(config.apiAccess.cursorKey);
+  // Alerts: viewer reads, responder acknowledge/resolve, each restricted to the caller's tenants.
+  app.use(createAlertsRouter({
+    store: pipeline.alerts,
+    logger,
+    cursors,
+    authenticate: async (req) => (auth === undefined ? OPEN_PRINCIPAL : auth.authenticate(req.headers.authorization)),
+  }));
   app.use(createApiRouter(pipeline.queries, {
     metrics: pipeline.metrics,
     logger,
     quarantine: (f) => pipeline.findQuarantined(f),
     decisions: (q) => findDecisions(pipeline.readerClient, pipeline.database, q),
     ...(auth ? { auth } : {}),
-    cursors: new CursorCodec(config.apiAccess.cursorKey),
+    cursors,
     ...(config.apiAccess.metricsToken !== undefined ? { metricsToken: config.apiAccess.metricsToken } : {}),
   }));
   return app;

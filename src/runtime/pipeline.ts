@@ -28,6 +28,15 @@ import type { RevocationSet } from '../revoke/revocation-set.js';
 import { RevocationStore } from '../revoke/store.js';
 import { RevocationWatcher } from '../revoke/watcher.js';
 import { BlastRadiusQueries } from '../revoke/blast-radius.js';
+import { ALERT_RESOLUTIONS, ALERT_SIGNALS, type AlertSignalRow } from '../alert/rows.js';
+import { AlertStore } from '../alert/store.js';
+import { AlertResolutionSink } from '../alert/resolution-sink.js';
+import { defaultDetectionConfig, type DetectionConfig } from '../detect/config.js';
+import { buildDetectors } from '../detect/registry.js';
+import { DetectStage, outputRows, type DetectFailure } from '../detect/stage.js';
+import { DetectorScheduler } from '../detect/scheduler.js';
+import { detectionMetrics } from '../detect/metrics.js';
+import type { DetectorContext, StreamingDetector } from '../detect/detector.js';
 
 /** The processor with its store, verifier and metrics: what every source feeds. */
 export interface Pipeline {
@@ -47,6 +56,10 @@ export interface Pipeline {
   revocations: { store: RevocationStore; watcher: RevocationWatcher; blastRadius: BlastRadiusQueries };
   /** The policy engine in force, when a rules file is configured. */
   policy: PolicyEngine | undefined;
+  /** Alerts raised by detection (API, CLI, delivery). */
+  alerts: AlertStore;
+  /** The detection configuration in force (enabled or not). */
+  detection: DetectionConfig;
   /** Rows the store refused, with their error (the OTLP/HTTP path's quarantine table). */
   findQuarantined(filter: QuarantineFilter): Promise<QuarantineRow[]>;
   close(): Promise<void>;
@@ -65,6 +78,7 @@ export function pipelineStages(
   verify: VerifyFn,
   policy?: SpanPolicy,
   trusted: { receivedTime?: ReceivedTimeBound; revocations?: () => RevocationSet; emitter?: EmitterAuthPolicy } = {},
+  detect?: Stage,
 ): Stage[] {
   return [
     new VerifyStage(verify),
@@ -75,6 +89,7 @@ export function pipelineStages(
     ...(policy ? [new PolicyStage(policy)] : []),
     new ActionsStage(),
     new DelegationsStage(),
+    ...(detect ? [detect] : []),
   ];
 }
 
@@ -131,13 +146,32 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
   });
   revocationMetrics.active(() => watcher.current().size);
   await watcher.start();
+  // Detection: streaming detectors on the processing stage, windowed ones on a schedule; their own connection for store reads.
+  const detection = config.detection ?? defaultDetectionConfig();
+  const alertClient = openClient(config.store);
+  const alertStore = new AlertStore(alertClient, db);
+  const signals = new BatchWriter<AlertSignalRow>(linkClient, `${db}.alert_signals`, writerOpts('alert_signals'));
+  const detectCtx: DetectorContext = { client: alertClient, database: db, logger };
+  const detect = await startDetection(detection, detectCtx, metrics, logger);
+  const scheduler = new DetectorScheduler(detect.windowed, detectCtx, {
+    deliver: async (name, out) => {
+      const rows = outputRows(name, out);
+      await signals.write(rows.signals);
+      await alertStore.applyResolutions(rows.resolutions);
+      detect.counted(name, rows.signals);
+    },
+    onError: detect.onError,
+    onEvaluated: (name, seconds) => detect.metrics.evaluateSeconds.observe({ detector: name }, seconds),
+  });
   const stages = pipelineStages((span) => verifier.verifyOrRefresh(span), rules?.spanPolicy, {
     receivedTime: { maxAgeSec: config.maxSpanAgeSec, skewSec },
     revocations: () => watcher.current(),
     emitter: config.emitterAuth,
-  });
+  }, detect.stage);
   const sinks = new SinkRegistry().register(ACTIONS, actions).register(DELEGATIONS, delegations)
-    .register(CHAIN_LINKS, new BatchWriter<ChainLinksRow>(linkClient, `${db}.chain_links`, writerOpts('chain_links')));
+    .register(CHAIN_LINKS, new BatchWriter<ChainLinksRow>(linkClient, `${db}.chain_links`, writerOpts('chain_links')))
+    .register(ALERT_SIGNALS, signals)
+    .register(ALERT_RESOLUTIONS, new AlertResolutionSink(alertStore));
   if (rules) sinks.register(POLICY_DECISIONS, new BatchWriter<DecisionRow>(linkClient, `${db}.policy_decisions`, writerOpts('policy_decisions')));
   const observer = {
     onBatch(b: BatchSummary) {
@@ -149,6 +183,7 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
     },
   };
   const processor = new Processor(stages, sinks, observer);
+  scheduler.start();
   const quarantining = new QuarantiningSink(processor, quarantine, 'otlp_http', {
     quarantined: (n) => metrics.quarantined.inc({ destination: 'table' }, n),
     lost: (rows, err) => logger.error({ rows: rows.map((r) => `${r.table_name} ${r.trace_id}/${r.span_id}`), code: err.code, err: err.message }, 'quarantine refused rows'),
@@ -158,14 +193,49 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
     queries: new Queries(readerClient, db),
     findQuarantined: (filter) => findQuarantined(readerClient, db, filter),
     policy: rules?.engine,
+    alerts: new AlertStore(readerClient, db),
+    detection,
     revocations: { store: revocationStore, watcher, blastRadius: new BlastRadiusQueries(readerClient, db) },
     async close() {
       rules?.watcher.close();
       await watcher.close();
+      await scheduler.close();
       await Promise.allSettled([sinks.close(), quarantine.close()]);
-      await Promise.allSettled([writerClient.close(), linkClient.close(), readerClient.close(), revocationClient.close()]);
+      await Promise.allSettled([writerClient.close(), linkClient.close(), readerClient.close(), revocationClient.close(), alertClient.close()]);
     },
   };
+}
+
+/**
+ * The detectors the configuration turns on, each streaming one started (its
+ * baseline loaded from the store); one that fails to start is left out,
+ * logged and counted, and the others run.
+ */
+async function startDetection(detection: DetectionConfig, ctx: DetectorContext, metrics: Metrics, logger: Logger) {
+  const m = detectionMetrics(metrics.registry);
+  const onError = (f: DetectFailure) => {
+    m.errors.inc({ detector: f.detector, phase: f.phase });
+    logger.error({ detector: f.detector, phase: f.phase, err: (f.error as Error)?.message ?? String(f.error) }, 'detector failed; spans and other detectors are unaffected');
+  };
+  const counted = (detector: string, rows: readonly AlertSignalRow[]) => {
+    for (const r of rows) m.signals.inc({ detector, kind: r.kind });
+  };
+  const built = buildDetectors(detection);
+  const streaming: StreamingDetector[] = [];
+  for (const d of built.streaming) {
+    try {
+      await d.start?.(ctx, Date.now());
+      streaming.push(d);
+    } catch (error) {
+      onError({ detector: d.name, phase: 'start', error });
+    }
+  }
+  logger.info({ enabled: detection.enabled, source: detection.source, streaming: streaming.map((d) => d.name), windowed: built.windowed.map((d) => d.name) }, 'detection');
+  const stage = streaming.length === 0 ? undefined : new DetectStage(streaming, {
+    onError,
+    onSignals: (detector, out) => { for (const s of out.signals) m.signals.inc({ detector, kind: s.kind }); },
+  });
+  return { stage, windowed: built.windowed, metrics: m, onError, counted };
 }
 
 /** The revocation watcher's metrics: how long a revocation took to reach this processor, and how many are in force. */

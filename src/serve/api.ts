@@ -16,7 +16,8 @@ export type { ApiLogger } from './api-errors.js';
 
 const MAX_ID = 512;
 
-function str(req: Request, name: string, max = MAX_ID): string | undefined {
+/** One query parameter, given at most once and bounded. */
+export function str(req: Request, name: string, max = MAX_ID): string | undefined {
   const v = req.query[name];
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw new ApiProblem('invalid-request', `${name} must be given once`);
@@ -24,7 +25,8 @@ function str(req: Request, name: string, max = MAX_ID): string | undefined {
   return v;
 }
 
-function time(req: Request, name: string): number | undefined {
+/** A query parameter holding a time: ISO-8601 or epoch milliseconds. */
+export function time(req: Request, name: string): number | undefined {
   const v = str(req, name);
   if (v === undefined) return undefined;
   const ms = /^\d+$/.test(v) ? Number(v) : Date.parse(v);

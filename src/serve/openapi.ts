@@ -1,6 +1,7 @@
 import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, problemTypeUri, type ProblemKind } from './problem.js';
 import { PAGE_LIMIT } from './pagination.js';
 import type { Access } from './auth.js';
+import { ALERT_KINDS, ALERT_STATES, SEVERITIES } from '../detect/alert.js';
 
 /**
  * The analyst API's contract, served at /openapi.json. Response schemas are
@@ -16,6 +17,22 @@ const int = { type: 'integer', minimum: 0 } as const;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const closed = (properties: Record<string, unknown>, required = Object.keys(properties)) => ({ type: 'object', additionalProperties: false, required, properties });
 
+/** An alert as every alert route answers it (schemas/alerts.md §5). */
+const alertView = {
+  id: { ...str, description: 'derived from kind, tenant, subject and window: every processor computes the same one' },
+  kind: { type: 'string', enum: [...ALERT_KINDS], description: 'what was detected; each kind is specified in schemas/alerts.md §7' },
+  severity: { type: 'string', enum: [...SEVERITIES], description: 'the highest severity of its triggers' },
+  state: { type: 'string', enum: [...ALERT_STATES] },
+  tenant: { ...str, description: 'the trust domain it belongs to' },
+  subject: str, summary: str, taskId: str, human: str, agents: strs, chainHash: str, traceId: str,
+  windowStart: { type: ['string', 'null'], description: 'start of the evaluation window; null when not windowed' },
+  firstSeen: str, lastSeen: str,
+  count: { ...int, description: 'distinct triggers (a redelivered trigger counts once)' },
+  acknowledgedBy: { type: ['string', 'null'] }, acknowledgedAt: { type: ['string', 'null'] },
+  resolvedBy: { type: ['string', 'null'] }, resolvedAt: { type: ['string', 'null'] },
+  resolution: { type: ['string', 'null'], description: 'the note of the resolution' },
+};
+
 const schemas = {
   Problem: {
     ...closed({
@@ -29,6 +46,18 @@ const schemas = {
     description: 'RFC 9457 problem details',
   },
   Health: closed({ status: { const: 'ok' } }),
+  AlertView: closed(alertView),
+  AlertPage: closed({ alerts: { type: 'array', items: ref('AlertView') }, nextCursor: ref('NextCursor') }),
+  AlertDetail: closed({
+    ...alertView,
+    evidence: closed({
+      spanIds: { ...strs, description: 'actions of the most recent triggers (at most 50)' },
+      linkIds: { ...strs, description: 'delegation links involved (at most 50)' },
+      facts: { type: 'object', description: 'detector-specific facts of the most recent trigger' },
+    }),
+    history: { type: 'array', items: closed({ state: { type: 'string', enum: [...ALERT_STATES] }, actor: str, at: str, note: str }) },
+  }),
+  AlertNote: { ...closed({ note: { type: 'string', maxLength: 1024 } }, []), description: 'optional; the actor is the token\'s subject' },
   NextCursor: { type: ['string', 'null'], description: 'pass as `cursor` for the next page; null on the last page' },
   TaskSummary: closed({
     task_id: str, purpose: str, root_human: str,
@@ -107,6 +136,7 @@ const responses = {
   Unauthenticated: problem('no bearer token, or one that does not verify; `WWW-Authenticate` says why'),
   Forbidden: problem("the token's role does not allow this route"),
   NotFound: problem('nothing the caller may see is recorded under this id'),
+  Conflict: problem('the request does not apply to the current state'),
   Internal: problem('a server bug; `errorId` names the log entry'),
   Unavailable: problem('the store or the identity provider cannot be reached; retry after `Retry-After` seconds'),
 };
@@ -122,6 +152,9 @@ const param = (name: string, where: 'query' | 'path', description: string, schem
 const cursor = param('cursor', 'query', 'nextCursor of the previous page (opaque; valid only with the same filters)');
 const limit = (fallback: number) => param('limit', 'query', 'page size', { type: 'integer', minimum: 1, maximum: PAGE_LIMIT.max, default: fallback });
 const taskId = param('taskId', 'path', 'task id (gen_ai.conversation.id / chainsight.task.id), 1 to 512 characters');
+
+const alertId = param('alertId', 'path', 'alert id, 32 hex characters');
+const noteBody = { required: false, content: { 'application/json': { schema: ref('AlertNote') } } };
 
 function op(access: Access, summary: string, ok: object, parameters: object[] = [], errorsFor: object = guardedErrors()) {
   return {
@@ -192,6 +225,28 @@ export const OPENAPI_DOCUMENT = {
         param('to', 'query', 'quarantined before (ISO-8601 or epoch ms)'),
         limit(100), cursor,
       ]),
+    },
+    '/api/alerts': {
+      get: op('viewer', "alerts of the caller's trust domains, most recently seen first (schemas/alerts.md)", json('a page of alerts', 'AlertPage'), [
+        param('state', 'query', 'open, acknowledged or resolved', { type: 'string', enum: [...ALERT_STATES] }),
+        param('kind', 'query', 'one kind of alert', { type: 'string', enum: [...ALERT_KINDS] }),
+        param('severity', 'query', 'minimum severity', { type: 'string', enum: [...SEVERITIES] }),
+        param('agent', 'query', 'an agent SPIFFE ID involved in any trigger'),
+        param('human', 'query', 'the root human of any trigger'),
+        param('task', 'query', 'a task of any trigger'),
+        param('since', 'query', 'last seen at or after (ISO-8601 or epoch ms)'),
+        param('until', 'query', 'first seen before (ISO-8601 or epoch ms)'),
+        limit(PAGE_LIMIT.default), cursor,
+      ]),
+    },
+    '/api/alerts/{alertId}': {
+      get: op('viewer', 'one alert with its evidence and history', json('the alert', 'AlertDetail'), [alertId], guardedErrors(['404', 'NotFound'])),
+    },
+    '/api/alerts/{alertId}/acknowledge': {
+      post: { ...op('responder', 'acknowledge an alert (a no-op when it already is; 409 when resolved)', json('the alert', 'AlertView'), [alertId], guardedErrors(['404', 'NotFound'], ['409', 'Conflict'])), requestBody: noteBody },
+    },
+    '/api/alerts/{alertId}/resolve': {
+      post: { ...op('responder', 'resolve an alert (a no-op when it already is); it opens again if it triggers again', json('the alert', 'AlertView'), [alertId], guardedErrors(['404', 'NotFound'])), requestBody: noteBody },
     },
     '/metrics': {
       get: op('admin', 'Prometheus metrics of this process (every tenant: admin only, or the static scrape secret of CHAINSIGHT_METRICS_TOKEN_FILE as bearer)', { description: 'Prometheus text exposition', content: { 'text/plain': { schema: str } } }),

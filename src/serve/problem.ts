@@ -11,6 +11,7 @@ export const PROBLEM_TYPES = {
   unauthenticated: { status: 401, title: 'Authentication required' },
   forbidden: { status: 403, title: 'Forbidden' },
   'not-found': { status: 404, title: 'Not found' },
+  conflict: { status: 409, title: 'Conflict' },
   'store-unavailable': { status: 503, title: 'Store unavailable' },
   'auth-unavailable': { status: 503, title: 'Identity provider unavailable' },
   internal: { status: 500, title: 'Internal error' },

@@ -25,13 +25,15 @@ function concrete(path: string): string {
   return path.replace('{taskId}', encodeURIComponent(TASK_SHARED)).replace('{agentId}', encodeURIComponent(PLANNER)).replace('{spanId}', SHARED_PLANNER_SPAN);
 }
 
-const access = (path: string): string => (OPENAPI_DOCUMENT.paths as Record<string, { get: { 'x-chainsight-access': string } }>)[path]!.get['x-chainsight-access'];
+type Operations = Record<string, Record<string, { 'x-chainsight-access': string }>>;
+const access = (path: string, method = 'GET'): string => (OPENAPI_DOCUMENT.paths as unknown as Operations)[path]![method.toLowerCase()]!['x-chainsight-access'];
 
 test('every registered route is documented with its access, and every documented route is registered', () => {
-  const routes = registeredRoutes(h.router);
-  assert.ok(routes.length >= 7, 'the walk found the routes');
-  assert.deepEqual(routes.map((r) => `${r.method} ${r.path}`).sort(), Object.keys(OPENAPI_DOCUMENT.paths).map((p) => `GET ${p}`).sort());
-  for (const r of routes) assert.match(access(r.path), /^(open|viewer|responder|admin)$/, r.path);
+  const routes = [...registeredRoutes(h.router), ...registeredRoutes(h.alertsRouter)];
+  assert.ok(routes.length >= 11, 'the walk found the routes');
+  const documented = Object.entries(OPENAPI_DOCUMENT.paths as unknown as Operations).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
+  assert.deepEqual(routes.map((r) => `${r.method} ${r.path}`).sort(), documented.sort());
+  for (const r of routes) assert.match(access(r.path, r.method), /^(open|viewer|responder|admin)$/, r.path);
 });
 
 test('open routes answer without a token; every guarded route answers 401 with WWW-Authenticate without one', async () => {

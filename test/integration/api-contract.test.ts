@@ -149,3 +149,78 @@ test('a cursor forged, edited, or used on another list or other filters is a 400
   // The genuine cursor still works.
   assert.equal((await h.get(`/api/tasks/${TASK_CO}/actions?limit=2&cursor=${cursor}`, admin)).status, 200);
 });
+
+test('the alert routes answer what their schemas say: success, each documented error, and cursors that walk the list', async () => {
+  const { CO_ALERT_ID } = await import('../support/alerts.js');
+  const noRole = await h.token(['*'], null);
+  const viewer = await h.token(['*'], 'viewer');
+  const responder = await h.token(['*'], 'responder');
+  const list = '/api/alerts';
+  const one = '/api/alerts/{alertId}';
+  const ok = await h.get(list, admin);
+  assert.equal(ok.status, 200);
+  assertDocumented(list, ok);
+  assert.equal(ok.body.alerts.length, 3);
+  for (const q of ['state=firing', 'kind=nope', 'severity=urgent', 'since=yesterday', 'limit=0', 'limit=1001', 'cursor=bogus', 'state=open&state=resolved']) {
+    const bad = await h.get(`${list}?${q}`, admin);
+    assert.equal(bad.status, 400, q);
+    assertDocumented(list, bad);
+  }
+  for (const [t, status] of [[undefined, 401], [noRole, 403]] as const) {
+    const res = await h.get(list, t);
+    assert.equal(res.status, status);
+    assertDocumented(list, res);
+  }
+
+  const detail = await h.get(`/api/alerts/${CO_ALERT_ID}`, admin);
+  assert.equal(detail.status, 200);
+  assertDocumented(one, detail);
+  assert.deepEqual(detail.body.evidence.spanIds, ['span1']);
+  for (const [id, status] of [['0'.repeat(32), 404], ['not-an-id', 400], ['A'.repeat(32), 400]] as const) {
+    const res = await h.get(`/api/alerts/${id}`, admin);
+    assert.equal(res.status, status, id);
+    assertDocumented(one, res);
+  }
+
+  const ack = '/api/alerts/{alertId}/acknowledge';
+  const resolve = '/api/alerts/{alertId}/resolve';
+  const path = (p: string, id = CO_ALERT_ID) => p.replace('{alertId}', id);
+  for (const [body, what] of [[{ note: 5 }, 'a note that is not text'], [{ by: 'mallory' }, 'an unknown field'], ['[', 'JSON that does not parse'], [[1], 'an array'], [{ note: 'x'.repeat(1025) }, 'a note too long']] as const) {
+    const res = await h.post(path(ack), body, responder);
+    assert.equal(res.status, 400, what);
+    assertDocumented(ack, res, 'post');
+  }
+  for (const [t, status] of [[undefined, 401], [noRole, 403], [viewer, 403]] as const) {
+    const res = await h.post(path(ack), {}, t);
+    assert.equal(res.status, status);
+    assertDocumented(ack, res, 'post');
+  }
+  const missing = await h.post(path(resolve, 'f'.repeat(32)), {}, responder);
+  assert.equal(missing.status, 404);
+  assertDocumented(resolve, missing, 'post');
+  const acked = await h.post(path(ack), { note: 'on it' }, responder);
+  assert.equal(acked.status, 200);
+  assertDocumented(ack, acked, 'post');
+  assert.equal(acked.body.state, 'acknowledged');
+  const resolved = await h.post(path(resolve), {}, responder);
+  assert.equal(resolved.status, 200);
+  assertDocumented(resolve, resolved, 'post');
+  assert.equal(resolved.body.state, 'resolved');
+  const conflict = await h.post(path(ack), {}, responder);
+  assert.equal(conflict.status, 409);
+  assertDocumented(ack, conflict, 'post');
+
+  const all = (await h.get(`${list}?limit=100`, admin)).body.alerts as Array<{ id: string }>;
+  const seen: string[] = [];
+  let url: string | null = `${list}?limit=1`;
+  while (url !== null && seen.length < 10) {
+    const res: Answer = await h.get(url, admin);
+    assert.equal(res.status, 200);
+    seen.push(...res.body.alerts.map((a: { id: string }) => a.id));
+    url = res.body.nextCursor === null ? null : `${list}?limit=1&cursor=${encodeURIComponent(res.body.nextCursor)}`;
+  }
+  assert.deepEqual(seen, all.map((a) => a.id));
+  const first = await h.get(`${list}?limit=1`, admin);
+  const elsewhere = await h.get(`${list}?limit=1&severity=low&cursor=${encodeURIComponent(first.body.nextCursor)}`, admin);
+  assert.equal(elsewhere.status, 400, 'a cursor is valid only with the filters it was issued for');
+});

@@ -18,7 +18,7 @@ const ajv = new Ajv2020({ strict: false, allErrors: true });
 ajv.addSchema({ $id: DOC_ID, ...OPENAPI_DOCUMENT });
 
 export type Operation = { responses: Record<string, { $ref?: string; content?: Record<string, { schema: { $ref?: string } }> }> };
-export const operation = (path: string): Operation => (OPENAPI_DOCUMENT.paths as unknown as Record<string, { get: Operation }>)[path]!.get;
+export const operation = (path: string, method = 'get'): Operation => (OPENAPI_DOCUMENT.paths as unknown as Record<string, Record<string, Operation>>)[path]![method]!;
 
 /** Resolves a `#/…` pointer in the document. */
 export function resolvePointer(ref: string): any {
@@ -32,8 +32,8 @@ export function resolvePointer(ref: string): any {
 }
 
 /** Asserts an answer is documented for its route and status, and validates against its schema. */
-export function assertDocumented(path: string, res: DocumentedAnswer): void {
-  let response = operation(path).responses[String(res.status)];
+export function assertDocumented(path: string, res: DocumentedAnswer, method = 'get'): void {
+  let response = operation(path, method).responses[String(res.status)];
   assert.ok(response, `${path}: status ${res.status} is documented`);
   if (response.$ref) response = resolvePointer(response.$ref);
   const type = (res.headers.get('content-type') ?? '').split(';')[0]!;
