@@ -7,6 +7,8 @@ import type { StreamingDetector, WindowedDetector } from './detector.js';
 import type { DetectionConfig } from './config.js';
 import { integrityDetectors, parseIntegrityConfig } from './integrity/index.js';
 import { parsePolicyViolationConfig, policyDetectors } from './policy/index.js';
+import { parseDeliveryConfig } from '../alert/delivery/config.js';
+import { parseResponseConfig } from '../alert/response/config.js';
 
 export interface DetectorSet {
   streaming: StreamingDetector[];
@@ -24,6 +26,8 @@ const detectionModule = <C>(parse: DetectionModule<C>['parse'], build?: Detectio
 export const DETECTION_MODULES = {
   integrity: detectionModule(parseIntegrityConfig, integrityDetectors),
   policy: detectionModule(parsePolicyViolationConfig, policyDetectors),
+  delivery: detectionModule(parseDeliveryConfig),
+  response: detectionModule(parseResponseConfig),
 };
 
 export type DetectionSections = { [K in keyof typeof DETECTION_MODULES]: (typeof DETECTION_MODULES)[K] extends DetectionModule<infer C> ? C : never };

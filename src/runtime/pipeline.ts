@@ -31,6 +31,8 @@ import { BlastRadiusQueries } from '../revoke/blast-radius.js';
 import { ALERT_RESOLUTIONS, ALERT_SIGNALS, type AlertSignalRow } from '../alert/rows.js';
 import { AlertStore } from '../alert/store.js';
 import { AlertResolutionSink } from '../alert/resolution-sink.js';
+import { startAlertDelivery } from '../alert/delivery/start.js';
+import type { AlertDelivery } from '../alert/delivery/service.js';
 import { defaultDetectionConfig, type DetectionConfig } from '../detect/config.js';
 import { buildDetectors } from '../detect/registry.js';
 import { DetectStage, outputRows, type DetectFailure } from '../detect/stage.js';
@@ -60,6 +62,8 @@ export interface Pipeline {
   alerts: AlertStore;
   /** The detection configuration in force (enabled or not). */
   detection: DetectionConfig;
+  /** Alert delivery (outbox, dispatcher, response) when destinations or the response are configured. */
+  alertDelivery: AlertDelivery | undefined;
   /** Rows the store refused, with their error (the OTLP/HTTP path's quarantine table). */
   findQuarantined(filter: QuarantineFilter): Promise<QuarantineRow[]>;
   close(): Promise<void>;
@@ -184,6 +188,7 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
   };
   const processor = new Processor(stages, sinks, observer);
   scheduler.start();
+  const alertDelivery = startAlertDelivery(config, detection, logger);
   const quarantining = new QuarantiningSink(processor, quarantine, 'otlp_http', {
     quarantined: (n) => metrics.quarantined.inc({ destination: 'table' }, n),
     lost: (rows, err) => logger.error({ rows: rows.map((r) => `${r.table_name} ${r.trace_id}/${r.span_id}`), code: err.code, err: err.message }, 'quarantine refused rows'),
@@ -195,11 +200,13 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
     policy: rules?.engine,
     alerts: new AlertStore(readerClient, db),
     detection,
+    alertDelivery,
     revocations: { store: revocationStore, watcher, blastRadius: new BlastRadiusQueries(readerClient, db) },
     async close() {
       rules?.watcher.close();
       await watcher.close();
       await scheduler.close();
+      await alertDelivery?.stop();
       await Promise.allSettled([sinks.close(), quarantine.close()]);
       await Promise.allSettled([writerClient.close(), linkClient.close(), readerClient.close(), revocationClient.close(), alertClient.close()]);
     },

@@ -27,8 +27,8 @@ response:
 test('a full delivery and response config parses; absent keys take their defaults', () => {
   const raw = parse(YAML) as Record<string, unknown>;
   const problems: string[] = [];
-  const d = parseDeliveryConfig(raw.delivery, 'delivery', problems);
-  const r = parseResponseConfig(raw.response, 'response', problems);
+  const d = parseDeliveryConfig(raw.delivery, '/delivery', problems);
+  const r = parseResponseConfig(raw.response, '/response', problems);
   assert.deepEqual(problems, []);
   assert.equal(d.pollIntervalMs, 500);
   assert.deepEqual(d.retry, { initialMs: 200, maxMs: 5000 });
@@ -38,9 +38,9 @@ test('a full delivery and response config parses; absent keys take their default
   const hook = d.destinations[0]!;
   assert.ok(hook.type === 'webhook' && hook.secretEnv === 'CHAINSIGHT_WEBHOOK_SECRET' && hook.caFile === '/etc/ca.pem' && hook.receiver === 'soc-team');
   assert.deepEqual(r, { enabled: true, dryRun: true, minSeverity: 'high', actions: { 'integrity.link_reuse': 'link', 'policy.violation': 'agent' } });
-  assert.deepEqual(parseResponseConfig(undefined, 'response', problems), DEFAULT_RESPONSE);
+  assert.deepEqual(parseResponseConfig(undefined, '/response', problems), DEFAULT_RESPONSE);
   assert.equal(DEFAULT_RESPONSE.enabled, false, 'the automated response is off unless asked for');
-  assert.deepEqual(parseDeliveryConfig(undefined, 'delivery', problems), DEFAULT_DELIVERY);
+  assert.deepEqual(parseDeliveryConfig(undefined, '/delivery', problems), DEFAULT_DELIVERY);
   assert.deepEqual(problems, []);
 });
 
@@ -59,34 +59,34 @@ test('a broken section reports every problem with its path', () => {
         { type: 'webhook', name: 'h2', url: 'http://plain.example/', ca_file: '/ca.pem' },
       ],
     },
-    'delivery',
+    '/delivery',
     problems,
   );
-  parseResponseConfig({ enabled: 'yes', min_severity: 'severe', actions: { 'no.such_kind': 'link', 'policy.violation': 'human' } }, 'response', problems);
+  parseResponseConfig({ enabled: 'yes', min_severity: 'severe', actions: { 'no.such_kind': 'link', 'policy.violation': 'human' } }, '/response', problems);
   const expected = [
-    'delivery.polling is not a known key',
-    'delivery.destinations[0].url must not carry credentials',
-    'delivery.destinations[1].url must be an http:// or https:// URL',
-    'delivery.destinations[1].secret_env must name a CHAINSIGHT_* environment variable',
-    'delivery.destinations[2] needs exactly one of file and url',
-    'delivery.destinations[3].name "soc" is used twice',
-    'delivery.destinations[3].brokers: "nohostport" is not host:port',
-    'delivery.destinations[3].topic is not a valid Kafka topic name',
-    'delivery.destinations[4].type must be one of webhook, ocsf, kafka',
-    'delivery.destinations[4].name "response" is reserved',
-    'delivery.destinations[5].ca_file is set but the url is not https',
-    'delivery.retry.max_ms must be at least initial_ms',
-    'response.enabled must be true or false',
-    'response.min_severity must be one of',
-    'response.actions.no.such_kind is not a known key',
-    'response.actions.policy.violation must be one of link, agent',
+    '/delivery/polling: is not a known key',
+    '/delivery/destinations/0/url: must not carry credentials',
+    '/delivery/destinations/1/url: must be an http:// or https:// URL',
+    '/delivery/destinations/1/secret_env: must name a CHAINSIGHT_* environment variable',
+    '/delivery/destinations/2: needs exactly one of file and url',
+    '/delivery/destinations/3/name: "soc" is used twice',
+    '/delivery/destinations/3/brokers: "nohostport" is not host:port',
+    '/delivery/destinations/3/topic: is not a valid Kafka topic name',
+    '/delivery/destinations/4/type: must be one of webhook, ocsf, kafka',
+    '/delivery/destinations/4/name: "response" is reserved',
+    '/delivery/destinations/5/ca_file: is set but the url is not https',
+    '/delivery/retry/max_ms: must be at least initial_ms',
+    '/response/enabled: must be true or false',
+    '/response/min_severity: must be one of',
+    '/response/actions/no.such_kind: is not a known key',
+    '/response/actions/policy.violation: must be one of link, agent',
   ];
   for (const e of expected) assert.ok(problems.some((p) => p.startsWith(e)), `missing problem: ${e}\n${problems.join('\n')}`);
 });
 
 test('secrets come from the environment: a webhook without one, or with a short one, is refused; present ones are returned', () => {
   const problems: string[] = [];
-  const d = parseDeliveryConfig({ destinations: [{ name: 'a', url: 'https://a.example/' }, { name: 'b', url: 'https://b.example/', secret_env: 'CHAINSIGHT_B_SECRET', ca_file: '/missing.pem' }] }, 'delivery', problems);
+  const d = parseDeliveryConfig({ destinations: [{ name: 'a', url: 'https://a.example/' }, { name: 'b', url: 'https://b.example/', secret_env: 'CHAINSIGHT_B_SECRET', ca_file: '/missing.pem' }] }, '/delivery', problems);
   assert.deepEqual(problems, []);
   const none = new EnvReader({});
   resolveDeliverySecrets(d, none, () => { throw Object.assign(new Error('no'), { code: 'ENOENT' }); });
@@ -116,6 +116,11 @@ test('the response acts on a firing alert of the configured kinds at or above th
   assert.ok(link.do === 'revoke' && link.reason.startsWith(`alert ${change({ kind: 'integrity.link_reuse' }).id} (integrity.link_reuse, critical)`));
   const agent = planResponse(change({ kind: 'integrity.not_delegatee', severity: 'high', agents: ['spiffe://a/x', 'spiffe://a/y'], facts: { agent: 'spiffe://a/y' } }), on);
   assert.ok(agent.do === 'revoke' && agent.kind === 'agent' && agent.target === 'spiffe://a/y');
+  // What the integrity detectors name: the presenter of another's chain, the reused jti.
+  const presenter = planResponse(change({ kind: 'integrity.not_delegatee', agents: ['spiffe://a/rogue', 'spiffe://a/scanner'], facts: { presenter: 'spiffe://a/rogue' } }), on);
+  assert.ok(presenter.do === 'revoke' && presenter.target === 'spiffe://a/rogue');
+  const jti = planResponse(change({ linkIds: ['h1', 'h2'], facts: { jti: 'jti-shared' } }), on);
+  assert.ok(jti.do === 'revoke' && jti.kind === 'link' && jti.target === 'jti-shared');
 });
 
 test('the response does nothing when off, below the severity, for an unlisted kind or a resolution; skips when the culprit is ambiguous', () => {

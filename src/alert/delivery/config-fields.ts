@@ -14,7 +14,7 @@ export class SectionReader {
   static of(raw: unknown, at: string, problems: string[]): SectionReader {
     if (raw === undefined || raw === null) return new SectionReader({}, at, problems);
     if (typeof raw !== 'object' || Array.isArray(raw)) {
-      problems.push(`${at} must be a mapping`);
+      problems.push(`${at}: must be a mapping`);
       return new SectionReader({}, at, problems);
     }
     return new SectionReader(raw as Record<string, unknown>, at, problems);
@@ -30,14 +30,14 @@ export class SectionReader {
 
   /** Keys the section does not know: most likely typos, reported rather than ignored. */
   only(keys: readonly string[]): void {
-    for (const k of Object.keys(this.o)) if (!keys.includes(k)) this.problems.push(`${this.at}.${k} is not a known key (known: ${keys.join(', ')})`);
+    for (const k of Object.keys(this.o)) if (!keys.includes(k)) this.problems.push(`${this.at}/${k}: is not a known key (known: ${keys.join(', ')})`);
   }
 
   bool(key: string, fallback: boolean): boolean {
     const v = this.o[key];
     if (v === undefined || v === null) return fallback;
     if (typeof v === 'boolean') return v;
-    this.problems.push(`${this.at}.${key} must be true or false`);
+    this.problems.push(`${this.at}/${key}: must be true or false`);
     return fallback;
   }
 
@@ -45,7 +45,7 @@ export class SectionReader {
     const v = this.o[key];
     if (v === undefined || v === null) return fallback;
     if (typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max) return v;
-    this.problems.push(`${this.at}.${key} must be an integer from ${min} to ${max}`);
+    this.problems.push(`${this.at}/${key}: must be an integer from ${min} to ${max}`);
     return fallback;
   }
 
@@ -53,7 +53,7 @@ export class SectionReader {
     const v = this.o[key];
     if (v === undefined || v === null) return fallback;
     if (typeof v === 'string' && v.length > 0 && v.length <= 4096) return v;
-    this.problems.push(`${this.at}.${key} must be a non-empty string`);
+    this.problems.push(`${this.at}/${key}: must be a non-empty string`);
     return fallback;
   }
 
@@ -61,7 +61,7 @@ export class SectionReader {
     const v = this.o[key];
     if (v === undefined || v === null) return fallback;
     if ((allowed as readonly unknown[]).includes(v)) return v as T;
-    this.problems.push(`${this.at}.${key} must be one of ${allowed.join(', ')}`);
+    this.problems.push(`${this.at}/${key}: must be one of ${allowed.join(', ')}`);
     return fallback;
   }
 
@@ -69,7 +69,7 @@ export class SectionReader {
     const v = this.o[key];
     if (v === undefined || v === null) return [];
     if (Array.isArray(v) && v.every((s) => typeof s === 'string' && s.length > 0)) return v as string[];
-    this.problems.push(`${this.at}.${key} must be a list of strings`);
+    this.problems.push(`${this.at}/${key}: must be a list of strings`);
     return [];
   }
 
@@ -81,12 +81,12 @@ export class SectionReader {
       const u = new URL(String(v));
       if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
       if (u.username !== '' || u.password !== '') {
-        this.problems.push(`${this.at}.${key} must not carry credentials`);
+        this.problems.push(`${this.at}/${key}: must not carry credentials`);
         return undefined;
       }
       return u;
     } catch {
-      this.problems.push(`${this.at}.${key} must be an http:// or https:// URL`);
+      this.problems.push(`${this.at}/${key}: must be an http:// or https:// URL`);
       return undefined;
     }
   }

@@ -63,7 +63,7 @@ export interface DeliveryConfig {
 
 export const DEFAULT_DELIVERY: DeliveryConfig = {
   destinations: [],
-  pollIntervalMs: 1_000,
+  pollIntervalMs: 500,
   batchSize: 100,
   retry: { initialMs: 1_000, maxMs: 60_000 },
   giveUpAfterMs: 24 * 3_600_000,
@@ -79,7 +79,7 @@ function secretEnvOf(r: SectionReader, fallback: string | undefined): string | u
   if (!r.has('secret_env')) return fallback;
   const v = r.string('secret_env', '');
   if (!ENV_NAME.test(v)) {
-    r.problems.push(`${r.at}.secret_env must name a CHAINSIGHT_* environment variable`);
+    r.problems.push(`${r.at}/secret_env: must name a CHAINSIGHT_* environment variable`);
     return fallback;
   }
   return v;
@@ -88,7 +88,7 @@ function secretEnvOf(r: SectionReader, fallback: string | undefined): string | u
 function caFileOf(r: SectionReader, url: URL | undefined): string | undefined {
   if (!r.has('ca_file')) return undefined;
   const f = r.string('ca_file', '');
-  if (url !== undefined && url.protocol !== 'https:') r.problems.push(`${r.at}.ca_file is set but the url is not https`);
+  if (url !== undefined && url.protocol !== 'https:') r.problems.push(`${r.at}/ca_file: is set but the url is not https`);
   return f === '' ? undefined : f;
 }
 
@@ -96,16 +96,16 @@ function destination(raw: unknown, at: string, problems: string[], names: Set<st
   const r = SectionReader.of(raw, at, problems);
   const type = r.oneOf('type', ['webhook', 'ocsf', 'kafka'] as const, 'webhook');
   const name = r.string('name', type);
-  if (!NAME.test(name)) problems.push(`${at}.name must be lower-case letters, digits, '_', '.', '-' (at most 64)`);
-  else if (name === 'response') problems.push(`${at}.name "response" is reserved for the automated response`);
-  else if (names.has(name)) problems.push(`${at}.name "${name}" is used twice`);
+  if (!NAME.test(name)) problems.push(`${at}/name: must be lower-case letters, digits, '_', '.', '-' (at most 64)`);
+  else if (name === 'response') problems.push(`${at}/name: "response" is reserved for the automated response`);
+  else if (names.has(name)) problems.push(`${at}/name: "${name}" is used twice`);
   names.add(name);
   const timeoutMs = r.int('timeout_ms', 10_000, 100, 120_000);
   switch (type) {
     case 'webhook': {
       r.only(['type', 'name', 'url', 'secret_env', 'ca_file', 'timeout_ms', 'receiver']);
       const url = r.url('url');
-      if (url === undefined && !r.has('url')) problems.push(`${at}.url is required for a webhook`);
+      if (url === undefined && !r.has('url')) problems.push(`${at}/url: is required for a webhook`);
       const secretEnv = secretEnvOf(r, DEFAULT_SECRET_ENV)!;
       const caFile = caFileOf(r, url);
       if (url === undefined) return undefined;
@@ -115,7 +115,7 @@ function destination(raw: unknown, at: string, problems: string[], names: Set<st
       r.only(['type', 'name', 'file', 'url', 'secret_env', 'ca_file', 'timeout_ms']);
       const file = r.has('file') ? r.string('file', '') : undefined;
       const url = r.url('url');
-      if (r.has('file') === r.has('url')) problems.push(`${at} needs exactly one of file and url`);
+      if (r.has('file') === r.has('url')) problems.push(`${at}: needs exactly one of file and url`);
       const secretEnv = secretEnvOf(r, undefined);
       const caFile = caFileOf(r, url);
       return { type, name, timeoutMs, ...(file ? { file } : {}), ...(url ? { url } : {}), ...(secretEnv ? { secretEnv } : {}), ...(caFile ? { caFile } : {}) };
@@ -123,10 +123,10 @@ function destination(raw: unknown, at: string, problems: string[], names: Set<st
     case 'kafka': {
       r.only(['type', 'name', 'brokers', 'topic', 'format', 'timeout_ms']);
       const brokers = r.strings('brokers');
-      if (brokers.length === 0) problems.push(`${at}.brokers must list at least one host:port`);
-      for (const b of brokers) if (!/^[^\s:]+:\d{1,5}$/.test(b) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(b)) problems.push(`${at}.brokers: ${JSON.stringify(b)} is not host:port`);
+      if (brokers.length === 0) problems.push(`${at}/brokers: must list at least one host:port`);
+      for (const b of brokers) if (!/^[^\s:]+:\d{1,5}$/.test(b) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(b)) problems.push(`${at}/brokers: ${JSON.stringify(b)} is not host:port`);
       const topic = r.string('topic', 'chainsight.alerts');
-      if (!/^[a-zA-Z0-9._-]{1,249}$/.test(topic)) problems.push(`${at}.topic is not a valid Kafka topic name`);
+      if (!/^[a-zA-Z0-9._-]{1,249}$/.test(topic)) problems.push(`${at}/topic: is not a valid Kafka topic name`);
       return { type, name, brokers, topic, format: r.oneOf('format', ['ocsf', 'alertmanager'] as const, 'ocsf'), timeoutMs };
     }
   }
@@ -139,16 +139,16 @@ export function parseDeliveryConfig(raw: unknown, at: string, problems: string[]
   const list = r.raw('destinations');
   const names = new Set<string>();
   const destinations: DestinationConfig[] = [];
-  if (list !== undefined && list !== null && !Array.isArray(list)) problems.push(`${at}.destinations must be a list`);
+  if (list !== undefined && list !== null && !Array.isArray(list)) problems.push(`${at}/destinations: must be a list`);
   else for (const [i, item] of (list ?? []).entries()) {
-    const dest = destination(item, `${at}.destinations[${i}]`, problems, names);
+    const dest = destination(item, `${at}/destinations/${i}`, problems, names);
     if (dest) destinations.push(dest);
   }
-  const retry = SectionReader.of(r.raw('retry'), `${at}.retry`, problems);
+  const retry = SectionReader.of(r.raw('retry'), `${at}/retry`, problems);
   retry.only(['initial_ms', 'max_ms']);
   const initialMs = retry.int('initial_ms', d.retry.initialMs, 10, 3_600_000);
   const maxMs = retry.int('max_ms', d.retry.maxMs, 10, 86_400_000);
-  if (maxMs < initialMs) problems.push(`${at}.retry.max_ms must be at least initial_ms`);
+  if (maxMs < initialMs) problems.push(`${at}/retry/max_ms: must be at least initial_ms`);
   const external = r.url('external_url');
   return {
     destinations,
@@ -203,4 +203,17 @@ export function resolveDeliverySecrets(config: DeliveryConfig, env: EnvReader, r
  */
 export function readDispatchRole(env: EnvReader): boolean {
   return env.oneOf('CHAINSIGHT_ALERT_DISPATCH', ['on', 'off'] as const, 'on') === 'on';
+}
+
+/** What alert delivery reads from the environment: destination secrets and CA files, and the dispatch role. */
+export interface AlertDeliveryEnv {
+  secrets: DeliverySecrets;
+  dispatch: boolean;
+}
+
+/** Reads it for the delivery section in force (undefined: detection is off, nothing is delivered, nothing is required). */
+export function readAlertDeliveryEnv(env: EnvReader, delivery: DeliveryConfig | undefined): AlertDeliveryEnv {
+  const dispatch = readDispatchRole(env);
+  const secrets = delivery === undefined ? { secrets: new Map(), cas: new Map() } : resolveDeliverySecrets(delivery, env);
+  return { secrets, dispatch };
 }

@@ -24,6 +24,8 @@ export interface AlertDeliveryOptions {
   /** Whether this process dispatches (CHAINSIGHT_ALERT_DISPATCH; exactly one per deployment). */
   dispatch: boolean;
   logger: DispatchLogger;
+  /** Close `client` on stop (the service opened it for itself). */
+  ownsClient?: boolean;
   now?: () => number;
 }
 
@@ -81,5 +83,6 @@ export class AlertDelivery {
     await this.following?.done;
     this.following = undefined;
     await this.dispatcher?.stop();
+    if (this.opts.ownsClient) await this.opts.client.close();
   }
 }

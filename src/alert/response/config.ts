@@ -21,7 +21,7 @@ export interface ResponseConfig {
 export const DEFAULT_RESPONSE: ResponseConfig = {
   enabled: false,
   dryRun: false,
-  minSeverity: 'critical',
+  minSeverity: 'high',
   // The two kinds whose evidence names one culprit: a link replayed across tasks, an agent presenting another's chain.
   actions: { 'integrity.link_reuse': 'link', 'integrity.not_delegatee': 'agent' },
 };
@@ -31,7 +31,7 @@ export function parseResponseConfig(raw: unknown, at: string, problems: string[]
   r.only(['enabled', 'dry_run', 'min_severity', 'actions']);
   let actions = DEFAULT_RESPONSE.actions;
   if (r.has('actions')) {
-    const a = SectionReader.of(r.raw('actions'), `${at}.actions`, problems);
+    const a = SectionReader.of(r.raw('actions'), `${at}/actions`, problems);
     a.only(ALERT_KINDS);
     actions = {};
     for (const kind of ALERT_KINDS) if (a.has(kind)) actions[kind] = a.oneOf(kind, RESPONSE_TARGETS, 'link');

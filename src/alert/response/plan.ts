@@ -17,15 +17,16 @@ export type ResponsePlan =
   | { do: 'skip'; action: ResponseAction; reason: string }
   | { do: 'revoke'; action: ResponseAction; kind: ResponseTarget; target: string; reason: string };
 
-/**
- * The one link the evidence names: `facts.link` when the detector set it,
- * else the only entry of linkIds. The one agent: `facts.agent`, else the
- * alert's only agent.
- */
+/** Evidence facts naming the culprit, by what is revoked, first found wins: a detector's own `link`/`agent`, or the integrity detectors' `jti` (link reuse) and `presenter` (a chain presented by another agent). */
+const CULPRIT_FACTS: Record<ResponseTarget, string[]> = { link: ['link', 'jti'], agent: ['agent', 'presenter'] };
+
+/** The one link or agent the evidence names; else the only entry of linkIds (links) or of the alert's agents. */
 function culprit(c: AlertChange, kind: ResponseTarget): string | undefined {
   const { evidence, agents } = c.alert;
-  const fact = evidence.facts[kind];
-  if (typeof fact === 'string' && fact !== '') return fact;
+  for (const f of CULPRIT_FACTS[kind]) {
+    const fact = evidence.facts[f];
+    if (typeof fact === 'string' && fact !== '') return fact;
+  }
   const list = kind === 'link' ? evidence.linkIds : agents;
   const distinct = [...new Set(list)];
   return distinct.length === 1 ? distinct[0] : undefined;
