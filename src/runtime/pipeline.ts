@@ -188,7 +188,7 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
   };
   const processor = new Processor(stages, sinks, observer);
   scheduler.start();
-  const alertDelivery = startAlertDelivery(config, detection, logger);
+  const alertDelivery = startAlertDelivery(config, detection, logger, metrics.registry);
   const quarantining = new QuarantiningSink(processor, quarantine, 'otlp_http', {
     quarantined: (n) => metrics.quarantined.inc({ destination: 'table' }, n),
     lost: (rows, err) => logger.error({ rows: rows.map((r) => `${r.table_name} ${r.trace_id}/${r.span_id}`), code: err.code, err: err.message }, 'quarantine refused rows'),

@@ -87,4 +87,7 @@ test('an alert raised on either processor reaches the webhook once, signed; its 
   const audit = await new ResponseAuditStore(dispatching.readerClient, dispatching.database).list(alert.id);
   assert.deepEqual(audit.map((a) => [a.action, a.target, a.mode, a.outcome]), [['revoke_agent', d.id('rogue'), 'dry_run', 'would_revoke']]);
   assert.deepEqual(await dispatching.revocations.store.list({ target: d.id('rogue') }), [], 'a dry run revokes nothing');
+  const metrics = await dispatching.metrics.registry.metrics();
+  assert.match(metrics, /chainsight_alert_notifications_total\{destination="soc",outcome="delivered"\} 2\n/);
+  assert.match(metrics, /chainsight_alert_destination_failures\{destination="soc"\} 0\n/);
 });

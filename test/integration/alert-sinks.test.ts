@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { idempotencyKey } from '../../src/alert/delivery/change.js';
 import { Dispatcher, type DispatchLogger } from '../../src/alert/delivery/dispatcher.js';
 import { KafkaDestination } from '../../src/alert/delivery/kafka-sink.js';
-import { OcsfFileDestination } from '../../src/alert/delivery/ocsf-sink.js';
+import { OcsfFileDestination, OcsfHttpDestination } from '../../src/alert/delivery/ocsf-sink.js';
 import { OutboxStore } from '../../src/alert/delivery/outbox-store.js';
 import { ResponseAuditStore } from '../../src/alert/response/audit-store.js';
 import { DEFAULT_RESPONSE, type ResponseConfig } from '../../src/alert/response/config.js';
@@ -20,6 +20,7 @@ import { RevocationStore } from '../../src/revoke/store.js';
 import { openTestStore, type TestStore } from '../support/store.js';
 import { change, firingAndResolved } from '../support/alert-changes.js';
 import { ocsfProblems } from '../support/ocsf-validate.js';
+import { WebhookReceiver } from '../support/webhook-receiver.js';
 import { highWatermarks, kafkaBrokers, readTopic, releaseKafka, testKafka, uniqueTopic } from '../support/kafka.js';
 
 let store: TestStore;
@@ -105,6 +106,23 @@ test('OCSF file sink: one JSON line per notification, create then close per aler
   for (const c of changes.filter((x) => x.status === 'firing')) {
     assert.deepEqual(mine.filter((l) => l.finding_info.uid === c.id).map((l) => [l.activity_id, l.status_id, l.type_uid]), [[1, 1, 200401], [3, 4, 200403]]);
   }
+});
+
+test('OCSF over HTTP: one signed finding per request, verified by the receiver', async () => {
+  const secret = Buffer.from('ocsf-http-secret-0123456789abcdef!!', 'utf8');
+  const receiver = new WebhookReceiver(secret);
+  await receiver.start();
+  const outbox = new OutboxStore(store.writer, store.config.database);
+  const changes = firingAndResolved(2, 'ocsf-http');
+  await outbox.enqueue(changes);
+  const d = new Dispatcher(outbox, [new OcsfHttpDestination('siem-http', { url: new URL(receiver.url), timeoutMs: 2_000 }, secret, FORMAT)], dispatchOpts);
+  await d.runOnce();
+  await d.stop();
+  await receiver.stop();
+  const mine = receiver.accepted.filter((r) => changes.some((c) => idempotencyKey(c) === r.key));
+  assert.equal(mine.length, changes.length);
+  assert.deepEqual(receiver.badSignatures, []);
+  for (const r of mine) assert.deepEqual(ocsfProblems(r.body), []);
 });
 
 test('automated response: revokes the offending link once and audits it, across redelivery, a reopen and a crash before the audit; an ambiguous alert is only audited', async () => {

@@ -13,6 +13,7 @@
  */
 import { backoffDelay, sleep, type BackoffPolicy } from '../../ingest/kafka-backoff.js';
 import type { Destination, OutboxEntry } from './destination.js';
+import type { DeliveryMetrics } from './metrics.js';
 import type { DeliveryRecord, OutboxStore } from './outbox-store.js';
 
 export interface DispatchLogger {
@@ -27,6 +28,7 @@ export interface DispatcherOptions {
   retry: BackoffPolicy;
   giveUpAfterMs: number;
   logger: DispatchLogger;
+  metrics?: DeliveryMetrics;
   now?: () => number;
   random?: () => number;
 }
@@ -83,6 +85,7 @@ export class Dispatcher {
       if (read.unreadable.length > 0) {
         for (const u of read.unreadable) this.opts.logger.error({ destination: dest.name, key: u.key, error: u.error }, 'outbox entry unreadable: recorded, not delivered');
         await this.store.record(read.unreadable.map((u) => ({ key: u.key, destination: dest.name, outcome: 'unreadable' as const, attempts: 0, detail: u.error })));
+        for (const _ of read.unreadable) this.opts.metrics?.outcome(dest.name, 'unreadable');
       }
       for (const entry of read.entries) {
         if (st.unrecorded.has(entry.key)) continue;
@@ -106,10 +109,13 @@ export class Dispatcher {
       if (now - entry.enqueuedAtMs >= this.opts.giveUpAfterMs) {
         this.opts.logger.error({ destination: dest.name, key: entry.key, alertId: entry.change.id, error: st.lastError }, 'alert notification abandoned after the give-up time');
         st.abandoned += 1;
+        this.opts.metrics?.outcome(dest.name, 'abandoned');
         await this.record(st, { key: entry.key, destination: dest.name, outcome: 'abandoned', attempts, detail: st.lastError });
         return true;
       }
       st.failures += 1;
+      this.opts.metrics?.outcome(dest.name, 'failed');
+      this.opts.metrics?.failing(dest.name, st.failures);
       st.retryAtMs = now + backoffDelay(st.failures - 1, this.opts.retry, this.random);
       this.opts.logger.warn({ destination: dest.name, failures: st.failures, retryInMs: st.retryAtMs - now, error: st.lastError }, 'alert delivery failed, will retry');
       return false;
@@ -118,6 +124,8 @@ export class Dispatcher {
     st.failures = 0;
     st.retryAtMs = 0;
     st.delivered += 1;
+    this.opts.metrics?.outcome(dest.name, 'delivered');
+    this.opts.metrics?.failing(dest.name, 0);
     await this.record(st, { key: entry.key, destination: dest.name, outcome: 'delivered', attempts, detail: '' });
     return true;
   }

@@ -12,6 +12,7 @@ import type { AlertChange, AlertChangeSource } from './change.js';
 import type { DeliveryConfig, DeliverySecrets } from './config.js';
 import { buildDestinations } from './destinations.js';
 import { Dispatcher, type DispatchLogger, type DestinationStatus } from './dispatcher.js';
+import type { DeliveryMetrics } from './metrics.js';
 import { OutboxStore } from './outbox-store.js';
 
 export interface AlertDeliveryOptions {
@@ -24,6 +25,7 @@ export interface AlertDeliveryOptions {
   /** Whether this process dispatches (CHAINSIGHT_ALERT_DISPATCH; exactly one per deployment). */
   dispatch: boolean;
   logger: DispatchLogger;
+  metrics?: DeliveryMetrics;
   /** Close `client` on stop (the service opened it for itself). */
   ownsClient?: boolean;
   now?: () => number;
@@ -39,7 +41,7 @@ export class AlertDelivery {
     const destinations = buildDestinations(opts.delivery, opts.secrets, opts.response, opts);
     this.dispatcher =
       opts.dispatch && destinations.length > 0
-        ? new Dispatcher(this.outbox, destinations, { ...opts.delivery, logger: opts.logger, ...(opts.now ? { now: opts.now } : {}) })
+        ? new Dispatcher(this.outbox, destinations, { ...opts.delivery, logger: opts.logger, ...(opts.metrics ? { metrics: opts.metrics } : {}), ...(opts.now ? { now: opts.now } : {}) })
         : undefined;
   }
 

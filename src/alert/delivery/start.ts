@@ -8,12 +8,14 @@ import type { ChainsightConfig } from '../../config/config.js';
 import type { DetectionConfig } from '../../detect/config.js';
 import { RevocationStore } from '../../revoke/store.js';
 import type { Logger } from '../../runtime/logger.js';
+import type { Registry } from 'prom-client';
 import { openClient } from '../../store/client.js';
+import { deliveryMetrics } from './metrics.js';
 import { AlertStore } from '../store.js';
 import { AlertDelivery } from './service.js';
 import { AlertStoreChanges } from './store-changes.js';
 
-export function startAlertDelivery(config: ChainsightConfig, detection: DetectionConfig, logger: Logger): AlertDelivery | undefined {
+export function startAlertDelivery(config: ChainsightConfig, detection: DetectionConfig, logger: Logger, registry: Registry): AlertDelivery | undefined {
   const env = config.alertDelivery;
   const { delivery, response } = detection.sections;
   if (!detection.enabled || env === undefined || !env.dispatch) return undefined;
@@ -30,6 +32,7 @@ export function startAlertDelivery(config: ChainsightConfig, detection: Detectio
     revocations: new RevocationStore(client, config.store.database),
     dispatch: true,
     logger: log,
+    metrics: deliveryMetrics(registry),
     ownsClient: true,
   });
   service.follow(new AlertStoreChanges(new AlertStore(client, config.store.database), log), String(Date.now() - delivery.giveUpAfterMs));
