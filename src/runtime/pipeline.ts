@@ -32,6 +32,7 @@ import { ALERT_RESOLUTIONS, ALERT_SIGNALS, type AlertSignalRow } from '../alert/
 import { AlertStore } from '../alert/store.js';
 import { AlertResolutionSink } from '../alert/resolution-sink.js';
 import { startAlertDelivery } from '../alert/delivery/start.js';
+import { NotifyingSink } from '../alert/delivery/notify-sink.js';
 import type { AlertDelivery } from '../alert/delivery/service.js';
 import { defaultDetectionConfig, type DetectionConfig } from '../detect/config.js';
 import { buildDetectors } from '../detect/registry.js';
@@ -172,9 +173,10 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
     revocations: () => watcher.current(),
     emitter: config.emitterAuth,
   }, detect.stage);
+  const alertDelivery = startAlertDelivery(config, detection, logger, metrics.registry);
   const sinks = new SinkRegistry().register(ACTIONS, actions).register(DELEGATIONS, delegations)
     .register(CHAIN_LINKS, new BatchWriter<ChainLinksRow>(linkClient, `${db}.chain_links`, writerOpts('chain_links')))
-    .register(ALERT_SIGNALS, signals)
+    .register(ALERT_SIGNALS, new NotifyingSink(signals, () => alertDelivery?.poke()))
     .register(ALERT_RESOLUTIONS, new AlertResolutionSink(alertStore));
   if (rules) sinks.register(POLICY_DECISIONS, new BatchWriter<DecisionRow>(linkClient, `${db}.policy_decisions`, writerOpts('policy_decisions')));
   const observer = {
@@ -188,7 +190,6 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
   };
   const processor = new Processor(stages, sinks, observer);
   scheduler.start();
-  const alertDelivery = startAlertDelivery(config, detection, logger, metrics.registry);
   const quarantining = new QuarantiningSink(processor, quarantine, 'otlp_http', {
     quarantined: (n) => metrics.quarantined.inc({ destination: 'table' }, n),
     lost: (rows, err) => logger.error({ rows: rows.map((r) => `${r.table_name} ${r.trace_id}/${r.span_id}`), code: err.code, err: err.message }, 'quarantine refused rows'),

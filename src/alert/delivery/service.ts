@@ -8,7 +8,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { sleep } from '../../ingest/kafka-backoff.js';
 import type { RevocationStore } from '../../revoke/store.js';
 import type { ResponseConfig } from '../response/config.js';
-import type { AlertChange, AlertChangeSource } from './change.js';
+import { idempotencyKey, type AlertChange, type AlertChangeSource } from './change.js';
 import type { DeliveryConfig, DeliverySecrets } from './config.js';
 import { buildDestinations } from './destinations.js';
 import { Dispatcher, type DispatchLogger, type DestinationStatus } from './dispatcher.js';
@@ -35,6 +35,9 @@ export class AlertDelivery {
   readonly outbox: OutboxStore;
   readonly dispatcher: Dispatcher | undefined;
   private following: { stop: AbortController; done: Promise<void> } | undefined;
+  private feedWake: AbortController | undefined;
+  /** A poke arrived since the current poll began: poll again without sleeping. */
+  private poked = false;
 
   constructor(private readonly opts: AlertDeliveryOptions) {
     this.outbox = new OutboxStore(opts.client, opts.database);
@@ -51,6 +54,7 @@ export class AlertDelivery {
 
   /** Enqueues changes (idempotent) and cuts the dispatcher's wait short. */
   async notify(changes: readonly AlertChange[]): Promise<void> {
+    if (changes.length === 0) return;
     await this.outbox.enqueue(changes);
     this.dispatcher?.wake();
   }
@@ -61,19 +65,33 @@ export class AlertDelivery {
     const stop = new AbortController();
     const done = (async () => {
       let at = cursor;
+      // Keys enqueued lately: a change answered again by the next poll (the feed reads behind its cursor) is not inserted again.
+      const recent = new Set<string>();
       while (!stop.signal.aborted) {
+        this.poked = false;
         try {
           const page = await source.changesSince(at, this.opts.delivery.batchSize);
-          await this.notify(page.changes);
+          const fresh = page.changes.filter((c) => !recent.has(idempotencyKey(c)));
+          await this.notify(fresh);
+          for (const c of fresh) recent.add(idempotencyKey(c));
+          while (recent.size > 10_000) recent.delete(recent.values().next().value!);
           at = page.cursor;
           if (page.changes.length >= this.opts.delivery.batchSize) continue;
         } catch (err) {
           this.opts.logger.warn({ error: err instanceof Error ? err.message : String(err) }, 'alert change feed unavailable');
         }
-        await sleep(this.opts.delivery.pollIntervalMs, stop.signal);
+        if (this.poked) continue;
+        this.feedWake = new AbortController();
+        await sleep(this.opts.delivery.pollIntervalMs, AbortSignal.any([stop.signal, this.feedWake.signal]));
       }
     })();
     this.following = { stop, done };
+  }
+
+  /** New alert rows were stored: poll the change source now rather than at the next interval. */
+  poke(): void {
+    this.poked = true;
+    this.feedWake?.abort();
   }
 
   status(): DestinationStatus[] {

@@ -18,7 +18,12 @@ export interface ChangeFeedLogger {
 
 const ms = (iso: string | null): number => (iso === null ? 0 : Date.parse(iso));
 
+/** Conversions kept: the feed answers a change again on every poll within its overlap, and converting reads the alert's evidence and history. */
+const MEMO_SIZE = 10_000;
+
 export class AlertStoreChanges implements AlertChangeSource {
+  private readonly memo = new Map<string, AlertChange>();
+
   constructor(
     private readonly store: AlertStore,
     private readonly logger: ChangeFeedLogger,
@@ -29,10 +34,19 @@ export class AlertStoreChanges implements AlertChangeSource {
     const changes: AlertChange[] = [];
     for (const c of page.changes) {
       if (c.change === 'updated') continue;
-      const converted = await this.convert(c);
-      if (converted) changes.push(converted);
+      const converted = this.memo.get(c.key) ?? (await this.convert(c));
+      if (converted === undefined) continue;
+      changes.push(converted);
+      this.remember(c.key, converted);
     }
     return { changes, cursor: page.cursor };
+  }
+
+  private remember(key: string, c: AlertChange): void {
+    this.memo.delete(key);
+    this.memo.set(key, c);
+    // Maps iterate in insertion order: the first key is the least recently seen.
+    if (this.memo.size > MEMO_SIZE) this.memo.delete(this.memo.keys().next().value!);
   }
 
   private async convert(c: StoreChange): Promise<AlertChange | undefined> {
