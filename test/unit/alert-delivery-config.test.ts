@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
-import { DEFAULT_DELIVERY, parseDeliveryConfig, readDispatchRole, resolveDeliverySecrets } from '../../src/alert/delivery/config.js';
+import { DEFAULT_DELIVERY, parseDeliveryConfig, readAlertDeliveryEnv, readDispatchRole, resolveDeliverySecrets } from '../../src/alert/delivery/config.js';
 import { DEFAULT_RESPONSE, parseResponseConfig, type ResponseConfig } from '../../src/alert/response/config.js';
 import { planResponse } from '../../src/alert/response/plan.js';
 import { EnvReader } from '../../src/config/env.js';
@@ -133,4 +133,19 @@ test('the response does nothing when off, below the severity, for an unlisted ki
   assert.deepEqual(planResponse(change({ kind: 'integrity.not_delegatee', agents: ['a', 'b'] }), on).do, 'skip');
   const hostile = planResponse(change({ linkIds: ['j1'], subject: 'x\nFAKE LOG LINE' }), on);
   assert.ok(hostile.do === 'revoke' && !/[\n\r]/.test(hostile.reason), 'control characters never reach the reason');
+});
+
+test('only the dispatching process needs the secrets; the others accept them unread', () => {
+  const problems: string[] = [];
+  const d = parseDeliveryConfig({ destinations: [{ name: 'a', url: 'https://a.example/' }] }, '/delivery', problems);
+  const off = new EnvReader({ CHAINSIGHT_ALERT_DISPATCH: 'off', CHAINSIGHT_WEBHOOK_SECRET: 'short' });
+  assert.deepEqual(readAlertDeliveryEnv(off, d), { secrets: { secrets: new Map(), cas: new Map() }, dispatch: false });
+  assert.deepEqual(off.problems, []);
+  assert.deepEqual(off.unknownChainsightVariables(), []);
+  const on = new EnvReader({});
+  assert.equal(readAlertDeliveryEnv(on, d).dispatch, true);
+  assert.deepEqual(on.problems, ['CHAINSIGHT_WEBHOOK_SECRET must be set: destination "a" signs what it sends with it']);
+  const detectionOff = new EnvReader({});
+  readAlertDeliveryEnv(detectionOff, undefined);
+  assert.deepEqual(detectionOff.problems, [], 'detection off: nothing is delivered, nothing required');
 });

@@ -214,6 +214,10 @@ export interface AlertDeliveryEnv {
 /** Reads it for the delivery section in force (undefined: detection is off, nothing is delivered, nothing is required). */
 export function readAlertDeliveryEnv(env: EnvReader, delivery: DeliveryConfig | undefined): AlertDeliveryEnv {
   const dispatch = readDispatchRole(env);
-  const secrets = delivery === undefined ? { secrets: new Map(), cas: new Map() } : resolveDeliverySecrets(delivery, env);
-  return { secrets, dispatch };
+  if (delivery === undefined || !dispatch) {
+    // A process that does not dispatch needs no secret; one set anyway is not a typo.
+    for (const d of delivery?.destinations ?? []) if (d.type !== 'kafka' && d.secretEnv !== undefined) env.string(d.secretEnv);
+    return { secrets: { secrets: new Map(), cas: new Map() }, dispatch };
+  }
+  return { secrets: resolveDeliverySecrets(delivery, env), dispatch };
 }
