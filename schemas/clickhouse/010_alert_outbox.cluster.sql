@@ -32,4 +32,18 @@ ORDER BY (destination, idem_key)
 TTL toDateTime(recorded_at) + INTERVAL 60 DAY;
 
 CREATE TABLE IF NOT EXISTS ${db}.alert_deliveries ON CLUSTER '{cluster}' AS ${db}.alert_deliveries_local
-ENGINE = Distributed('{cluster}', ${db}, alert_deliveries_local, cityHash64(idem_key))
+ENGINE = Distributed('{cluster}', ${db}, alert_deliveries_local, cityHash64(idem_key));
+
+CREATE TABLE IF NOT EXISTS ${db}.alert_dispatchers_local ON CLUSTER '{cluster}'
+(
+    instance        String,
+    host            String,
+    started_at      DateTime64(3),
+    seen_at         DateTime64(3) DEFAULT now64(3)
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/alert_dispatchers_local', '{replica}', seen_at)
+ORDER BY (instance)
+TTL toDateTime(seen_at) + INTERVAL 1 DAY;
+
+CREATE TABLE IF NOT EXISTS ${db}.alert_dispatchers ON CLUSTER '{cluster}' AS ${db}.alert_dispatchers_local
+ENGINE = Distributed('{cluster}', ${db}, alert_dispatchers_local, cityHash64(instance))

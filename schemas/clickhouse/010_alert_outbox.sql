@@ -31,4 +31,18 @@ CREATE TABLE IF NOT EXISTS ${db}.alert_deliveries
 )
 ENGINE = ReplacingMergeTree(recorded_at)
 ORDER BY (destination, idem_key)
-TTL toDateTime(recorded_at) + INTERVAL 60 DAY
+TTL toDateTime(recorded_at) + INTERVAL 60 DAY;
+
+-- Dispatchers alive: each dispatching process beats here every few seconds.
+-- The live one started first delivers; the others stand by (a second
+-- dispatcher started by mistake, or one waiting to take over).
+CREATE TABLE IF NOT EXISTS ${db}.alert_dispatchers
+(
+    instance        String,
+    host            String,
+    started_at      DateTime64(3),
+    seen_at         DateTime64(3) DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree(seen_at)
+ORDER BY (instance)
+TTL toDateTime(seen_at) + INTERVAL 1 DAY

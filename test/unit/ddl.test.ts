@@ -43,7 +43,7 @@ test('the cluster layout: replicated local tables behind Distributed tables shar
   // The cluster forms are written out by hand: they must not drift from the single forms.
   const tail = (sql: string) => sql.slice(sql.indexOf('('));
   const cols = (sql: string) => tail(sql).slice(0, tail(sql).indexOf('ENGINE'));
-  for (const table of ['actions', 'delegations', 'quarantine', 'task_summary', 'alert_outbox', 'alert_deliveries', 'alert_response_audit']) {
+  for (const table of ['actions', 'delegations', 'quarantine', 'task_summary', 'alert_outbox', 'alert_deliveries', 'alert_dispatchers', 'alert_response_audit']) {
     const s = single.find((q) => q.startsWith(`CREATE TABLE IF NOT EXISTS cs.${table}\n`));
     const c = cluster.find((q) => q.sql.startsWith(`CREATE TABLE IF NOT EXISTS cs.${table}_local `));
     assert.ok(s && c, table);

@@ -9,7 +9,8 @@
  * at the next start, under the same idempotency key (at-least-once).
  *
  * One dispatcher per deployment delivers (schemas/alert-delivery.md §4):
- * two would each send what neither has recorded yet.
+ * two would each send what neither has recorded yet. With a lease, extra
+ * dispatchers stand by instead.
  */
 import { backoffDelay, sleep, type BackoffPolicy } from '../../ingest/kafka-backoff.js';
 import type { Destination, OutboxEntry } from './destination.js';
@@ -29,6 +30,8 @@ export interface DispatcherOptions {
   giveUpAfterMs: number;
   logger: DispatchLogger;
   metrics?: DeliveryMetrics;
+  /** When several dispatchers may run: only the one holding the lease delivers (lease.ts). */
+  lease?: { readonly leader: boolean; start(): void; stop(): Promise<void> };
   now?: () => number;
   random?: () => number;
 }
@@ -74,7 +77,12 @@ export class Dispatcher {
 
   /** One pass over every destination not backing off; destinations run side by side so a slow one holds back no other. */
   async runOnce(): Promise<void> {
+    if (!this.leads()) return;
     await Promise.all(this.destinations.map((d, i) => this.pass(d, this.states[i]!)));
+  }
+
+  private leads(): boolean {
+    return this.opts.lease === undefined || this.opts.lease.leader;
   }
 
   private async pass(dest: Destination, st: State): Promise<void> {
@@ -89,7 +97,8 @@ export class Dispatcher {
       }
       for (const entry of read.entries) {
         if (st.unrecorded.has(entry.key)) continue;
-        if (this.stopping.signal.aborted) return;
+        // Stops mid-batch when another dispatcher took the lease or this one is stopping.
+        if (this.stopping.signal.aborted || !this.leads()) return;
         if (!(await this.deliverOne(dest, st, entry))) return;
       }
     } catch (err) {
@@ -147,6 +156,7 @@ export class Dispatcher {
   start(): void {
     if (this.loop) return;
     this.stopping = new AbortController();
+    this.opts.lease?.start();
     this.loop = (async () => {
       while (!this.stopping.signal.aborted) {
         await this.runOnce();
@@ -169,6 +179,7 @@ export class Dispatcher {
     this.stopping.abort();
     await this.loop;
     this.loop = undefined;
+    await this.opts.lease?.stop();
     await Promise.allSettled(this.destinations.map((d) => d.close()));
   }
 }

@@ -14,6 +14,10 @@ import { buildDestinations } from './destinations.js';
 import { Dispatcher, type DispatchLogger, type DestinationStatus } from './dispatcher.js';
 import type { DeliveryMetrics } from './metrics.js';
 import { OutboxStore } from './outbox-store.js';
+import { DispatchLease } from './lease.js';
+
+/** Dispatchers beat every 5 s; one silent for 15 s is gone and the next takes over. */
+const LEASE = { heartbeatMs: 5_000, expiryMs: 15_000 };
 
 export interface AlertDeliveryOptions {
   client: ClickHouseClient;
@@ -26,6 +30,8 @@ export interface AlertDeliveryOptions {
   dispatch: boolean;
   logger: DispatchLogger;
   metrics?: DeliveryMetrics;
+  /** Lease timings (tests shorten them). */
+  lease?: { heartbeatMs: number; expiryMs: number };
   /** Close `client` on stop (the service opened it for itself). */
   ownsClient?: boolean;
   now?: () => number;
@@ -44,7 +50,13 @@ export class AlertDelivery {
     const destinations = buildDestinations(opts.delivery, opts.secrets, opts.response, opts);
     this.dispatcher =
       opts.dispatch && destinations.length > 0
-        ? new Dispatcher(this.outbox, destinations, { ...opts.delivery, logger: opts.logger, ...(opts.metrics ? { metrics: opts.metrics } : {}), ...(opts.now ? { now: opts.now } : {}) })
+        ? new Dispatcher(this.outbox, destinations, {
+            ...opts.delivery,
+            logger: opts.logger,
+            lease: new DispatchLease(opts.client, opts.database, { ...LEASE, ...opts.lease, logger: opts.logger }),
+            ...(opts.metrics ? { metrics: opts.metrics } : {}),
+            ...(opts.now ? { now: opts.now } : {}),
+          })
         : undefined;
   }
 
