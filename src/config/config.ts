@@ -12,6 +12,7 @@ import { readApiAccess, type ApiAccessConfig } from './api-access.js';
 import { DEFAULT_MAX_SPAN_AGE_SEC } from '../verify/received-time.js';
 import { OPEN_EMITTER_POLICY, parseEmitterAuthPolicy, type EmitterAuthPolicy } from '../verify/emitter-auth.js';
 import { DetectionConfigError, loadDetectionConfig, type DetectionConfig } from '../detect/config.js';
+import { readAlertDeliveryEnv, type AlertDeliveryEnv } from '../alert/delivery/config.js';
 
 export { ConfigError } from './env.js';
 
@@ -64,6 +65,8 @@ export interface ChainsightConfig {
   logLevel: LogLevel;
   /** Detection and alerting (CHAINSIGHT_DETECTION: a YAML file, `off`, or unset for the defaults); absent: the defaults. */
   detection?: DetectionConfig;
+  /** Alert delivery's secrets and CA files (from the environment) and whether this process dispatches (CHAINSIGHT_ALERT_DISPATCH). */
+  alertDelivery?: AlertDeliveryEnv;
   /** `CHAINSIGHT_*` variables nobody reads (likely typos), for a warning at start. */
   unknownVariables: string[];
 }
@@ -147,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, flags: ConfigFl
     detection: readDetection(e),
     unknownVariables: [],
   };
+  config.alertDelivery = readAlertDeliveryEnv(e, config.detection?.enabled ? config.detection.sections.delivery : undefined);
   if (config.policyEngine.kind === 'opa' && config.rulesFile === undefined) {
     e.problems.push('CHAINSIGHT_POLICY_ENGINE=opa needs a rules file (--rules or CHAINSIGHT_POLICY_RULES): it is what chainsight loads into OPA');
   }

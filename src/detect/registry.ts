@@ -11,6 +11,8 @@ import { parseScopeConfig, scopeDetectors } from './scope/index.js';
 import { crossAgentDetectors, parseCrossAgentConfig } from './cross-agent/index.js';
 import { parsePathsConfig, pathsDetectors } from './paths/index.js';
 import { depthDetectors, parseDepthConfig } from './depth/index.js';
+import { parseDeliveryConfig } from '../alert/delivery/config.js';
+import { parseResponseConfig } from '../alert/response/config.js';
 
 export interface DetectorSet {
   streaming: StreamingDetector[];
@@ -32,6 +34,8 @@ export const DETECTION_MODULES = {
   cross_agent: detectionModule(parseCrossAgentConfig, crossAgentDetectors),
   paths: detectionModule(parsePathsConfig, pathsDetectors),
   depth: detectionModule(parseDepthConfig, depthDetectors),
+  delivery: detectionModule(parseDeliveryConfig),
+  response: detectionModule(parseResponseConfig),
 };
 
 export type DetectionSections = { [K in keyof typeof DETECTION_MODULES]: (typeof DETECTION_MODULES)[K] extends DetectionModule<infer C> ? C : never };

@@ -31,6 +31,9 @@ import { BlastRadiusQueries } from '../revoke/blast-radius.js';
 import { ALERT_RESOLUTIONS, ALERT_SIGNALS, type AlertSignalRow } from '../alert/rows.js';
 import { AlertStore } from '../alert/store.js';
 import { AlertResolutionSink } from '../alert/resolution-sink.js';
+import { startAlertDelivery } from '../alert/delivery/start.js';
+import { NotifyingSink } from '../alert/delivery/notify-sink.js';
+import type { AlertDelivery } from '../alert/delivery/service.js';
 import { defaultDetectionConfig, type DetectionConfig } from '../detect/config.js';
 import { buildDetectors } from '../detect/registry.js';
 import { DetectStage, outputRows, type DetectFailure } from '../detect/stage.js';
@@ -60,6 +63,8 @@ export interface Pipeline {
   alerts: AlertStore;
   /** The detection configuration in force (enabled or not). */
   detection: DetectionConfig;
+  /** Alert delivery (outbox, dispatcher, response) when destinations or the response are configured. */
+  alertDelivery: AlertDelivery | undefined;
   /** Rows the store refused, with their error (the OTLP/HTTP path's quarantine table). */
   findQuarantined(filter: QuarantineFilter): Promise<QuarantineRow[]>;
   close(): Promise<void>;
@@ -168,9 +173,10 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
     revocations: () => watcher.current(),
     emitter: config.emitterAuth,
   }, detect.stage);
+  const alertDelivery = startAlertDelivery(config, detection, logger, metrics.registry);
   const sinks = new SinkRegistry().register(ACTIONS, actions).register(DELEGATIONS, delegations)
     .register(CHAIN_LINKS, new BatchWriter<ChainLinksRow>(linkClient, `${db}.chain_links`, writerOpts('chain_links')))
-    .register(ALERT_SIGNALS, signals)
+    .register(ALERT_SIGNALS, new NotifyingSink(signals, () => alertDelivery?.poke()))
     .register(ALERT_RESOLUTIONS, new AlertResolutionSink(alertStore));
   if (rules) sinks.register(POLICY_DECISIONS, new BatchWriter<DecisionRow>(linkClient, `${db}.policy_decisions`, writerOpts('policy_decisions')));
   const observer = {
@@ -195,11 +201,13 @@ export async function openPipeline(config: ChainsightConfig, logger: Logger, opt
     policy: rules?.engine,
     alerts: new AlertStore(readerClient, db),
     detection,
+    alertDelivery,
     revocations: { store: revocationStore, watcher, blastRadius: new BlastRadiusQueries(readerClient, db) },
     async close() {
       rules?.watcher.close();
       await watcher.close();
       await scheduler.close();
+      await alertDelivery?.stop();
       await Promise.allSettled([sinks.close(), quarantine.close()]);
       await Promise.allSettled([writerClient.close(), linkClient.close(), readerClient.close(), revocationClient.close(), alertClient.close()]);
     },

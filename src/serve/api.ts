@@ -10,6 +10,7 @@ import { ApiProblem, sendProblem } from './problem.js';
 import { CursorCodec, MAX_CURSOR_CHARS, PAGE_LIMIT, cursorPosition, listCursor, parseLimit } from './pagination.js';
 import { OPEN_PRINCIPAL, routeGuard, trustDomainsOf, type Access, type Authenticator, type Principal, type Tenancy } from './auth.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
+import { ALERT_KINDS } from '../detect/alert.js';
 import { apiErrorHandler, instanceOf, type ApiLogger } from './api-errors.js';
 
 export type { ApiLogger } from './api-errors.js';
@@ -48,6 +49,11 @@ export function parseTaskFilter(req: Request): TaskFilter {
   if (verdict !== undefined) {
     if (verdict !== 'verified' && verdict !== 'failed') throw new ApiProblem('invalid-request', 'verdict must be verified or failed');
     f.verdict = verdict;
+  }
+  const alert = str(req, 'alert');
+  if (alert !== undefined) {
+    if (alert !== 'any' && !(ALERT_KINDS as readonly string[]).includes(alert)) throw new ApiProblem('invalid-request', 'alert must be any or an alert kind (see /openapi.json)');
+    f.alert = alert;
   }
   f.limit = parseLimit(str(req, 'limit'), PAGE_LIMIT.default);
   return f;

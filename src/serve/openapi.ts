@@ -282,6 +282,7 @@ export const OPENAPI_DOCUMENT = {
         param('human', 'query', 'the root human (root link issuer)'),
         param('agent', 'query', 'an agent SPIFFE ID taking part'),
         param('verdict', 'query', 'verified: no action flagged; failed: at least one', { type: 'string', enum: ['verified', 'failed'] }),
+        param('alert', 'query', "tasks an alert of the caller's tenants was raised on: any kind, or this kind", { type: 'string', enum: ['any', ...ALERT_KINDS] }),
         limit(PAGE_LIMIT.default), cursor,
       ], guardedErrors(), list('tasks')),
     },

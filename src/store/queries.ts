@@ -25,6 +25,8 @@ export interface TaskFilter {
   agent?: string;
   /** failed: some span's newest verdict failed; verified: none did. */
   verdict?: 'verified' | 'failed';
+  /** Tasks an alert was raised on: of any kind ('any'), or of this alert kind. */
+  alert?: string;
   limit?: number;
   /** From the previous page's nextCursor; refused with InvalidCursor unless it is one. */
   cursor?: string;

@@ -25,6 +25,8 @@ export interface CandidateFilter {
   human?: string;
   agent?: string;
   verdict?: 'verified' | 'failed';
+  /** Tasks an alert was raised on: of any kind ('any'), or of this kind. */
+  alert?: string;
   trustDomains?: string[];
   /** Only these tasks (a window of the order index: task-search-index.ts). */
   ids?: string[];
@@ -87,7 +89,7 @@ export function candidatesStatement(db: string, f: CandidateFilter, after: TaskC
     having.push('fa < fromUnixTimestamp64Milli({to:Int64})');
     params.to = f.toMs;
   }
-  const keyed = lookup === 'keys' ? keyedFilters(db, f, params) : [];
+  const keyed = lookup === 'keys' ? keyedFilters(db, f, params) : keyedFilters(db, { ...(f.alert !== undefined ? { alert: f.alert } : {}), ...(f.trustDomains ? { trustDomains: f.trustDomains } : {}) }, params);
   if (lookup === 'summary' && f.human !== undefined) {
     params.human = f.human;
     exists.push('has(finalizeAggregation(humans), {human:String})');
@@ -168,16 +170,21 @@ export function keyedFilters(db: string, f: CandidateFilter, params: Record<stri
     keyed.push(keyedTasks(db, 'agent', '{agent:String}', f.trustDomains));
   }
   if (f.verdict === 'failed') keyed.push(keyedTasks(db, 'failed', "''", f.trustDomains));
-  // Extension point, the alert filter: a migration after the alert tables'
-  // (009: alert_signals carries task_id and tenant) adds a view writing
-  // ('alert', '', task_id, tenant) rows into task_keys, and the filter is one
-  // more `keyed.push(keyedTasks(db, 'alert', "''", f.trustDomains))`.
+  if (f.alert !== undefined) {
+    // task_keys rows of kind 'alert' are keyed by the alert's kind (migration 015).
+    if (f.alert === 'any') keyed.push(keyedTasks(db, 'alert', null, f.trustDomains));
+    else {
+      params.alert = f.alert;
+      keyed.push(keyedTasks(db, 'alert', '{alert:String}', f.trustDomains));
+    }
+  }
   return keyed.map((k) => `task_id IN (${k})`);
 }
 
 /** The tasks with one key (a human, an agent, a failed span) in task_keys, within the trust domains when given. */
-function keyedTasks(db: string, kind: 'human' | 'agent' | 'failed' | 'alert', key: string, trustDomains: string[] | undefined): string {
-  return `SELECT task_id FROM ${db}.task_keys WHERE kind = '${kind}' AND key = ${key}${trustDomains !== undefined ? ' AND trust_domain IN {tds:Array(String)}' : ''}`;
+function keyedTasks(db: string, kind: 'human' | 'agent' | 'failed' | 'alert', key: string | null, trustDomains: string[] | undefined): string {
+  // key null: any key of the kind (a prefix of the primary key all the same).
+  return `SELECT task_id FROM ${db}.task_keys WHERE kind = '${kind}'${key === null ? '' : ` AND key = ${key}`}${trustDomains !== undefined ? ' AND trust_domain IN {tds:Array(String)}' : ''}`;
 }
 
 export type CountRow = [task_id: string, spans: string, failed: string, verified: string, agents: string, trust_domains: string[]];

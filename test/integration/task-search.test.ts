@@ -13,6 +13,7 @@ import type { ActionRow } from '../../src/correlate/rows.js';
 import type { ChainSummary } from '../../src/model/delegation.js';
 import { VERIFIED, failed, type Verdict } from '../../src/model/verdict.js';
 import { buildTaskTree } from '../../src/serve/tree.js';
+import { signal, storeSignals } from '../support/alerts.js';
 
 let store: TestStore;
 let actions: BatchWriter<ActionRow>;
@@ -330,4 +331,35 @@ test('migrations 004 and 014 backfill actions written before them, and running t
     await client.command({ query: `DROP DATABASE IF EXISTS ${db}` }).catch(() => undefined);
     await client.close();
   }
+});
+
+test('the alert filter: tasks an alert was raised on (any kind, or one kind), within the caller\'s tenants, on the walk and with a time range', async () => {
+  const at = Date.UTC(2028, 7, 1);
+  const t0 = Date.now();
+  const span = (taskId: string, agentId: string) => makeSpan({ taskId, agentId, startMs: at, startNs: `${at}000000`, endNs: `${at + 5}000000` });
+  const a = 'spiffe://al.example/agent/a/1';
+  const b = 'spiffe://bl.example/agent/b/1';
+  await actions.write([
+    toActionRow(span('task-al-policy', a), VERIFIED, chain('al@al.example', at - 1000, a), 'c', t0),
+    toActionRow(span('task-al-edge', a), VERIFIED, chain('al@al.example', at - 1000, a), 'c', t0),
+    toActionRow(span('task-al-quiet', a), VERIFIED, chain('al@al.example', at - 1000, a), 'c', t0),
+    toActionRow(span('task-bl-policy', b), VERIFIED, chain('bl@bl.example', at - 1000, b), 'c', t0),
+  ]);
+  await storeSignals(store.writer, store.config.database, [
+    signal({ tenant: 'al.example', taskId: 'task-al-policy', subject: 'rule r by a in task-al-policy', agents: [a] }),
+    signal({ kind: 'delegation.new_edge', tenant: 'al.example', taskId: 'task-al-edge', subject: 'x -> a', agents: [a] }),
+    signal({ tenant: 'bl.example', taskId: 'task-bl-policy', subject: 'rule r by b in task-bl-policy', agents: [b] }),
+    // An alert about no task in particular names none.
+    signal({ kind: 'scope.over_provisioned', tenant: 'al.example', taskId: '', subject: a, agents: [a] }),
+  ]);
+  const ids = async (f: TaskFilter) => (await allPages(f)).map((t) => t.task_id).filter((id) => /^task-[ab]l-/.test(id)).sort();
+  assert.deepEqual(await ids({ alert: 'any' }), ['task-al-edge', 'task-al-policy', 'task-bl-policy']);
+  assert.deepEqual(await ids({ alert: 'policy.violation' }), ['task-al-policy', 'task-bl-policy']);
+  assert.deepEqual(await ids({ alert: 'delegation.new_edge', fromMs: at - 1, toMs: at + 1000 }), ['task-al-edge']);
+  assert.deepEqual(await ids({ alert: 'any', trustDomains: ['al.example'] }), ['task-al-edge', 'task-al-policy']);
+  assert.deepEqual(await ids({ alert: 'any', trustDomains: ['bl.example'] }), ['task-bl-policy']);
+  assert.deepEqual(await ids({ alert: 'integrity.link_reuse' }), []);
+  // The summary-only path (the benchmark's baseline) answers the same.
+  const summaryOnly = new Queries(store.reader, store.config.database, { taskSearch: 'summary' });
+  assert.deepEqual((await allPages({ alert: 'any' }, summaryOnly)).map((t) => t.task_id).filter((id) => /^task-[ab]l-/.test(id)).sort(), ['task-al-edge', 'task-al-policy', 'task-bl-policy']);
 });
