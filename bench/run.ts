@@ -88,6 +88,8 @@ if (want('detection')) {
   const s = d.summary;
   rows.push([`processing with detection on ÷ off, protobuf (${fmt(s.detectors!.median)} streaming detectors)`, `${fmt(s.detection_on_over_off!.median, 2)} (${fmt(s.detection_on_spans_per_sec!.median)} vs ${fmt(s.detection_off_spans_per_sec!.median)} spans/s)`, '≥ 0.9']);
   rows.push(['  the same with cross_agent.stream: false (resource rules left to the store evaluation)', fmt(s.detection_without_stream_on_over_off!.median, 2), '']);
+  const observe = Object.keys(s).filter((k) => k.startsWith('observe_us_per_action_')).map((k) => `${k.slice('observe_us_per_action_'.length)} ${fmt(s[k]!.median, 2)}`);
+  rows.push([`  each detector's observe(), µs per action (the stage without detection: ${fmt(s.processing_off_us_per_span!.median, 1)} µs per span)`, observe.join(', '), '']);
 }
 if (want('alert-latency')) {
   const l = child('alert-latency.ts', false);
