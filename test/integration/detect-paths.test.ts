@@ -41,7 +41,8 @@ let spanSeq = 0;
 /** Detection as the file would configure it: learning 0, so only the baseline read from the store keeps it quiet. */
 function detectionWithoutLearning(): ChainsightConfig['detection'] {
   const problems: string[] = [];
-  const sections = parseSections({ paths: { learning_sec: 0 }, depth: { learning_sec: 0 } }, problems);
+  // The other detectors are off: this test is about what the paths and depth detectors raise.
+  const sections = parseSections({ paths: { learning_sec: 0 }, depth: { learning_sec: 0 }, cross_agent: { enabled: false }, scope: { enabled: false } }, problems);
   assert.deepEqual(problems, []);
   return { enabled: true, source: 'test', sections };
 }
