@@ -41,6 +41,7 @@ before(async () => {
     'policy: { enabled: false }',
     'cross_agent:',
     '  interval_sec: 1',
+    '  stream: true',
     `  many_agents: { window_sec: 86400, min_agents: 50, min_chains: ${TASKS} }`,
     '  cross_task: { enabled: false }',
     '  rate_spike: { enabled: false }',

@@ -16,7 +16,7 @@ const names = (c: ReturnType<typeof loadDetectionConfig>) => {
 test('unset means the defaults with detection on; off builds no detector', () => {
   const on = loadDetectionConfig(undefined);
   assert.equal(on.enabled, true);
-  assert.deepEqual(names(on), { streaming: ['integrity.not_delegatee', 'policy.violation', 'cross_agent.stream', 'paths', 'depth'], windowed: ['integrity.verification_burst', 'integrity.link_reuse', 'scope', 'cross_agent'] });
+  assert.deepEqual(names(on), { streaming: ['integrity.not_delegatee', 'policy.violation', 'paths', 'depth'], windowed: ['integrity.verification_burst', 'integrity.link_reuse', 'scope', 'cross_agent'] });
   const off = loadDetectionConfig('off');
   assert.equal(off.enabled, false);
   assert.deepEqual(names(off), { streaming: [], windowed: [] });

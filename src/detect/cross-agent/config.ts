@@ -6,7 +6,7 @@
  * cross_agent:
  *   enabled: true
  *   interval_sec: 15           # how often the store is evaluated
- *   stream: true               # also judge the resource rules in memory on each batch (alerts within the batch)
+ *   stream: false              # true: also judge the resource rules in memory on each batch (alerts within the batch)
  *   many_agents:               # one resource, many distinct agents or chains, in one window
  *     window_sec: 300
  *     min_agents: 5
@@ -71,7 +71,12 @@ export interface CrossAgentConfig {
 export const CROSS_AGENT_DEFAULTS: Readonly<CrossAgentConfig> = Object.freeze<CrossAgentConfig>({
   enabled: true,
   intervalMs: 15_000,
-  stream: true,
+  // Off by default: in memory it costs about 4 µs per action with a new
+  // resource (a sixth of the processing stage's cost per span, measured by
+  // bench/detection-cost.ts), and on the scale path each processor sees only
+  // its partitions' share of a resource anyway; the store evaluation, every
+  // interval_sec, is the authority. On: resource alerts within the batch.
+  stream: false,
   manyAgents: { enabled: true, windowMs: 300_000, minAgents: 5, minChains: 20, severity: 'medium', ignoreResources: [] },
   crossTask: { enabled: true, windowMs: 600_000, minHumans: 2, severity: 'high', ignoreResources: [] },
   rateSpike: { enabled: true, windowMs: 300_000, baselineMs: 7 * 86_400_000, factor: 5, floor: 100, minHistory: 12, severity: 'medium' },
