@@ -5,6 +5,11 @@
  * demo` does); two rows are added after it: a re-verdict of a failed action
  * (a newer row for the same span, which every panel must prefer) and an
  * agent whose ID is hostile SQL, which the agent filter must select exactly.
+ * The alerts dashboard reads what analysts and the dispatcher add to the
+ * demo's alerts: the test acknowledges and resolves some through the alert
+ * store, adds an over-provisioned scope finding and an alert resolved then
+ * triggered again, and fills the outbox and two destinations' deliveries as
+ * the dispatcher does.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +24,11 @@ import { AGENTS, BAD_ACTIONS } from '../../src/demo/scenario.js';
 import { PLUGIN_VERSION, type QueryContext, type VariableState } from '../support/grafana-macros.js';
 import { CLICKHOUSE_PLUGIN, dashboardQueries, type PanelQuery } from '../support/grafana-panels.js';
 import { runPanelQuery, type QueryRun } from '../support/grafana-run.js';
+import { AlertStore } from '../../src/alert/store.js';
+import { OutboxStore } from '../../src/alert/delivery/outbox-store.js';
+import { AlertStoreChanges } from '../../src/alert/delivery/store-changes.js';
+import type { AlertState } from '../../src/detect/alert.js';
+import { nextMs, signal, storeSignals } from '../support/alerts.js';
 
 const DASHBOARDS = 'dashboards';
 const HOSTILE_AGENT = "spiffe://evil.example/agent/x') OR 1=1 -- \\' ${agent} $__timeFilter(ts) /*";
@@ -76,11 +86,59 @@ before(async () => {
             FROM (SELECT * FROM actions WHERE agent_id = {planner:String} LIMIT 1)`,
     query_params: { agent: HOSTILE_AGENT, planner: PLANNER },
   });
-  const variable = queries.find((q) => q.where === 'variable agent')!;
+  const variable = queries.find((q) => q.dashboard === 'chainsight-overview.json' && q.where === 'variable agent')!;
   const run = await runPanelQuery(client, variable, context(['$__all']), true);
   assert.ok(run.ok, explain(variable, run));
   agentOptions = run.result!.data.map((r) => ({ value: String(r[0]), text: String(r[1]) }));
+  await seedAlertWork();
 });
+
+const SCOPE_FINDING = {
+  level: 'agent',
+  granted: ['billing:read', 'cloud:read'],
+  permissions: ['billing:read', 'ec2:DescribeInstances'],
+  unused: ['billing:read (never used)'],
+  usage_share: '50%',
+  suggested_grant: ['ec2:DescribeInstances'],
+  window_days: 14,
+};
+/** Deliveries recorded by the test: [destination, index of the outbox key, outcome]. */
+const DELIVERIES = [['soc', 0, 'delivered'], ['soc', 1, 'abandoned'], ['siem', 0, 'delivered']] as const;
+let outboxKeys: string[] = [];
+
+/** What people and the dispatcher add to the demo's alerts, through the same stores they use. */
+async function seedAlertWork(): Promise<void> {
+  const store = new AlertStore(client, 'chainsight');
+  const demo = (await store.list()).items;
+  assert.ok(demo.length >= 2, `the demo raises alerts: ${demo.length}`);
+  await nextMs();
+  await store.acknowledge(demo[0]!.id, 'analyst@acme.example', 'looking');
+  await store.resolve(demo[1]!.id, 'analyst@acme.example', 'expected');
+  const now = Date.now();
+  await storeSignals(client, 'chainsight', [signal({
+    kind: 'scope.over_provisioned', severity: 'low', tenant: 'acme.example', subject: PLANNER, eventKey: 'interval-1/finding', observedAtMs: now,
+    taskId: '', agents: [PLANNER], summary: 'over-provisioned', evidence: { spanIds: [], linkIds: [], facts: SCOPE_FINDING },
+  })], 'scope');
+  // Resolved, then a new trigger: open again.
+  const edge = signal({ kind: 'delegation.new_edge', severity: 'low', tenant: 'acme.example', subject: `${PLANNER} -> x`, eventKey: 'trace-a/span-a', observedAtMs: now, agents: [PLANNER] });
+  await storeSignals(client, 'chainsight', [edge], 'paths');
+  const reopened = (await store.list({ kind: 'delegation.new_edge' })).items[0]!;
+  await nextMs();
+  await store.resolve(reopened.id, 'analyst@acme.example', 'known');
+  await nextMs();
+  await storeSignals(client, 'chainsight', [{ ...edge, eventKey: 'trace-b/span-b' }], 'paths');
+  const outbox = new OutboxStore(client, 'chainsight');
+  outboxKeys = await outbox.enqueue((await new AlertStoreChanges(store, { warn: () => {} }).changesSince('', 10_000)).changes);
+  assert.ok(outboxKeys.length >= 3, `${outboxKeys.length} notifications`);
+  await outbox.record(DELIVERIES.map(([destination, i, outcome]) => ({ key: outboxKeys[i]!, destination, outcome, attempts: 1, detail: '' })));
+}
+
+/** Alerts active in the test's time range in a state, as the alert store folds them. */
+async function stored(state: AlertState): Promise<number> {
+  const range = context(['$__all']);
+  const page = await new AlertStore(client, 'chainsight').list({ state, sinceMs: range.from.getTime(), untilMs: range.to.getTime(), limit: 1000 });
+  return page.items.length;
+}
 
 after(async () => {
   await client?.close();
@@ -89,7 +147,7 @@ after(async () => {
 
 describe('dashboards', () => {
   test('there are dashboards, and every panel and variable has a ClickHouse query', () => {
-    assert.ok(dashboards.length >= 3, dashboards.join(', '));
+    assert.ok(dashboards.length >= 4 && dashboards.includes('chainsight-alerts.json'), dashboards.join(', '));
     assert.ok(queries.length >= 25, `${queries.length} queries`);
     for (const f of dashboards) assert.ok(queries.some((q) => q.dashboard === f && q.panelType !== 'variable'), `${f} has panels`);
   });
@@ -159,6 +217,52 @@ describe('dashboards', () => {
     const empty = await runPanelQuery(client, { ...base, rawSql: base.rawSql.replace('WHERE $__timeFilter(ts)', 'WHERE 0 AND $__timeFilter(ts)') }, ctx, true);
     assert.equal(empty.ok, false);
     assert.match(empty.problems.join(), /no rows/);
+  });
+});
+
+describe('alerts dashboard', () => {
+  const ALERTS = 'chainsight-alerts.json';
+
+  test('states now are the alert store\'s fold: acknowledged, resolved, and resolved then triggered again', async () => {
+    const [states] = await rows(ALERTS, 'Alert states now');
+    const [open, acknowledged, resolved] = states!.map(Number);
+    assert.deepEqual([open, acknowledged, resolved], [await stored('open'), await stored('acknowledged'), await stored('resolved')]);
+    assert.ok(open! >= 2 && acknowledged === 1 && resolved === 1, JSON.stringify(states));
+    const subjects = await rows(ALERTS, 'Top alert subjects');
+    const edge = subjects.find((r) => r[1] === 'delegation.new_edge')!;
+    assert.equal(edge[3], 'open', 'a trigger recorded after the resolution reopens the alert');
+    assert.equal(Number(edge[5]), 2, 'both triggers count');
+  });
+
+  test('time to acknowledge counts the acknowledged alert', async () => {
+    const [[median, p90, acknowledged]] = (await rows(ALERTS, 'Time to acknowledge')) as [[unknown, unknown, unknown]];
+    assert.equal(Number(acknowledged), 1);
+    assert.ok(Number(median) > 0 && Number(median) === Number(p90), `${median} ${p90}`);
+  });
+
+  test('deliveries per destination and the backlog each destination still has', async () => {
+    const outcomes = await rows(ALERTS, 'Delivery outcomes per destination');
+    assert.deepEqual(outcomes.map((r) => r.map(String)), [['siem', '1', '0', '0'], ['soc', '1', '1', '0']]);
+    const backlog = await rows(ALERTS, 'Outbox backlog');
+    const pending = Object.fromEntries(backlog.map((r) => [r[0], Number(r[1])]));
+    assert.deepEqual(pending, { soc: outboxKeys.length - 2, siem: outboxKeys.length - 1 });
+    assert.ok(backlog.every((r) => Number(r[3]) === outboxKeys.length));
+    assert.equal(await value(ALERTS, 'Notifications pending'), 2 * outboxKeys.length - 3);
+  });
+
+  test('over-provisioned scope shows the finding\'s facts, scope usage the demo\'s grants', async () => {
+    const [finding] = await rows(ALERTS, 'Over-provisioned scope');
+    assert.deepEqual(finding!.slice(0, 9).map(String), [PLANNER, 'low', 'open', 'agent', '50%', 'billing:read cloud:read', 'billing:read (never used)', 'ec2:DescribeInstances', '14']);
+    const usage = await rows(ALERTS, 'Scope usage per delegation edge');
+    assert.ok(usage.some((r) => r[0] === PLANNER && String(r[2]).length > 0 && String(r[3]).length > 0), JSON.stringify(usage));
+  });
+
+  test('the agent filter keeps the alerts naming the agent', async () => {
+    const planner = agentOptions.find((o) => o.text === PLANNER)!;
+    const tenants = await rows(ALERTS, 'Top agents in alerts', [planner.value]);
+    assert.ok(tenants.some((r) => r[0] === PLANNER));
+    const hostile = agentOptions.find((o) => o.text === HOSTILE_AGENT)!;
+    assert.deepEqual((await rows(ALERTS, 'Alert states now', [hostile.value]))[0]!.map(Number), [0, 0, 0]);
   });
 });
 
