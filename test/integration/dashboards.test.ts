@@ -28,6 +28,7 @@ import { AlertStore } from '../../src/alert/store.js';
 import { OutboxStore } from '../../src/alert/delivery/outbox-store.js';
 import { AlertStoreChanges } from '../../src/alert/delivery/store-changes.js';
 import type { AlertState } from '../../src/detect/alert.js';
+import { alertId } from '../../src/detect/alert.js';
 import { nextMs, signal, storeSignals } from '../support/alerts.js';
 
 const DASHBOARDS = 'dashboards';
@@ -93,6 +94,9 @@ before(async () => {
   await seedAlertWork();
 });
 
+/** Subjects of the alerts the test adds, named so no demo alert has them. */
+const TEST_EDGE = `${PLANNER} -> spiffe://acme.example/agent/dashboard-test`;
+const TEST_SCOPE_SUBJECT = `spiffe://acme.example/agent/dashboard-test`;
 const SCOPE_FINDING = {
   level: 'agent',
   granted: ['billing:read', 'cloud:read'],
@@ -105,26 +109,30 @@ const SCOPE_FINDING = {
 /** Deliveries recorded by the test: [destination, index of the outbox key, outcome]. */
 const DELIVERIES = [['soc', 0, 'delivered'], ['soc', 1, 'abandoned'], ['siem', 0, 'delivered']] as const;
 let outboxKeys: string[] = [];
+/** The demo alerts the test acknowledged and resolved: [kind, subject]. */
+let acknowledgedAlert: [string, string];
+let resolvedAlert: [string, string];
 
 /** What people and the dispatcher add to the demo's alerts, through the same stores they use. */
 async function seedAlertWork(): Promise<void> {
   const store = new AlertStore(client, 'chainsight');
-  const demo = (await store.list()).items;
+  const demo = (await store.list({ state: 'open' })).items;
   assert.ok(demo.length >= 2, `the demo raises alerts: ${demo.length}`);
   await nextMs();
   await store.acknowledge(demo[0]!.id, 'analyst@acme.example', 'looking');
   await store.resolve(demo[1]!.id, 'analyst@acme.example', 'expected');
+  acknowledgedAlert = [demo[0]!.kind, demo[0]!.subject];
+  resolvedAlert = [demo[1]!.kind, demo[1]!.subject];
   const now = Date.now();
   await storeSignals(client, 'chainsight', [signal({
-    kind: 'scope.over_provisioned', severity: 'low', tenant: 'acme.example', subject: PLANNER, eventKey: 'interval-1/finding', observedAtMs: now,
+    kind: 'scope.over_provisioned', severity: 'low', tenant: 'acme.example', subject: TEST_SCOPE_SUBJECT, eventKey: 'interval-1/finding', observedAtMs: now,
     taskId: '', agents: [PLANNER], summary: 'over-provisioned', evidence: { spanIds: [], linkIds: [], facts: SCOPE_FINDING },
   })], 'scope');
   // Resolved, then a new trigger: open again.
-  const edge = signal({ kind: 'delegation.new_edge', severity: 'low', tenant: 'acme.example', subject: `${PLANNER} -> x`, eventKey: 'trace-a/span-a', observedAtMs: now, agents: [PLANNER] });
+  const edge = signal({ kind: 'delegation.new_edge', severity: 'low', tenant: 'acme.example', subject: TEST_EDGE, eventKey: 'trace-a/span-a', observedAtMs: now, agents: [PLANNER] });
   await storeSignals(client, 'chainsight', [edge], 'paths');
-  const reopened = (await store.list({ kind: 'delegation.new_edge' })).items[0]!;
   await nextMs();
-  await store.resolve(reopened.id, 'analyst@acme.example', 'known');
+  await store.resolve(alertId(edge), 'analyst@acme.example', 'known');
   await nextMs();
   await storeSignals(client, 'chainsight', [{ ...edge, eventKey: 'trace-b/span-b' }], 'paths');
   const outbox = new OutboxStore(client, 'chainsight');
@@ -227,9 +235,12 @@ describe('alerts dashboard', () => {
     const [states] = await rows(ALERTS, 'Alert states now');
     const [open, acknowledged, resolved] = states!.map(Number);
     assert.deepEqual([open, acknowledged, resolved], [await stored('open'), await stored('acknowledged'), await stored('resolved')]);
-    assert.ok(open! >= 2 && acknowledged === 1 && resolved === 1, JSON.stringify(states));
+    assert.ok(open! >= 2 && acknowledged >= 1 && resolved >= 1, JSON.stringify(states));
     const subjects = await rows(ALERTS, 'Top alert subjects');
-    const edge = subjects.find((r) => r[1] === 'delegation.new_edge')!;
+    const state = ([kind, subject]: [string, string]) => subjects.find((r) => r[1] === kind && r[2] === subject)?.[3];
+    assert.equal(state(acknowledgedAlert), 'acknowledged');
+    assert.equal(state(resolvedAlert), 'resolved');
+    const edge = subjects.find((r) => r[1] === 'delegation.new_edge' && r[2] === TEST_EDGE)!;
     assert.equal(edge[3], 'open', 'a trigger recorded after the resolution reopens the alert');
     assert.equal(Number(edge[5]), 2, 'both triggers count');
   });
@@ -243,16 +254,20 @@ describe('alerts dashboard', () => {
   test('deliveries per destination and the backlog each destination still has', async () => {
     const outcomes = await rows(ALERTS, 'Delivery outcomes per destination');
     assert.deepEqual(outcomes.map((r) => r.map(String)), [['siem', '1', '0', '0'], ['soc', '1', '1', '0']]);
+    // The outbox as it stands: the test's notifications, and any the demo's own dispatcher enqueued.
+    const [stored] = await (await client.query({ query: 'SELECT uniqExact(idem_key) AS n FROM alert_outbox', format: 'JSONEachRow' })).json<{ n: string }>();
+    const notifications = Number(stored!.n);
+    assert.ok(notifications >= outboxKeys.length);
     const backlog = await rows(ALERTS, 'Outbox backlog');
     const pending = Object.fromEntries(backlog.map((r) => [r[0], Number(r[1])]));
-    assert.deepEqual(pending, { soc: outboxKeys.length - 2, siem: outboxKeys.length - 1 });
-    assert.ok(backlog.every((r) => Number(r[3]) === outboxKeys.length));
-    assert.equal(await value(ALERTS, 'Notifications pending'), 2 * outboxKeys.length - 3);
+    assert.deepEqual(pending, { soc: notifications - 2, siem: notifications - 1 });
+    assert.ok(backlog.every((r) => Number(r[3]) === notifications));
+    assert.equal(await value(ALERTS, 'Notifications pending'), 2 * notifications - 3);
   });
 
   test('over-provisioned scope shows the finding\'s facts, scope usage the demo\'s grants', async () => {
-    const [finding] = await rows(ALERTS, 'Over-provisioned scope');
-    assert.deepEqual(finding!.slice(0, 9).map(String), [PLANNER, 'low', 'open', 'agent', '50%', 'billing:read cloud:read', 'billing:read (never used)', 'ec2:DescribeInstances', '14']);
+    const finding = (await rows(ALERTS, 'Over-provisioned scope')).find((r) => r[0] === TEST_SCOPE_SUBJECT);
+    assert.deepEqual(finding?.slice(0, 9).map(String), [TEST_SCOPE_SUBJECT, 'low', 'open', 'agent', '50%', 'billing:read cloud:read', 'billing:read (never used)', 'ec2:DescribeInstances', '14']);
     const usage = await rows(ALERTS, 'Scope usage per delegation edge');
     assert.ok(usage.some((r) => r[0] === PLANNER && String(r[2]).length > 0 && String(r[3]).length > 0), JSON.stringify(usage));
   });
