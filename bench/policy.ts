@@ -23,7 +23,7 @@ import { POLICY_DECISIONS } from '../src/policy/stage.js';
 import { SpanPolicy } from '../src/policy/span-policy.js';
 import { IMPLICATIONS, makeWorkload } from './workload.js';
 import { makeSpanFor } from './spans.js';
-import { median, percentile, report } from './stats.js';
+import { percentile, report, sideBySide } from './stats.js';
 
 const policy = parsePolicy(`version: bench
 agentTypes:
@@ -99,20 +99,7 @@ async function stagePass(withPolicy: boolean): Promise<number> {
 }
 await stagePass(false);
 await stagePass(true);
-// Adjacent passes form a pair (order alternating, to cancel drift); the
-// ratio is the median of the pairs' ratios, robust to a noisy neighbour.
-const off: number[] = [];
-const on: number[] = [];
-const ratios: number[] = [];
-for (let r = 0; r < 9; r++) {
-  const first = r % 2 === 0;
-  const a = await stagePass(!first);
-  const b = await stagePass(first);
-  const [o, n] = first ? [a, b] : [b, a];
-  off.push(o);
-  on.push(n);
-  ratios.push(n / o);
-}
+const paired = await sideBySide(stagePass);
 
 // OPA: the same inputs over its REST data API, no decision cache, one at a time.
 let opa: Record<string, number | string> = { opa: 'unavailable' };
@@ -156,8 +143,8 @@ report({
   builtin_cached_us_p99: percentile(cached, 99),
   builtin_uncached_us_p50: percentile(uncached, 50),
   builtin_uncached_us_p99: percentile(uncached, 99),
-  stage_policy_off_spans_per_sec: median(off),
-  stage_policy_on_spans_per_sec: median(on),
-  stage_on_over_off: median(ratios),
+  stage_policy_off_spans_per_sec: paired.off,
+  stage_policy_on_spans_per_sec: paired.on,
+  stage_on_over_off: paired.ratio,
   ...opa,
 });

@@ -82,6 +82,23 @@ if (want('policy')) {
   if (s.opa_us_p50) rows.push(['  OPA server (REST, loopback), same inputs, µs per decision', `p50 ${fmt(s.opa_us_p50.median)}, p99 ${fmt(s.opa_us_p99!.median)} (HTTP round trip alone: p50 ${fmt(s.opa_health_us_p50!.median)})`, '']);
   rows.push(['processing with policy on ÷ off, protobuf', `${fmt(s.stage_on_over_off!.median, 2)} (${fmt(s.stage_policy_on_spans_per_sec!.median)} vs ${fmt(s.stage_policy_off_spans_per_sec!.median)} spans/s)`, '≥ 0.9']);
 }
+if (want('detection')) {
+  const d = repeated('detection-cost.ts', 3, true);
+  out.detection = d;
+  const s = d.summary;
+  rows.push([`processing with detection on ÷ off, protobuf (${fmt(s.detectors!.median)} streaming detectors)`, `${fmt(s.detection_on_over_off!.median, 2)} (${fmt(s.detection_on_spans_per_sec!.median)} vs ${fmt(s.detection_off_spans_per_sec!.median)} spans/s)`, '≥ 0.9']);
+  rows.push(['  the same with cross_agent.stream: false (resource rules left to the store evaluation)', fmt(s.detection_without_stream_on_over_off!.median, 2), '']);
+  const observe = Object.keys(s).filter((k) => k.startsWith('observe_us_per_action_')).map((k) => `${k.slice('observe_us_per_action_'.length)} ${fmt(s[k]!.median, 2)}`);
+  rows.push([`  each detector's observe(), µs per action (the stage without detection: ${fmt(s.processing_off_us_per_span!.median, 1)} µs per span)`, observe.join(', '), '']);
+}
+if (want('alert-latency')) {
+  const l = child('alert-latency.ts', false);
+  out.alertLatency = l;
+  const n = (k: string) => l[k] as number;
+  const delivered = (prefix: string) => (l[`${prefix}_delivered_ms_p50`] === undefined ? '' : `; webhook delivered p50 ${fmt(n(`${prefix}_delivered_ms_p50`))} ms, p99 ${fmt(n(`${prefix}_delivered_ms_p99`))} ms`);
+  rows.push(['alert latency, streaming (OTLP/HTTP span → alert stored)', `p50 ${fmt(n('streaming_stored_ms_p50'))} ms, p99 ${fmt(n('streaming_stored_ms_p99'))} ms${delivered('streaming')}`, 'p99 < 1 s']);
+  rows.push([`alert latency, windowed (evaluated every ${fmt(n('windowed_interval_ms'))} ms)`, `p50 ${fmt(n('windowed_stored_ms_p50'))} ms, p99 ${fmt(n('windowed_stored_ms_p99'))} ms${delivered('windowed')}`, 'within the interval (+ one evaluation)']);
+}
 if (want('revocation')) {
   const r = child('revocation.ts', false);
   out.revocation = r;

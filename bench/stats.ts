@@ -27,3 +27,24 @@ export async function rate(fn: () => unknown | Promise<unknown>, minMs = 1000): 
 export function report(result: unknown): void {
   process.stdout.write('BENCH_RESULT ' + JSON.stringify(result) + '\n');
 }
+
+/**
+ * Throughput of two modes measured side by side: adjacent passes form a pair
+ * (order alternating, to cancel drift) and the ratio is the median of the
+ * pairs' ratios, robust to a noisy neighbour.
+ */
+export async function sideBySide(pass: (on: boolean) => Promise<number>, rounds = 9): Promise<{ off: number; on: number; ratio: number }> {
+  const off: number[] = [];
+  const on: number[] = [];
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const first = r % 2 === 0;
+    const a = await pass(!first);
+    const b = await pass(first);
+    const [o, n] = first ? [a, b] : [b, a];
+    off.push(o);
+    on.push(n);
+    ratios.push(n / o);
+  }
+  return { off: median(off), on: median(on), ratio: median(ratios) };
+}

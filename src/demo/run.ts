@@ -22,13 +22,21 @@ import {
 } from '../sdk/telemetry.js';
 import type { ActionView } from '../store/queries.js';
 import type { TaskTree } from '../serve/tree.js';
-import { AGENTS, BAD_ACTIONS, HUMAN, IMPLICATIONS, PURPOSE, TRUST_DOMAIN, expectedCounts, spread, type AgentKey, type AgentPlan } from './scenario.js';
+import type { AlertView } from '../alert/store.js';
+import { renderAlertTable } from '../cli/alert-commands.js';
+import {
+  AGENTS, BAD_ACTIONS, EXPECTED_ALERTS, FOLLOW_UP, HUMAN, IMPLICATIONS, PURPOSE, TRUST_DOMAIN, expectedCounts, spread, type AgentKey, type AgentPlan,
+} from './scenario.js';
 
 export interface DemoOptions {
   dataDir: string;
   listActions: boolean;
   /** Where to print (default stdout). */
   out?: (line: string) => void;
+  /** Receives the alerts `GET /api/alerts` listed at the end (tests). */
+  onAlerts?: (alerts: AlertView[]) => void;
+  /** Run the follow-up detection is shown on (default true); tests about the review's own data leave it out. */
+  followUp?: boolean;
 }
 
 interface LiveAgent {
@@ -39,6 +47,7 @@ interface LiveAgent {
 }
 
 const MIN = 60_000;
+const HOUR = 60 * MIN;
 
 /** Re-encodes a link's payload with an extra scope, keeping the old signature: a forgery. */
 function tamper(token: string, extraScope: string): string {
@@ -59,12 +68,17 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
   const authz = (await generateKey({ dir: trustDir, trustDomain: TRUST_DOMAIN, authorization: true })).signingKey;
   const keys = new Map<AgentKey, SigningKey>();
   for (const a of AGENTS) keys.set(a.key, (await generateKey({ dir: trustDir, trustDomain: TRUST_DOMAIN, principal: a.spiffeId })).signingKey);
+  // Registered like any agent, but never part of the review: the follow-up's unexpected planner.
+  const rogueKey = (await generateKey({ dir: trustDir, trustDomain: TRUST_DOMAIN, principal: FOLLOW_UP.rogue.spiffeId })).signingKey;
   const policyPath = join(dataDir, 'policy.json');
   await writeFile(policyPath, JSON.stringify({ maxDepth: 5, maxLifetimeSec: 4 * 3600, implications: IMPLICATIONS }, null, 2) + '\n');
 
   const rulesPath = join(dataDir, 'rules.yaml');
   await copyFile(DEMO_RULES, rulesPath);
-  const config = loadConfig(process.env, { data: dataDir, trustDir, policy: policyPath, rules: rulesPath, otlpPort: 0, apiPort: 0 }, { logLevel: 'warn' });
+  const detectionPath = join(dataDir, 'detection.yaml');
+  await copyFile(DEMO_DETECTION, detectionPath);
+  const env = { ...process.env, CHAINSIGHT_DETECTION: detectionPath };
+  const config = loadConfig(env, { data: dataDir, trustDir, policy: policyPath, rules: rulesPath, otlpPort: 0, apiPort: 0 }, { logLevel: 'warn' });
   const logger = createLogger(config.logLevel);
   const server = await startServer(config, logger);
   print(`chainsight is listening: OTLP/HTTP ${server.otlpUrl}/v1/traces, query API ${server.apiUrl} (store: ${config.store.target.kind})`);
@@ -127,9 +141,27 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     print(treeText.trimEnd());
     const tree = JSON.parse(await get(`${server.apiUrl}/api/tasks/${taskId}/tree`)) as TaskTree;
     const { actions } = JSON.parse(await get(`${server.apiUrl}/api/tasks/${taskId}/actions`)) as { actions: ActionView[] };
-    const ok = selfCheck(tree, actions, emitted, badSpans, print);
-    print(`\nExplore it: npx chainsight serve --data ${opts.dataDir} --policy ${join(opts.dataDir, 'policy.json')} --rules ${join(opts.dataDir, 'rules.yaml')}`);
+    let ok = selfCheck(tree, actions, emitted, badSpans, print);
+
+    const withFollowUp = opts.followUp ?? true;
+    if (withFollowUp) {
+      // Detection learned the review as the baseline; now what it is there to catch.
+      await sleep(LEARNING_MS);
+      // The cross-agent rules count in tumbling windows aligned on the epoch (an hour here): the follow-up's six
+      // minutes start on the hour before the last seven minutes, so the touches it is about share one window.
+      const t1 = Math.floor((Date.now() - 7 * MIN) / HOUR) * HOUR;
+      const more = await followUp(agents, keys, rogueKey, authz, server.otlpUrl, t1);
+      print(`\nDetection learned the review as its baseline. Then ${more.story}`);
+    }
+    const expected = EXPECTED_ALERTS.filter((e) => withFollowUp || e.part === 'review');
+    const alerts = await awaitAlerts(server.apiUrl, expected);
+    opts.onAlerts?.(alerts);
+    print(`\nAlerts (GET /api/alerts, as \`npx chainsight alerts\` lists them):\n`);
+    print(renderAlertTable(alerts));
+    ok = alertCheck(alerts, expected, print) && ok;
+    print(`\nExplore it: CHAINSIGHT_DETECTION=${join(opts.dataDir, 'detection.yaml')} npx chainsight serve --data ${opts.dataDir} --policy ${join(opts.dataDir, 'policy.json')} --rules ${join(opts.dataDir, 'rules.yaml')}`);
     print(`  then: npx chainsight tree ${taskId} --actions   or   curl 'http://127.0.0.1:8480/api/tasks/${taskId}/tree?format=text'`);
+    print(`  and:  npx chainsight alerts   or   npx chainsight alerts show <id>`);
     print(`  or open the analyst console: http://127.0.0.1:8480/console/#/tasks/${taskId}`);
     return ok;
   } finally {
@@ -147,6 +179,12 @@ interface BadChains {
 
 /** The policy the demo enforces (policies/demo.yaml; the same depth below the package root from src/ and dist/). */
 const DEMO_RULES = fileURLToPath(new URL('../../policies/demo.yaml', import.meta.url));
+/** The demo's detection configuration: learning and windows of seconds (policies/demo-detection.yaml). */
+const DEMO_DETECTION = fileURLToPath(new URL('../../policies/demo-detection.yaml', import.meta.url));
+/** A little longer than the demo's learning period (learning_sec: 2). */
+const LEARNING_MS = 2_500;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The chains behind the deliberately bad actions. */
 async function badChains(agents: LiveAgent[], authz: SigningKey, taskId: string, t0: number): Promise<BadChains> {
@@ -222,6 +260,110 @@ function selfCheck(tree: TaskTree, actions: ActionView[], emitted: Map<string, n
   }
   check(badSpans.size === BAD_ACTIONS.length, `${badSpans.size} of ${BAD_ACTIONS.length} bad actions sent`);
   print('\nChecks against what the agents emitted:');
+  for (const l of lines) print(l);
+  return ok;
+}
+
+/** The follow-up part (scenario.ts FOLLOW_UP), through the agents' own exporters plus two new ones; resolves once stored. */
+async function followUp(agents: LiveAgent[], keys: Map<AgentKey, SigningKey>, rogueKey: SigningKey, authz: SigningKey, otlpUrl: string, t1: number): Promise<{ story: string }> {
+  const f = FOLLOW_UP;
+  const ttlSec = f.linkTtlSec;
+  const by = (k: AgentKey) => agents.find((a) => a.plan.key === k)!;
+  const task = `task-${randomUUID().slice(0, 8)}`;
+  const other = `task-${randomUUID().slice(0, 8)}`;
+  const planning = by('planning');
+  const mint = (parentChain: string[], signer: SigningKey, delegatee: string, scope: string[], at: number) =>
+    mintChild({ parentChain, signerKey: signer, delegatee, scope, ttlSec, now: at, implications: IMPLICATIONS });
+  const root = await mintRoot({ authzKey: authz, human: HUMAN, agent: planning.plan.spiffeId, scope: planning.plan.scope, task, purpose: f.purpose, ttlSec, now: t1 });
+  const inventory = await mint(root, keys.get('planning')!, by('inventory').plan.spiffeId, ['cloud:read'], t1 + 5_000);
+  const security = await mint(root, keys.get('planning')!, by('security').plan.spiffeId, ['security:read'], t1 + 5_000);
+  const report = await mint(root, keys.get('planning')!, by('report').plan.spiffeId, ['reports:write'], t1 + 5_000);
+  // The inventory agent hands the task to a planner instance nobody has seen, which delegates on: chains of 3 and 4 links.
+  const rogue = await mint(inventory, keys.get('inventory')!, f.rogue.spiffeId, ['cloud:read'], t1 + 10_000);
+  const rogueScanner = await mint(rogue, rogueKey, f.rogueScanner.spiffeId, ['s3:List*'], t1 + 15_000);
+  const bobRoot = await mintRoot({ authzKey: authz, human: f.otherHuman, agent: planning.plan.spiffeId, scope: planning.plan.scope, task: other, purpose: f.otherPurpose, ttlSec, now: t1 });
+  const bobInventory = await mint(bobRoot, keys.get('planning')!, by('inventory').plan.spiffeId, ['cloud:read'], t1 + 5_000);
+
+  const newcomers = [f.rogue, f.rogueScanner].map((n) => startAgentTelemetry({ serviceName: n.name, agentId: n.spiffeId, url: `${otlpUrl}/v1/traces` }));
+  const s3 = { tool: 'aws.s3.ListObjects', scope: 's3:ListObjects', resource: f.resource };
+  const act = (telemetry: AgentTelemetry, agentId: string, agentName: string, chain: string[], taskId: string, at: number, tool?: { tool: string; scope: string; resource: string }) => {
+    const attributes = agentSpanAttributes({
+      chain, taskId, agentId, agentName, operation: tool ? OPERATION.executeTool : OPERATION.invokeAgent,
+      ...(tool ? { toolName: tool.tool, scopesUsed: [tool.scope], resource: tool.resource } : {}),
+    });
+    telemetry.tracer.startSpan(tool ? spanName.executeTool(tool.tool) : spanName.invokeAgent(agentName), { kind: tool ? SpanKind.CLIENT : SpanKind.SERVER, startTime: at, attributes }).end(at + 700);
+  };
+  // Five agents on the finance export within two minutes: each receives its task, then reads the export.
+  const onExport: Array<[AgentTelemetry, string, string, string[], { tool: string; scope: string; resource: string }]> = [
+    [planning.telemetry, planning.plan.spiffeId, planning.plan.name, root, s3],
+    [by('inventory').telemetry, by('inventory').plan.spiffeId, by('inventory').plan.name, inventory, s3],
+    [by('security').telemetry, by('security').plan.spiffeId, by('security').plan.name, security, { tool: 'aws.config.GetComplianceDetails', scope: 'config:GetComplianceDetailsByResource', resource: f.resource }],
+    [newcomers[0]!, f.rogue.spiffeId, f.rogue.name, rogue, s3],
+    [newcomers[1]!, f.rogueScanner.spiffeId, f.rogueScanner.name, rogueScanner, s3],
+  ];
+  onExport.forEach(([telemetry, id, name, chain, tool], i) => {
+    act(telemetry, id, name, chain, task, t1 + 20_000 + i * 1000);
+    act(telemetry, id, name, chain, task, t1 + 60_000 + i * 10_000, tool);
+  });
+  // The report generator, asked to send the board pack, edits its link again and retries.
+  const forged = [...report.slice(0, -1), tamper(report[report.length - 1]!, 'email:SendExternal')];
+  const rep = by('report');
+  for (let i = 0; i < f.forgedRetries; i++) act(rep.telemetry, rep.plan.spiffeId, rep.plan.name, forged, task, t1 + 3 * MIN + i * 5_000, { tool: 'email.send', scope: 'email:SendExternal', resource: 'mailto:board@partner.example' });
+  // Bob's budget check reads the same export minutes later; the cost analyzer replays its review chain in it.
+  act(planning.telemetry, planning.plan.spiffeId, planning.plan.name, bobRoot, other, t1 + 4 * MIN);
+  act(planning.telemetry, planning.plan.spiffeId, planning.plan.name, bobRoot, other, t1 + 4 * MIN + 10_000, { tool: 'aws.ce.GetCostForecast', scope: 'ce:GetCostForecast', resource: 'arn:aws:ce:us-east-1:111122223333:/GetCostForecast' });
+  act(by('inventory').telemetry, by('inventory').plan.spiffeId, by('inventory').plan.name, bobInventory, other, t1 + 4 * MIN + 20_000);
+  act(by('inventory').telemetry, by('inventory').plan.spiffeId, by('inventory').plan.name, bobInventory, other, t1 + 5 * MIN, s3);
+  const cost = by('cost');
+  act(cost.telemetry, cost.plan.spiffeId, cost.plan.name, cost.chain, other, t1 + 5 * MIN + 30_000, { tool: 'aws.ce.GetCostAndUsage', scope: 'ce:GetCostAndUsage', resource: 'arn:aws:ce:us-east-1:111122223333:/GetCostAndUsage' });
+  try {
+    await Promise.all([...agents.map((a) => a.telemetry.forceFlush()), ...newcomers.map((t) => t.forceFlush())]);
+  } finally {
+    await Promise.allSettled(newcomers.map((t) => t.shutdown()));
+  }
+  return { story: `a follow-up task (${task}): the inventory agent hands work to a planner instance never seen before, which delegates on; five agents read ${f.resource} within two minutes; the report generator retries a forged link ${f.forgedRetries} times; ${f.otherHuman}'s task (${other}) reads the same export and the cost analyzer replays its review chain there.` };
+}
+
+/**
+ * Polls GET /api/alerts until every expected kind is there (the windowed
+ * detectors run every second) or 20 s pass, then reads once more after two
+ * more evaluations, so an alert that would come late is not missed.
+ */
+async function awaitAlerts(apiUrl: string, expected: readonly ExpectedAlert[]): Promise<AlertView[]> {
+  const list = async () => (JSON.parse(await get(`${apiUrl}/api/alerts?limit=200`)) as { alerts: AlertView[] }).alerts;
+  const until = Date.now() + 20_000;
+  for (;;) {
+    const alerts = await list();
+    if (expected.every((e) => alerts.some((a) => named(a, e))) || Date.now() > until) break;
+    await sleep(250);
+  }
+  await sleep(2_000);
+  return list();
+}
+
+type ExpectedAlert = (typeof EXPECTED_ALERTS)[number];
+
+/** Whether an alert is the expected one: its kind, naming what it must name. */
+export function named(a: AlertView, e: ExpectedAlert): boolean {
+  return a.kind === e.kind && `${a.subject} ${a.agents.join(' ')}`.includes(e.names);
+}
+
+/** Every expected alert raised, nothing else open: the review's normal actions raise nothing. */
+function alertCheck(alerts: AlertView[], expected: readonly ExpectedAlert[], print: (l: string) => void): boolean {
+  const lines: string[] = [];
+  let ok = true;
+  for (const e of expected) {
+    const hit = alerts.some((a) => named(a, e));
+    ok &&= hit;
+    lines.push(`  ${hit ? '✓' : '✗'} ${e.kind}: ${e.story}`);
+  }
+  // A finding judged while a batch was half stored (its grants before its uses) resolves itself at the next evaluation: shown, not counted.
+  const others = alerts.filter((a) => !expected.some((e) => named(a, e)));
+  const unexpected = others.filter((a) => a.state !== 'resolved');
+  ok &&= unexpected.length === 0;
+  lines.push(`  ${unexpected.length === 0 ? '✓' : '✗'} nothing else open${unexpected.length ? `: ${unexpected.map((a) => `${a.kind} ${a.subject}`).join('; ')}` : ''}`);
+  for (const a of others.filter((x) => x.state === 'resolved')) lines.push(`    (raised and resolved itself: ${a.kind} ${a.subject}: ${a.resolution ?? ''})`);
+  print('\nChecks against what the scenario should raise:');
   for (const l of lines) print(l);
   return ok;
 }

@@ -5,6 +5,7 @@
  * expectations without running it.
  */
 import type { ReasonCode } from '../model/verdict.js';
+import type { AlertKind } from '../detect/alert.js';
 
 export const TRUST_DOMAIN = 'acme.example';
 export const HUMAN = 'alice@acme.example';
@@ -47,8 +48,9 @@ export const AGENTS: readonly AgentPlan[] = [
       { tool: 'aws.config.GetComplianceDetails', scope: 'config:GetComplianceDetailsByResource', resource: 'arn:aws:config:eu-west-1:111122223333:config-rule/*' },
     ],
   },
+  // Over-provisioned on purpose: granted security:read, which it never uses (detection raises scope.over_provisioned).
   {
-    key: 'cost', name: 'cost-analyzer-agent', spiffeId: id('cost-analyzer', 'instance-c0575'), scope: ['billing:read'], actions: 12, window: [5, 15], encoding: 'json',
+    key: 'cost', name: 'cost-analyzer-agent', spiffeId: id('cost-analyzer', 'instance-c0575'), scope: ['billing:read', 'security:read'], actions: 12, window: [5, 15], encoding: 'json',
     tools: [{ tool: 'aws.ce.GetCostAndUsage', scope: 'ce:GetCostAndUsage', resource: 'arn:aws:ce:us-east-1:111122223333:/GetCostAndUsage' }],
   },
   {
@@ -93,3 +95,51 @@ export function spread(t0: number, n: number, [from, to]: [number, number]): num
   const span = (to - from) * 60_000;
   return Array.from({ length: n }, (_, i) => t0 + from * 60_000 + Math.floor(((i + 0.5) * span) / Math.max(n, 1)));
 }
+
+/**
+ * What the demo does after the review, once detection has learned it as the
+ * baseline: a follow-up task in which a new, unexpected agent appears and a
+ * shared resource is hit by many agents, another human's task on the same
+ * resource, a chain replayed in that other task, and a burst of forged links.
+ * Every link of this part lives 20 minutes. Tests about the review's own
+ * data (dashboards, blast radius, what-if, the console) run the demo without
+ * it.
+ */
+export const FOLLOW_UP = {
+  purpose: 'board export of the quarterly findings',
+  /** The resource every agent of the follow-up touches within two minutes. */
+  resource: 'arn:aws:s3:::acme-finance-exports/board-q3.csv',
+  /** Another human whose task reads the same resource. */
+  otherHuman: 'bob@acme.example',
+  otherPurpose: 'budget check',
+  /** Never seen before: an unregistered planner instance the inventory agent hands work to, and the scanner instance it delegates on to. */
+  rogue: { name: 'planning-agent', spiffeId: id('planning', 'instance-9f00d') },
+  rogueScanner: { name: 'security-scanner-agent', spiffeId: id('security-scanner', 'instance-5ca1e') },
+  /** Forged retries by the report generator (a link edited to add email:SendExternal). */
+  forgedRetries: 6,
+  linkTtlSec: 20 * 60,
+} as const;
+
+/**
+ * The alerts the demo must end with, each with what it must name (the
+ * subject or agents of one alert of that kind) and the part that raises it;
+ * any other open alert is unexpected, so the review itself raises only what
+ * its bad actions and the over-provisioned grant earn.
+ */
+export const EXPECTED_ALERTS: ReadonlyArray<{ kind: AlertKind; names: string; story: string; part: 'review' | 'follow-up' }> = [
+  { kind: 'integrity.not_delegatee', names: id('cost-analyzer', 'instance-c0575'), story: "the review: the cost analyzer presents the inventory agent's chain", part: 'review' },
+  { kind: 'policy.violation', names: 'rule lifetime.write', story: 'the review: a write delegation longer than the policy allows', part: 'review' },
+  { kind: 'policy.violation', names: 'rule scope.diminishment', story: "the review and the follow-up: the scanner's scope breach and the forged links, denied by the policy too", part: 'review' },
+  { kind: 'scope.over_provisioned', names: id('cost-analyzer', 'instance-c0575'), story: 'the review: the cost analyzer never uses security:read', part: 'review' },
+  { kind: 'integrity.link_reuse', names: id('report-generator', 'instance-7e9047'), story: "the review: the report generator's edited link keeps the original's jti", part: 'review' },
+  { kind: 'delegation.new_edge', names: FOLLOW_UP.rogue.spiffeId, story: 'follow-up: the inventory agent delegates to an unknown planner instance, which delegates on', part: 'follow-up' },
+  { kind: 'delegation.new_edge_type', names: 'cloud-inventory', story: 'follow-up: an inventory agent delegating to a planner, never seen', part: 'follow-up' },
+  // Raised for the first shape whose type edges were all known by then (the new type edge explains the other).
+  { kind: 'delegation.new_path', names: 'cloud-inventory > spiffe://acme.example/agent/planning', story: 'follow-up: a path shape never seen, through the unknown planner', part: 'follow-up' },
+  { kind: 'chain.depth_unusual', names: 'planning', story: 'follow-up: chains of 3 and 4 links where the review used 2', part: 'follow-up' },
+  { kind: 'chain.depth_exceeded', names: 'planning', story: 'follow-up: a chain of 4 links, over the bound of 3', part: 'follow-up' },
+  { kind: 'resource.many_agents', names: FOLLOW_UP.resource, story: 'follow-up: five agents on the finance export within two minutes', part: 'follow-up' },
+  { kind: 'resource.cross_task', names: FOLLOW_UP.resource, story: "bob's task reads the export alice's task is working on", part: 'follow-up' },
+  { kind: 'integrity.verification_burst', names: id('report-generator', 'instance-7e9047'), story: 'follow-up: the report generator retries a forged link', part: 'follow-up' },
+  { kind: 'integrity.link_reuse', names: id('cost-analyzer', 'instance-c0575'), story: "the cost analyzer replays its review chain in bob's task", part: 'follow-up' },
+];

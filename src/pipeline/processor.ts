@@ -44,9 +44,10 @@ export class Processor implements SpanSink {
     return batch;
   }
 
-  async ingest(spans: AgentSpan[]): Promise<IngestResult> {
+  /** `nowMs`: the batch's judging time; a replay on a simulated clock (the detection evaluation) passes its own. */
+  async ingest(spans: AgentSpan[], nowMs = Date.now()): Promise<IngestResult> {
     if (spans.length === 0) return { accepted: 0, rejected: 0, errors: [] };
-    const { batch, index, failed } = await this.runStages(spans);
+    const { batch, index, failed } = await this.runStages(spans, nowMs);
     // Every kind's sinks are looked up before any write starts: a kind without
     // a sink fails the batch before anything is half written.
     const routes = [...batch.output()].map((out) => ({ out, sinks: this.sinks.sinksOf(out.kind) }));
@@ -67,9 +68,9 @@ export class Processor implements SpanSink {
    * outage of something a stage calls), nor when every span fails alone (the
    * stage itself is broken): then the whole delivery fails and is retried.
    */
-  private async runStages(spans: AgentSpan[]): Promise<{ batch: SpanBatch; index?: number[]; failed: Refusal[] }> {
+  private async runStages(spans: AgentSpan[], nowMs: number): Promise<{ batch: SpanBatch; index?: number[]; failed: Refusal[] }> {
     try {
-      return { batch: await this.process(spans), failed: [] };
+      return { batch: await this.process(spans, nowMs), failed: [] };
     } catch (err) {
       if (!isolatable(err) || spans.length === 1) throw err;
       const index: number[] = [];
@@ -77,7 +78,7 @@ export class Processor implements SpanSink {
       for (let i = 0; i < spans.length; i++) {
         const span = spans[i]!;
         try {
-          await this.process([span]);
+          await this.process([span], nowMs);
           index.push(i);
         } catch (e) {
           if (!isolatable(e)) throw e;
@@ -86,7 +87,7 @@ export class Processor implements SpanSink {
         }
       }
       if (index.length === 0) throw err;
-      return { batch: await this.process(index.map((i) => spans[i]!)), index, failed };
+      return { batch: await this.process(index.map((i) => spans[i]!), nowMs), index, failed };
     }
   }
 

@@ -26,7 +26,7 @@ const TOTAL = AGENTS.reduce((n, a) => n + a.actions, 0) + BAD_ACTIONS.length;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'chainsight-blast-'));
-  assert.equal(await runDemo({ dataDir: dir, listActions: false, out: () => undefined }), true);
+  assert.equal(await runDemo({ dataDir: dir, listActions: false, out: () => undefined, followUp: false }), true);
   const config = loadConfig(process.env, { data: dir });
   db = config.store.database;
   client = openClient(config.store);

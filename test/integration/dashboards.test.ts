@@ -74,7 +74,7 @@ async function value(file: string, title: string, agent: VariableState['current'
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'chainsight-dashboards-'));
   const lines: string[] = [];
-  assert.equal(await runDemo({ dataDir: dir, listActions: false, out: (l) => lines.push(l) }), true, lines.join('\n'));
+  assert.equal(await runDemo({ dataDir: dir, listActions: false, out: (l) => lines.push(l), followUp: false }), true, lines.join('\n'));
   client = openClient({ database: 'chainsight', target: { kind: 'embedded', dataDir: join(dir, 'clickhouse') } });
   // The datasource's default database: dashboards name tables without it.
   await client.command({ query: 'USE chainsight' });

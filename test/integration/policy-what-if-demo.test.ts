@@ -22,7 +22,7 @@ test('what-if on the demo store: the stricter draft newly denies the cost and re
   ensureBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'chainsight-demo-what-if-'));
   try {
-    assert.equal(await runDemo({ dataDir: dir, listActions: false, out: () => undefined }), true);
+    assert.equal(await runDemo({ dataDir: dir, listActions: false, out: () => undefined, followUp: false }), true);
     const env = { ...process.env, CLICKHOUSE_URL: '' };
     const whatIf = async (policy: string) =>
       JSON.parse((await run(process.execPath, [CLI, 'policy', 'what-if', '--data', dir, '--policy', join(REPO, 'policies', policy), '--json'], { env })).stdout) as StoreWhatIfReport;

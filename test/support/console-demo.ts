@@ -33,7 +33,7 @@ export interface DemoConsole {
 export async function startDemoConsole(opts: { bigTask?: boolean } = {}): Promise<DemoConsole> {
   const dir = mkdtempSync(join(tmpdir(), 'chainsight-console-'));
   const lines: string[] = [];
-  const ok = await runDemo({ dataDir: dir, listActions: false, out: (l) => lines.push(l) });
+  const ok = await runDemo({ dataDir: dir, listActions: false, out: (l) => lines.push(l), followUp: false });
   if (!ok) throw new Error(`the demo did not check out:\n${lines.join('\n')}`);
   const taskId = /\(task (task-[0-9a-f]+)\)/.exec(lines.join('\n'))?.[1];
   if (!taskId) throw new Error('the demo printed no task id');
