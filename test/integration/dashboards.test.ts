@@ -5,6 +5,10 @@
  * demo` does); two rows are added after it: a re-verdict of a failed action
  * (a newer row for the same span, which every panel must prefer) and an
  * agent whose ID is hostile SQL, which the agent filter must select exactly.
+ * The alerts dashboard reads the demo's alerts and what analysts and the
+ * dispatcher add to them: the test acknowledges and resolves some through the
+ * alert store, adds an alert resolved then triggered again, and fills the
+ * outbox and two destinations' deliveries as the dispatcher does.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +23,12 @@ import { AGENTS, BAD_ACTIONS } from '../../src/demo/scenario.js';
 import { PLUGIN_VERSION, type QueryContext, type VariableState } from '../support/grafana-macros.js';
 import { CLICKHOUSE_PLUGIN, dashboardQueries, type PanelQuery } from '../support/grafana-panels.js';
 import { runPanelQuery, type QueryRun } from '../support/grafana-run.js';
+import { AlertStore } from '../../src/alert/store.js';
+import { OutboxStore } from '../../src/alert/delivery/outbox-store.js';
+import { AlertStoreChanges } from '../../src/alert/delivery/store-changes.js';
+import type { AlertState } from '../../src/detect/alert.js';
+import { alertId } from '../../src/detect/alert.js';
+import { nextMs, signal, storeSignals } from '../support/alerts.js';
 
 const DASHBOARDS = 'dashboards';
 const HOSTILE_AGENT = "spiffe://evil.example/agent/x') OR 1=1 -- \\' ${agent} $__timeFilter(ts) /*";
@@ -76,11 +86,52 @@ before(async () => {
             FROM (SELECT * FROM actions WHERE agent_id = {planner:String} LIMIT 1)`,
     query_params: { agent: HOSTILE_AGENT, planner: PLANNER },
   });
-  const variable = queries.find((q) => q.where === 'variable agent')!;
+  const variable = queries.find((q) => q.dashboard === 'chainsight-overview.json' && q.where === 'variable agent')!;
   const run = await runPanelQuery(client, variable, context(['$__all']), true);
   assert.ok(run.ok, explain(variable, run));
   agentOptions = run.result!.data.map((r) => ({ value: String(r[0]), text: String(r[1]) }));
+  await seedAlertWork();
 });
+
+/** The subject of the alert the test adds, named so no demo alert has it. */
+const TEST_EDGE = `${PLANNER} -> spiffe://acme.example/agent/dashboard-test`;
+/** Deliveries recorded by the test: [destination, index of the outbox key, outcome]. */
+const DELIVERIES = [['soc', 0, 'delivered'], ['soc', 1, 'abandoned'], ['siem', 0, 'delivered']] as const;
+let outboxKeys: string[] = [];
+/** The demo alerts the test acknowledged and resolved: [kind, subject]. */
+let acknowledgedAlert: [string, string];
+let resolvedAlert: [string, string];
+
+/** What people and the dispatcher add to the demo's alerts, through the same stores they use. */
+async function seedAlertWork(): Promise<void> {
+  const store = new AlertStore(client, 'chainsight');
+  const demo = (await store.list({ state: 'open' })).items;
+  assert.ok(demo.length >= 2, `the demo raises alerts: ${demo.length}`);
+  await nextMs();
+  await store.acknowledge(demo[0]!.id, 'analyst@acme.example', 'looking');
+  await store.resolve(demo[1]!.id, 'analyst@acme.example', 'expected');
+  acknowledgedAlert = [demo[0]!.kind, demo[0]!.subject];
+  resolvedAlert = [demo[1]!.kind, demo[1]!.subject];
+  const now = Date.now();
+  // Resolved, then a new trigger: open again.
+  const edge = signal({ kind: 'delegation.new_edge', severity: 'low', tenant: 'acme.example', subject: TEST_EDGE, eventKey: 'trace-a/span-a', observedAtMs: now, agents: [PLANNER] });
+  await storeSignals(client, 'chainsight', [edge], 'paths');
+  await nextMs();
+  await store.resolve(alertId(edge), 'analyst@acme.example', 'known');
+  await nextMs();
+  await storeSignals(client, 'chainsight', [{ ...edge, eventKey: 'trace-b/span-b' }], 'paths');
+  const outbox = new OutboxStore(client, 'chainsight');
+  outboxKeys = await outbox.enqueue((await new AlertStoreChanges(store, { warn: () => {} }).changesSince('', 10_000)).changes);
+  assert.ok(outboxKeys.length >= 3, `${outboxKeys.length} notifications`);
+  await outbox.record(DELIVERIES.map(([destination, i, outcome]) => ({ key: outboxKeys[i]!, destination, outcome, attempts: 1, detail: '' })));
+}
+
+/** Alerts active in the test's time range in a state, as the alert store folds them. */
+async function stored(state: AlertState): Promise<number> {
+  const range = context(['$__all']);
+  const page = await new AlertStore(client, 'chainsight').list({ state, sinceMs: range.from.getTime(), untilMs: range.to.getTime(), limit: 1000 });
+  return page.items.length;
+}
 
 after(async () => {
   await client?.close();
@@ -89,7 +140,7 @@ after(async () => {
 
 describe('dashboards', () => {
   test('there are dashboards, and every panel and variable has a ClickHouse query', () => {
-    assert.ok(dashboards.length >= 3, dashboards.join(', '));
+    assert.ok(dashboards.length >= 4 && dashboards.includes('chainsight-alerts.json'), dashboards.join(', '));
     assert.ok(queries.length >= 25, `${queries.length} queries`);
     for (const f of dashboards) assert.ok(queries.some((q) => q.dashboard === f && q.panelType !== 'variable'), `${f} has panels`);
   });
@@ -159,6 +210,64 @@ describe('dashboards', () => {
     const empty = await runPanelQuery(client, { ...base, rawSql: base.rawSql.replace('WHERE $__timeFilter(ts)', 'WHERE 0 AND $__timeFilter(ts)') }, ctx, true);
     assert.equal(empty.ok, false);
     assert.match(empty.problems.join(), /no rows/);
+  });
+});
+
+describe('alerts dashboard', () => {
+  const ALERTS = 'chainsight-alerts.json';
+
+  test('states now are the alert store\'s fold: acknowledged, resolved, and resolved then triggered again', async () => {
+    const [states] = await rows(ALERTS, 'Alert states now');
+    const [open, acknowledged, resolved] = states!.map(Number);
+    assert.deepEqual([open, acknowledged, resolved], [await stored('open'), await stored('acknowledged'), await stored('resolved')]);
+    assert.ok(open! >= 2 && acknowledged >= 1 && resolved >= 1, JSON.stringify(states));
+    const subjects = await rows(ALERTS, 'Top alert subjects');
+    const state = ([kind, subject]: [string, string]) => subjects.find((r) => r[1] === kind && r[2] === subject)?.[3];
+    assert.equal(state(acknowledgedAlert), 'acknowledged');
+    assert.equal(state(resolvedAlert), 'resolved');
+    const edge = subjects.find((r) => r[1] === 'delegation.new_edge' && r[2] === TEST_EDGE)!;
+    assert.equal(edge[3], 'open', 'a trigger recorded after the resolution reopens the alert');
+    assert.equal(Number(edge[5]), 2, 'both triggers count');
+  });
+
+  test('time to acknowledge counts the acknowledged alert', async () => {
+    const [[median, p90, acknowledged]] = (await rows(ALERTS, 'Time to acknowledge')) as [[unknown, unknown, unknown]];
+    assert.equal(Number(acknowledged), 1);
+    assert.ok(Number(median) > 0 && Number(median) === Number(p90), `${median} ${p90}`);
+  });
+
+  test('deliveries per destination and the backlog each destination still has', async () => {
+    const outcomes = await rows(ALERTS, 'Delivery outcomes per destination');
+    assert.deepEqual(outcomes.map((r) => r.map(String)), [['siem', '1', '0', '0'], ['soc', '1', '1', '0']]);
+    // The outbox as it stands: the test's notifications, and any the demo's own dispatcher enqueued.
+    const [stored] = await (await client.query({ query: 'SELECT uniqExact(idem_key) AS n FROM alert_outbox', format: 'JSONEachRow' })).json<{ n: string }>();
+    const notifications = Number(stored!.n);
+    assert.ok(notifications >= outboxKeys.length);
+    const backlog = await rows(ALERTS, 'Outbox backlog');
+    const pending = Object.fromEntries(backlog.map((r) => [r[0], Number(r[1])]));
+    assert.deepEqual(pending, { soc: notifications - 2, siem: notifications - 1 });
+    assert.ok(backlog.every((r) => Number(r[3]) === notifications));
+    assert.equal(await value(ALERTS, 'Notifications pending'), 2 * notifications - 3);
+  });
+
+  test('over-provisioned scope shows the demo\'s finding with its facts, scope usage the demo\'s grants and uses', async () => {
+    // The demo's finding (scenario.ts): the cost analyzer never uses security:read.
+    const cost = AGENTS.find((a) => a.key === 'cost')!.spiffeId;
+    const finding = (await rows(ALERTS, 'Over-provisioned scope')).find((r) => r[0] === cost);
+    assert.ok(finding, `a finding for ${cost}`);
+    const [, severity, , level, share, granted, unused, suggested, days] = finding.map(String);
+    assert.ok(['info', 'low', 'medium'].includes(severity!) && level === 'agent' && /^\d+%$/.test(share!), JSON.stringify(finding));
+    assert.ok(granted!.split(' ').includes('security:read') && /vulndb:query \(never used\)/.test(unused!) && !suggested!.includes('security:read') && Number(days) > 0, JSON.stringify(finding));
+    const usage = await rows(ALERTS, 'Scope usage per delegation edge');
+    assert.ok(usage.some((r) => r[0] === PLANNER && String(r[2]).length > 0 && String(r[3]).length > 0), JSON.stringify(usage));
+  });
+
+  test('the agent filter keeps the alerts naming the agent', async () => {
+    const planner = agentOptions.find((o) => o.text === PLANNER)!;
+    const tenants = await rows(ALERTS, 'Top agents in alerts', [planner.value]);
+    assert.ok(tenants.some((r) => r[0] === PLANNER));
+    const hostile = agentOptions.find((o) => o.text === HOSTILE_AGENT)!;
+    assert.deepEqual((await rows(ALERTS, 'Alert states now', [hostile.value]))[0]!.map(Number), [0, 0, 0]);
   });
 });
 
