@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const missing = chromiumMissing();
   if (missing) throw new Error(missing);
   mkdirSync(OUT, { recursive: true });
-  const demo = await startDemoConsole();
+  const demo = await startDemoConsole({ followUp: true });
   const browser = await launchBrowser();
   try {
     const page = await (await browser.context({ width: 1440, height: 900 })).newPage();

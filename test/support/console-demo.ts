@@ -30,10 +30,11 @@ export interface DemoConsole {
   close(): Promise<void>;
 }
 
-export async function startDemoConsole(opts: { bigTask?: boolean } = {}): Promise<DemoConsole> {
+/** `followUp`: also the demo's follow-up task and the alerts it raises (the screenshots); the tests walk the review's own data. */
+export async function startDemoConsole(opts: { bigTask?: boolean; followUp?: boolean } = {}): Promise<DemoConsole> {
   const dir = mkdtempSync(join(tmpdir(), 'chainsight-console-'));
   const lines: string[] = [];
-  const ok = await runDemo({ dataDir: dir, listActions: false, out: (l) => lines.push(l), followUp: false });
+  const ok = await runDemo({ dataDir: dir, listActions: false, out: (l) => lines.push(l), followUp: opts.followUp ?? false });
   if (!ok) throw new Error(`the demo did not check out:\n${lines.join('\n')}`);
   const taskId = /\(task (task-[0-9a-f]+)\)/.exec(lines.join('\n'))?.[1];
   if (!taskId) throw new Error('the demo printed no task id');
