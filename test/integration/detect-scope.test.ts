@@ -143,7 +143,31 @@ test('the alert resolves itself when the grant shrinks (the unused scope is no l
   // From t0 + 70 s it is granted billing:read alone; infrastructure:review lapses.
   await insertRows(store.writer, `${db}.delegations`, [delegationRow({ delegator: H, delegatee: P2, scopes: ['billing:read'], issued_at: t0 + 70 * SEC, delegator_kind: 'human' })]);
   await insertRows(store.writer, `${db}.actions`, [actionRow({ agent_id: P2, chain_path: [H, P2], scopes_used: ['ce:GetCostAndUsage'], atMs: t0 + 72 * SEC })]);
-  const later = await detector.evaluate(ctx, t0 + 75 * SEC);
+  // Judged once its newest link has settled (settle_sec, 10 s by default, after it was recorded at t0 + 70 s).
+  const later = await detector.evaluate(ctx, t0 + 85 * SEC);
   assert.ok(!later.signals.some((s) => s.subject === P2), 'infrastructure:review was last granted 45 s ago, beyond current = 20 s');
   assert.match(later.resolutions?.find((r) => r.subject === P2)?.reason ?? '', /every granted permission was used/);
+});
+
+test('a subject whose link was recorded within the settle time is neither raised nor resolved until it settles', async () => {
+  const db = store.config.database;
+  const P3 = 'spiffe://acme.example/agent/planning/p-3';
+  const detector = createScopeDetector(cfg);
+  // Granted before the window (issued at t0 - 10 s), but recorded only now, at t0 + 58 s: a backdated
+  // link whose uses another writer has not stored yet (they arrive at t0 + 61 s).
+  await insertRows(store.writer, `${db}.delegations`, [
+    delegationRow({ delegator: H, delegatee: P3, scopes: ['billing:read'], issued_at: t0 - 10 * SEC, first_seen: t0 + 58 * SEC, delegator_kind: 'human' }),
+  ]);
+  const early = await detector.evaluate(ctx, at);
+  assert.ok(!early.signals.some((s) => s.subject === P3), 'not raised: its uses may still be on their way');
+  assert.ok(!early.resolutions?.some((r) => r.subject === P3), 'not resolved either');
+  assert.ok(early.signals.length + (early.resolutions?.length ?? 0) > 0, 'other subjects are judged as before');
+  // Unused once settled: raised.
+  const settledUnused = await detector.evaluate(ctx, t0 + 69 * SEC);
+  assert.equal(settledUnused.signals.find((s) => s.subject === P3)?.evidence.facts.usage_share, '0%');
+  // Used (stored at t0 + 61 s): at the next evaluation it resolves.
+  await insertRows(store.writer, `${db}.actions`, [actionRow({ agent_id: P3, chain_path: [H, P3], scopes_used: ['ce:GetCostAndUsage'], atMs: t0 + 61 * SEC })]);
+  const settledUsed = await detector.evaluate(ctx, t0 + 70 * SEC);
+  assert.ok(!settledUsed.signals.some((s) => s.subject === P3));
+  assert.match(settledUsed.resolutions?.find((r) => r.subject === P3)?.reason ?? '', /every granted permission was used/);
 });

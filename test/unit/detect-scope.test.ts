@@ -222,3 +222,24 @@ test('the shipped example detection file states the scope and cross-agent defaul
   assert.deepEqual(example.sections.scope, defaults.sections.scope);
   assert.deepEqual(example.sections.cross_agent, defaults.sections.cross_agent);
 });
+
+test('findings: a subject with an edge recorded within the settle time is skipped, neither raised nor resolved; its other subjects are judged', () => {
+  const P = 'spiffe://acme.example/agent/planning/p-1';
+  const I1 = 'spiffe://acme.example/agent/inventory/i-1';
+  const I2 = 'spiffe://acme.example/agent/inventory/i-2';
+  const grants: EdgeGrant[] = [
+    { delegator: P, delegatee: I1, scope: 'cloud:read', firstGrantedMs: WS - DAY, lastGrantedMs: NOW - DAY },
+    { delegator: P, delegatee: I2, scope: 'cloud:read', firstGrantedMs: WS - DAY, lastGrantedMs: NOW - DAY },
+  ];
+  const config = parseScopeConfig({}, '/scope', []);
+  const fresh = new Set([`${P} -> ${I1}`]);
+  const subjects = buildSubjects(grants, [], ['agent', 'agent_type', 'edge'], fresh);
+  assert.deepEqual(subjects.filter((s) => s.unsettled).map((s) => `${s.level} ${s.key}`).sort(), [`agent ${I1}`, 'agent_type spiffe://acme.example/agent/inventory/*', `edge ${P} -> ${I1}`]);
+  const out = judgeSubjects(subjects, config, M, NOW);
+  const touched = [...out.signals.map((s) => s.subject), ...(out.resolutions ?? []).map((r) => r.subject)];
+  assert.ok(!touched.includes(I1) && !touched.includes('spiffe://acme.example/agent/inventory/*'), 'the unsettled subjects are left for the next evaluation');
+  assert.ok(out.signals.some((s) => s.subject === I2), 'the settled agent is raised');
+  // Without fresh edges the same grants raise both agents.
+  const all = judgeSubjects(buildSubjects(grants, [], ['agent', 'agent_type', 'edge']), config, M, NOW);
+  assert.ok(all.signals.some((s) => s.subject === I1) && all.signals.some((s) => s.subject === I2));
+});

@@ -10,6 +10,7 @@
  *   current_sec: 604800       # a scope granted within this period (7 days) still stands
  *   levels: [agent, agent_type, edge]
  *   alert_below_share: 1      # raise when used ÷ granted is below this (1: any unused permission)
+ *   settle_sec: 10            # a subject with a link recorded this recently waits for the next evaluation
  *   implications: {}          # scope → implied scopes, when the verifier's are not passed in
  * ```
  */
@@ -25,6 +26,12 @@ export interface ScopeConfig {
   currentMs: number;
   levels: ScopeLevel[];
   alertBelowShare: number;
+  /**
+   * A subject whose edges had a link recorded this recently is not judged yet:
+   * grants and uses are stored by separate writers, so an evaluation between
+   * the two would see a standing grant without its fresh uses.
+   */
+  settleMs: number;
   /** Undefined: the verifier's implication map, passed in by the runtime. */
   implications: ImplicationMap | undefined;
 }
@@ -38,10 +45,11 @@ export const SCOPE_DEFAULTS: Readonly<ScopeConfig> = Object.freeze({
   currentMs: 7 * DAY_SEC * 1000,
   levels: [...SCOPE_LEVELS],
   alertBelowShare: 1,
+  settleMs: 10_000,
   implications: undefined,
 });
 
-const KNOWN = ['enabled', 'interval_sec', 'window_sec', 'current_sec', 'levels', 'alert_below_share', 'implications'];
+const KNOWN = ['enabled', 'interval_sec', 'window_sec', 'current_sec', 'levels', 'alert_below_share', 'settle_sec', 'implications'];
 
 function implicationsField(o: Fields, at: string, problems: string[]): ImplicationMap | undefined {
   const v = o.implications;
@@ -67,6 +75,7 @@ export function parseScopeConfig(raw: unknown, at: string, problems: string[]): 
     currentMs: sec('current_sec', d.currentMs, 1),
     levels: stringsField(o, 'levels', at, d.levels, problems, SCOPE_LEVELS) as ScopeLevel[],
     alertBelowShare: numberField(o, 'alert_below_share', at, d.alertBelowShare, 0, 1, problems),
+    settleMs: intField(o, 'settle_sec', at, d.settleMs / 1000, 0, 3600, problems) * 1000,
     implications: implicationsField(o, at, problems),
   };
 }

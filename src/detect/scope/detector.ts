@@ -7,7 +7,7 @@ import { ScopeMatcher, type ImplicationMap } from '../../verify/scope.js';
 import type { DetectorContext, DetectorOutput, WindowedDetector } from '../detector.js';
 import type { ScopeConfig } from './config.js';
 import { judgeSubjects } from './findings.js';
-import { readEdgeScopes } from './store.js';
+import { readEdgeScopes, readRecentEdges } from './store.js';
 import { buildSubjects } from './subjects.js';
 
 /**
@@ -32,7 +32,9 @@ export function createScopeDetector(cfg: ScopeConfig): WindowedDetector {
     async evaluate(ctx: DetectorContext, nowMs: number): Promise<DetectorOutput> {
       // Grants that stopped standing up to a window ago are still read, so their subjects resolve.
       const { grants, uses } = await readEdgeScopes(ctx, nowMs - cfg.currentMs - cfg.windowMs);
-      return judgeSubjects(buildSubjects(grants, uses, cfg.levels), cfg, matcher(ctx), nowMs);
+      // After the grants: a link whose grant was read is in delegations by now, so a fresh one is seen as fresh.
+      const recent = cfg.settleMs > 0 ? await readRecentEdges(ctx, nowMs - cfg.settleMs) : new Set<string>();
+      return judgeSubjects(buildSubjects(grants, uses, cfg.levels, recent), cfg, matcher(ctx), nowMs);
     },
   };
 }

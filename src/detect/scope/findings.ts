@@ -44,6 +44,8 @@ export function judgeSubjects(subjects: readonly ScopeSubject[], cfg: ScopeConfi
   const resolutions: AlertResolution[] = [];
   for (const s of subjects) {
     if (!cfg.levels.includes(s.level)) continue;
+    // Neither raised nor resolved while a fresh link's uses may still be on their way to the store.
+    if (s.unsettled) continue;
     const standing = s.granted.filter((g) => g.firstGrantedMs <= windowStartMs && g.lastGrantedMs >= nowMs - cfg.currentMs).map((g) => g.scope);
     const analysis = standing.length > 0 ? analyseUsage(matcher, standing, s.used, windowStartMs) : undefined;
     const unusedNow = analysis !== undefined && analysis.unused.length > 0 && analysis.share < cfg.alertBelowShare;

@@ -3,7 +3,7 @@
  * judges, from scope_usage (migration 012): one row per edge and scope.
  */
 import type { DetectorContext } from '../detector.js';
-import type { EdgeGrant, EdgeUse } from './subjects.js';
+import { edgeKey, type EdgeGrant, type EdgeUse } from './subjects.js';
 
 interface Row {
   delegator: string;
@@ -40,4 +40,19 @@ export async function readEdgeScopes(ctx: DetectorContext, grantedSinceMs: numbe
     if (r.last_used !== null) uses.push({ delegator: r.delegator, delegatee: r.delegatee, scope: r.scope, lastUsedMs: Number(r.last_used) });
   }
   return { grants, uses };
+}
+
+/**
+ * Edges (as edgeKey) with a link recorded by a processor at or after `sinceMs`:
+ * its uses may not be stored yet (links and actions have separate writers).
+ * first_seen is the processor's judging time, not the link's signed iat, so a
+ * backdated link counts as fresh too.
+ */
+export async function readRecentEdges(ctx: DetectorContext, sinceMs: number): Promise<Set<string>> {
+  const rs = await ctx.client.query({
+    query: `SELECT DISTINCT delegator, delegatee FROM ${ctx.database}.delegations WHERE first_seen >= fromUnixTimestamp64Milli({since:Int64})`,
+    query_params: { since: sinceMs },
+    format: 'JSONEachRow',
+  });
+  return new Set((await rs.json<{ delegator: string; delegatee: string }>()).map((r) => edgeKey(r.delegator, r.delegatee)));
 }

@@ -28,6 +28,8 @@ export interface ScopeSubject {
   used: UsedScope[];
   /** Distinct agents (type) or delegators (agent, and an edge's agent): a subject made of one finer subject repeats it. */
   parts: number;
+  /** One of its edges had a link recorded too recently for its uses to be stored yet: not judged this time. */
+  unsettled: boolean;
 }
 
 const AGENT_SEGMENTS = new Set(['agent', 'agents']);
@@ -56,10 +58,11 @@ interface Acc {
   parts: Set<string>;
   granted: Map<string, GrantedScope>;
   used: Map<string, UsedScope>;
+  unsettled: boolean;
 }
 
-/** Folds per-edge grants and uses into the subjects of the requested levels. */
-export function buildSubjects(grants: readonly EdgeGrant[], uses: readonly EdgeUse[], levels: readonly ScopeLevel[]): ScopeSubject[] {
+/** Folds per-edge grants and uses into the subjects of the requested levels; `recent`: edge keys (edgeKey) with a link recorded within the settle time. */
+export function buildSubjects(grants: readonly EdgeGrant[], uses: readonly EdgeUse[], levels: readonly ScopeLevel[], recent: ReadonlySet<string> = new Set()): ScopeSubject[] {
   const subjects = new Map<string, Acc>();
   const keysOf = (delegator: string, delegatee: string): Array<{ level: ScopeLevel; key: string; part: string }> => {
     const out: Array<{ level: ScopeLevel; key: string; part: string }> = [];
@@ -74,14 +77,16 @@ export function buildSubjects(grants: readonly EdgeGrant[], uses: readonly EdgeU
     const id = `${level}\u0000${key}`;
     let a = subjects.get(id);
     if (!a) {
-      a = { level, key, tenant: trustDomainOf(delegatee) ?? '', agents: new Set(), humans: new Set(), parts: new Set(), granted: new Map(), used: new Map() };
+      a = { level, key, tenant: trustDomainOf(delegatee) ?? '', agents: new Set(), humans: new Set(), parts: new Set(), granted: new Map(), used: new Map(), unsettled: false };
       subjects.set(id, a);
     }
     return a;
   };
   for (const g of grants) {
+    const fresh = recent.has(edgeKey(g.delegator, g.delegatee));
     for (const { level, key, part } of keysOf(g.delegator, g.delegatee)) {
       const a = accOf(level, key, g.delegatee);
+      if (fresh) a.unsettled = true;
       a.agents.add(g.delegatee);
       if (trustDomainOf(g.delegator) === undefined) a.humans.add(g.delegator);
       a.parts.add(part);
@@ -112,5 +117,6 @@ export function buildSubjects(grants: readonly EdgeGrant[], uses: readonly EdgeU
     granted: [...a.granted.values()],
     used: [...a.used.values()],
     parts: a.level === 'edge' ? (delegatorsOf.get([...a.agents][0] as string) ?? 1) : a.parts.size,
+    unsettled: a.unsettled,
   }));
 }
