@@ -3,9 +3,10 @@
  * engine with INSERT … SELECT FROM numbers(), so the views feeding the task
  * summary and the search indexes see them as they would see the write path's
  * inserts. Then, side by side in this run, for each filter and a deep page:
- * the task list through the search indexes (migration 014, `index`) against
- * the summary alone (`summary`, as before them), their runs interleaved so both
- * meet the same background merges; the first task list of all (an aggregate
+ * the task list through the search indexes (migrations 014 and 016, `index`)
+ * against the same indexes with a page's columns read from the summary
+ * (`index_wide`, as before 016) and the summary alone (`summary`, as before
+ * 014), their runs interleaved so all meet the same background merges; the first task list of all (an aggregate
  * over every stored action, `old`); and the tree query of one task.
  * Sizes come from BENCH_SEARCH_ACTIONS (comma-separated), each in a fresh database.
  */
@@ -132,6 +133,7 @@ for (const total of sizes) {
   }
   const generateSeconds = (performance.now() - g0) / 1000;
   const queries = new Queries(reader, db);
+  const wide = new Queries(reader, db, { taskSearch: 'index-wide' });
   const summaryOnly = new Queries(reader, db, { taskSearch: 'summary' });
   const size = async (table: string) => {
     const rs = await reader.query({ query: `SELECT sum(bytes_on_disk) AS b, sum(rows) AS r FROM system.parts WHERE database = {db:String} AND table = {t:String} AND active`, query_params: { db, t: table }, format: 'JSONEachRow' });
@@ -149,14 +151,19 @@ for (const total of sizes) {
   const figures: Record<string, unknown> = {
     stored_actions: total, tasks, generate_seconds: generateSeconds,
     actions_table: await size('actions'), summary_table: await size('task_summary'),
-    order_index_table: await size('task_order'), keys_index_table: await size('task_keys'),
+    order_index_table: await size('task_order'), keys_index_table: await size('task_keys'), page_table: await size('task_page'),
   };
   const both = async (f: TaskFilter) => {
-    const [index, summary] = await sideBySide(NEW_RUNS, [
+    const [index, indexWide, summary] = await sideBySide(NEW_RUNS, [
       async () => (await queries.listTasks(f)).tasks.length,
+      async () => (await wide.listTasks(f)).tasks.length,
       async () => (await summaryOnly.listTasks(f)).tasks.length,
     ]);
-    return { index: index!, summary: summary!, summary_over_index_p99: summary!.p99 / index!.p99 };
+    return {
+      index: index!, index_wide: indexWide!, summary: summary!,
+      wide_over_index_p50: indexWide!.p50 / index!.p50, wide_over_index_p99: indexWide!.p99 / index!.p99,
+      summary_over_index_p99: summary!.p99 / index!.p99,
+    };
   };
   for (const [name, f] of Object.entries(filters)) {
     const old = await timed(OLD_RUNS, async () => (await previousListTasks(reader, db, f)).length);
@@ -174,7 +181,7 @@ for (const total of sizes) {
   await reader.close();
 }
 // What the task list's views cost the write path: the same generated rows into
-// actions with and without migrations 004 (summary) and 014 (search indexes),
+// actions with and without migrations 004 (summary), 014 and 015 (search indexes) and 016 (page columns),
 // side by side, three rounds each.
 {
   const rows = Number(process.env.BENCH_SEARCH_INSERT_ROWS ?? 1_000_000);
@@ -186,7 +193,7 @@ for (const total of sizes) {
       : { database: db, target: { kind: 'embedded', dataDir } };
     const client = openClient(config);
     await client.command({ query: `DROP DATABASE IF EXISTS ${db}` });
-    await migrate(client, db, 'single', withSummary ? catalog : { ...catalog, migrations: catalog.migrations.filter((m) => m.version !== 4 && m.version !== 14) });
+    await migrate(client, db, 'single', withSummary ? catalog : { ...catalog, migrations: catalog.migrations.filter((m) => ![4, 14, 15, 16].includes(m.version)) });
     const s = performance.now();
     for (let start = 0; start < rows; start += CHUNK) await client.command({ query: generate(db, start, Math.min(CHUNK, rows - start), Math.ceil(rows / PER_TASK), Date.now()) });
     const perSec = rows / ((performance.now() - s) / 1000);

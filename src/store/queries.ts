@@ -169,10 +169,12 @@ export const MAX_TREE_ACTIONS = 200_000;
 export interface QueriesOptions {
   /**
    * `index` (default): task search through migration 014's order and key
-   * indexes. `summary`: through the task summary alone, as before them; for
-   * the side-by-side benchmark.
+   * indexes, a page's columns from migration 016's task_page. `index-wide`:
+   * the same indexes with the page's columns from the summary, as before
+   * 016. `summary`: through the task summary alone, as before 014. The last
+   * two for the side-by-side benchmark and the equivalence test.
    */
-  taskSearch?: 'index' | 'summary';
+  taskSearch?: 'index' | 'index-wide' | 'summary';
   /** Rows of the order index the walk reads first (then twice as many each time); by default the page and a quarter, at least 16 more: stale rows are few. */
   firstWindow?: number;
 }
@@ -180,7 +182,7 @@ export interface QueriesOptions {
 /** Analyst-facing reads. SQL text holds only trusted identifiers; every value is a query parameter. */
 export class Queries {
   private readonly db: string;
-  private readonly taskSearch: 'index' | 'summary';
+  private readonly taskSearch: 'index' | 'index-wide' | 'summary';
   private readonly firstWindow: number | undefined;
 
   constructor(private readonly client: ClickHouseClient, database: string, opts: QueriesOptions = {}) {
@@ -221,11 +223,11 @@ export class Queries {
    * may keep, in list order. Without a time range, it walks the order index
    * (restricted to the tasks a human, agent or failed filter names) window
    * by window, each twice the last, merging only the windows' tasks, until
-   * it has `n` or the index ends. A time range alone scans the summary's times.
+   * it has `n` or the index ends. A time range alone scans the page columns' times (task_page).
    */
   private async candidates(f: TaskFilter, after: TaskCursor | null, n: number): Promise<CandidateRow[]> {
-    const lookup: CandidateLookup = this.taskSearch === 'index' ? 'keys' : 'summary';
-    const walk = this.taskSearch === 'index' && f.fromMs === undefined && f.toMs === undefined;
+    const lookup: CandidateLookup = this.taskSearch === 'index' ? 'keys' : this.taskSearch === 'index-wide' ? 'keys-wide' : 'summary';
+    const walk = this.taskSearch !== 'summary' && f.fromMs === undefined && f.toMs === undefined;
     if (!walk) return this.compact<CandidateRow>(candidatesStatement(this.db, f, after, n, lookup));
     const out: CandidateRow[] = [];
     let ceiling: number | null = after === null ? null : after.sortMs;

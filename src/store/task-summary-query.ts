@@ -8,9 +8,10 @@
  *  1. candidates: the tasks a filter names, found by primary key in task_keys
  *     (human, agent, failed verdict: migration 014), or in a window of the
  *     order index (no filter: task-search-index.ts), or, for a time range
- *     alone, picked from every unmerged summary row's times; their cheap
- *     columns (times, origin, verdict flags) merged per task, checked again,
- *     ordered and cut after the cursor;
+ *     alone, picked from every unmerged task_page row's times; their cheap
+ *     columns (times, origin, verdict flags), kept apart from the span sets
+ *     in task_page (migration 016), merged per task, checked again, ordered
+ *     and cut after the cursor;
  *  2. counts for the page's tasks only: distinct spans and failed spans from
  *     the summary's states, and, for a task where a span judged failed may
  *     since have been judged verified, the failed count from actions (the
@@ -38,10 +39,13 @@ export interface CandidateFilter {
 /**
  * How step 1 finds the tasks a human, agent or failed-verdict filter names:
  * `keys` looks them up by primary key in task_keys (migration 014), so it
- * reads only the matching tasks; `summary` finds them in every summary row
- * (what the list did before that index; kept for the side-by-side benchmark).
+ * reads only the matching tasks, and merges their page columns from
+ * task_page (migration 016); `keys-wide` does the same but merges them from
+ * task_summary and looks a window's keys up again (the list before 016);
+ * `summary` finds them in every summary row (before 014). The last two are
+ * kept for the side-by-side benchmark and the equivalence test.
  */
-export type CandidateLookup = 'keys' | 'summary';
+export type CandidateLookup = 'keys' | 'keys-wide' | 'summary';
 
 export interface Statement {
   query: string;
@@ -89,7 +93,10 @@ export function candidatesStatement(db: string, f: CandidateFilter, after: TaskC
     having.push('fa < fromUnixTimestamp64Milli({to:Int64})');
     params.to = f.toMs;
   }
-  const keyed = lookup === 'keys' ? keyedFilters(db, f, params) : keyedFilters(db, { ...(f.alert !== undefined ? { alert: f.alert } : {}), ...(f.trustDomains ? { trustDomains: f.trustDomains } : {}) }, params);
+  // A window's ids were already restricted by the filter's keys (task-search-index.ts): looking them up again is redundant.
+  const keyed = lookup === 'summary'
+    ? keyedFilters(db, { ...(f.alert !== undefined ? { alert: f.alert } : {}), ...(f.trustDomains ? { trustDomains: f.trustDomains } : {}) }, params)
+    : f.ids === undefined || lookup === 'keys-wide' ? keyedFilters(db, f, params) : [];
   if (lookup === 'summary' && f.human !== undefined) {
     params.human = f.human;
     exists.push('has(finalizeAggregation(humans), {human:String})');
@@ -123,8 +130,10 @@ export function candidatesStatement(db: string, f: CandidateFilter, after: TaskC
   const scope = f.trustDomains !== undefined ? ' AND trust_domain IN {tds:Array(String)}' : '';
   // Key lookups are exact and read only the matching tasks; a time range's scan of every row is needed only without one.
   where.push(...keyed);
+  // The page's columns alone (migration 016), unless the set columns are asked for (the summary-only baseline).
+  const table = lookup === 'keys' ? `${db}.task_page` : `${db}.task_summary`;
   for (const e of keyed.length > 0 || f.ids !== undefined ? [] : exists) {
-    where.push(`task_id IN (SELECT task_id FROM ${db}.task_summary WHERE ${e}${scope})`);
+    where.push(`task_id IN (SELECT task_id FROM ${table} WHERE ${e}${scope})`);
   }
   if (after) {
     having.push('(sort_ms < {after_ms:Int64} OR (sort_ms = {after_ms:Int64} AND task_id > {after_task:String}))');
@@ -143,7 +152,7 @@ export function candidatesStatement(db: string, f: CandidateFilter, after: TaskC
              min(first_failed_at) AS ffa,
              ffa IS NOT NULL AND max(last_verified_at) > ffa AS maybe_reinstated
              ${sets.map((s) => ', ' + s).join('')}
-      FROM ${db}.task_summary
+      FROM ${table}
       ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
       GROUP BY task_id
       ${having.length ? 'HAVING ' + having.join(' AND ') : ''}

@@ -64,7 +64,7 @@ test('a fresh database gets every migration, recorded once; the next start appli
   const shipped = (await loadCatalog(DDL_DIR)).migrations.map((m) => m.name);
   const first = await migrate(client!, db);
   assert.deepEqual(first, { applied: shipped, alreadyApplied: [] });
-  assert.deepEqual(await tables(client!, db), ['actions', 'alert_deliveries', 'alert_dispatchers', 'alert_outbox', 'alert_response_audit', 'alert_signals', 'alert_transitions', 'chain_links', 'delegations', 'policy_decisions', 'quarantine', 'revocations', 'schema_migrations', 'scope_grants_mv', 'scope_usage', 'scope_usage_mv', 'task_alert_keys_mv', 'task_keys', 'task_keys_mv', 'task_order', 'task_order_mv', 'task_summary', 'task_summary_mv']);
+  assert.deepEqual(await tables(client!, db), ['actions', 'alert_deliveries', 'alert_dispatchers', 'alert_outbox', 'alert_response_audit', 'alert_signals', 'alert_transitions', 'chain_links', 'delegations', 'policy_decisions', 'quarantine', 'revocations', 'schema_migrations', 'scope_grants_mv', 'scope_usage', 'scope_usage_mv', 'task_alert_keys_mv', 'task_keys', 'task_keys_mv', 'task_order', 'task_order_mv', 'task_page', 'task_page_mv', 'task_summary', 'task_summary_mv']);
   const ledger = await readLedger(client!, db);
   assert.deepEqual(ledger.map((r) => r.name), shipped);
   assert.ok(ledger.every((r) => r.layout === 'single' && /^[0-9a-f]{64}$/.test(r.checksum) && r.applied_by.includes(`pid ${process.pid}`)));

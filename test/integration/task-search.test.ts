@@ -163,6 +163,8 @@ test('the search indexes answer as the summary alone does: each filter, every pa
   rows.sort(() => rand() - 0.5);
   for (let i = 0; i < rows.length; i += 13) await actions.write(rows.slice(i, i + 13));
   const summaryOnly = new Queries(store.reader, store.config.database, { taskSearch: 'summary' });
+  // The indexes with a page's columns merged from the summary, as before task_page (migration 016).
+  const wide = new Queries(store.reader, store.config.database, { taskSearch: 'index-wide' });
   // Windows of 2, 4, 8… rows: pages cross window bounds, and stale rows fall on both sides of them.
   const smallWindows = new Queries(store.reader, store.config.database, { firstWindow: 2 });
   const filters: TaskFilter[] = [
@@ -176,6 +178,7 @@ test('the search indexes answer as the summary alone does: each filter, every pa
         const viaIndex = await allPages({ ...f, limit });
         const viaSummary = await allPages({ ...f, limit }, summaryOnly);
         assert.deepEqual(viaIndex, viaSummary, `${when} ${JSON.stringify(f)} limit ${limit}`);
+        assert.deepEqual(await allPages({ ...f, limit }, wide), viaSummary, `${when} ${JSON.stringify(f)} limit ${limit}: page columns from the summary`);
         if (limit === 5) assert.deepEqual(await allPages({ ...f, limit }, smallWindows), viaSummary, `${when} ${JSON.stringify(f)}: small windows`);
         const ids = viaIndex.map((t) => t.task_id);
         assert.equal(new Set(ids).size, ids.length, `${when} ${JSON.stringify(f)}: no task twice`);
@@ -187,7 +190,7 @@ test('the search indexes answer as the summary alone does: each filter, every pa
   };
   await check('before merges');
   const db = store.config.database;
-  for (const table of ['task_order', 'task_keys', 'task_summary']) await store.writer.command({ query: `OPTIMIZE TABLE ${db}.${table} FINAL` });
+  for (const table of ['task_order', 'task_keys', 'task_summary', 'task_page']) await store.writer.command({ query: `OPTIMIZE TABLE ${db}.${table} FINAL` });
   await check('after merges');
 });
 
@@ -298,7 +301,7 @@ test('trustDomains: a tenant sees its tasks and only its actions in them; [] see
   assert.equal((await queries.listTasks({ ...range, verdict: 'failed', trustDomains: ['red.example'] })).tasks.length, 0, "blue's failure is not red's");
 });
 
-test('migrations 004 and 014 backfill actions written before them, and running them again, twice at once, changes nothing', async () => {
+test('migrations 004, 014 and 016 backfill actions written before them, and running them again, twice at once, changes nothing', async () => {
   const config = testStoreConfig();
   const client = openClient(config);
   const db = config.database;
@@ -306,6 +309,7 @@ test('migrations 004 and 014 backfill actions written before them, and running t
     const catalog = await loadCatalog(DDL_DIR);
     const v004 = catalog.migrations.find((m) => m.name === '004_task_summary')!;
     const v014 = catalog.migrations.find((m) => m.name === '014_task_search_index')!;
+    const v016 = catalog.migrations.find((m) => m.name === '016_task_page')!;
     await migrate(client, db, 'single', { ...catalog, migrations: catalog.migrations.filter((m) => m.version < 4) });
     const w = new BatchWriter<ActionRow>(client, `${db}.actions`, { maxRows: 1000, maxDelayMs: 5 });
     const at = Date.UTC(2031, 0, 1);
@@ -321,7 +325,7 @@ test('migrations 004 and 014 backfill actions written before them, and running t
     assert.deepEqual(before.map((t) => t.actions), [10, 10, 10, 10, 10, 10]);
     assert.equal(before.reduce((n, t) => n + t.failed, 0), 6);
     // A second and a third applier, at once, as several processors starting together would.
-    const run = async () => { for (const s of [...v004.single, ...v014.single]) await client.command({ query: forDatabase(s, db) }); };
+    const run = async () => { for (const s of [...v004.single, ...v014.single, ...v016.single]) await client.command({ query: forDatabase(s, db) }); };
     await Promise.all([run(), run()]);
     await w.write([toActionRow(makeSpan({ taskId: 'task-old-0' }), VERIFIED, chain('old@o.example', at), 'c', Date.now())]);
     const afterRuns = await allPages({}, q);

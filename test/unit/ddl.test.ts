@@ -17,8 +17,8 @@ const pair = (name: string, single: string, cluster: string): DdlFile[] => [
 
 test('the shipped migrations: numbered, in order, each with a single and a cluster form', async () => {
   const { migrations } = await loadCatalog(DDL_DIR);
-  assert.deepEqual(migrations.map((m) => m.name), ['001_actions', '002_delegations', '003_quarantine', '004_task_summary', '005_policy_decisions', '006_revocations', '007_action_peer', '008_chain_evidence', '009_alerts', '010_alert_outbox', '012_scope_usage', '013_alert_response', '014_task_search_index', '015_task_alert_keys']);
-  assert.deepEqual(migrations.map((m) => m.version), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15]);
+  assert.deepEqual(migrations.map((m) => m.name), ['001_actions', '002_delegations', '003_quarantine', '004_task_summary', '005_policy_decisions', '006_revocations', '007_action_peer', '008_chain_evidence', '009_alerts', '010_alert_outbox', '012_scope_usage', '013_alert_response', '014_task_search_index', '015_task_alert_keys', '016_task_page']);
+  assert.deepEqual(migrations.map((m) => m.version), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16]);
   for (const m of migrations) {
     assert.ok(m.single.length > 0 && m.replicated.length > 0, m.name);
     // An INSERT cannot run ON CLUSTER: it goes through a Distributed table instead.

@@ -25,7 +25,10 @@ test('human, agent and failed filters are primary-key ranges of task_keys, in th
   const f = { human: 'h', agent: 'a', verdict: 'failed' as const, trustDomains: ['td'] };
   const window = orderWindowStatement('db', f, 9, 64);
   const merge = candidatesStatement('db', { ...f, ids: ['t1'], floorMs: 3, ceilingMs: 9 }, null, 10);
-  for (const s of [window, merge]) {
+  // Without a window (a time range), the merge looks the keys up itself.
+  const unwindowed = candidatesStatement('db', { ...f, fromMs: 1 }, null, 10);
+  const wideMerge = candidatesStatement('db', { ...f, ids: ['t1'], floorMs: 3, ceilingMs: 9 }, null, 10, 'keys-wide');
+  for (const s of [window, unwindowed, wideMerge]) {
     assert.match(s.query, /task_id IN \(SELECT task_id FROM db\.task_keys WHERE kind = 'human' AND key = \{human:String\} AND trust_domain IN \{tds:Array\(String\)\}\)/);
     assert.match(s.query, /kind = 'agent' AND key = \{agent:String\}/);
     assert.match(s.query, /kind = 'failed' AND key = ''/);
@@ -33,6 +36,13 @@ test('human, agent and failed filters are primary-key ranges of task_keys, in th
   }
   assert.match(window.query, /FROM db\.task_order\s+WHERE .*sort_ms <= \{ceiling:Int64\} AND trust_domain IN .* ORDER BY sort_ms DESC, task_id DESC\s+LIMIT \{size:UInt32\}/s);
   assert.match(merge.query, /task_id IN \{ids:Array\(String\)\}/);
+  // A window's tasks were found by those keys already: the merge reads their page columns (migration 016) and no key again.
+  assert.ok(!merge.query.includes('task_keys'), merge.query);
+  assert.match(merge.query, /FROM db\.task_page\s/);
+  assert.ok(!merge.query.includes('task_summary'), merge.query);
+  assert.match(unwindowed.query, /FROM db\.task_page\s/);
+  assert.ok(!unwindowed.query.includes('task_summary'), 'a time range scans the page columns too');
+  assert.match(wideMerge.query, /FROM db\.task_summary\s/);
   assert.match(merge.query, /sort_ms > \{floor_ms:Int64\} AND sort_ms <= \{ceiling_ms:Int64\}/);
   // A window shorter than asked reached the end of the index; a full one ends at its last row's key.
   assert.equal(windowFloor([['t', '5']], 2), null);
