@@ -27,11 +27,17 @@ export function str(req: Request, name: string, max = MAX_ID): string | undefine
 }
 
 /** A query parameter holding a time: ISO-8601 or epoch milliseconds. */
+const MIN_TIME_MS = Date.UTC(1900, 0, 1);
+const MAX_TIME_MS = Date.UTC(2262, 0, 1);
+
 export function time(req: Request, name: string): number | undefined {
   const v = str(req, name);
   if (v === undefined) return undefined;
   const ms = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(ms)) throw new ApiProblem('invalid-request', `${name} must be an ISO-8601 time or epoch milliseconds`);
+  // Within what the store's times hold (DateTime64: 1900 to 2262 covers both precisions): beyond it a comparison overflows in the engine.
+  if (!Number.isSafeInteger(ms) || ms < MIN_TIME_MS || ms >= MAX_TIME_MS) {
+    throw new ApiProblem('invalid-request', `${name} must be an ISO-8601 time or epoch milliseconds between 1900 and 2262`);
+  }
   return ms;
 }
 
