@@ -1,5 +1,8 @@
 /** The API's answers as the console reads them (documented in src/serve/openapi.ts). */
 
+// The shapes the server builds, from the module it builds them with: they cannot drift apart.
+export type { ActionChain, ActionNode, AgentNode, ChainLink, DelegationGraph, EdgeMark, GraphEdge, GraphNode, ScopeBucket, TaskTree } from '../../src/serve/api-types.js';
+
 export interface TaskSummary {
   task_id: string;
   purpose: string;
@@ -13,117 +16,12 @@ export interface TaskSummary {
   trust_domains: string[];
 }
 
-export interface ActionNode {
-  traceId: string;
-  spanId: string;
-  name: string;
-  operation: string;
-  tool: string;
-  ts: string;
-  resource: string;
-  scopesUsed: string[];
-  verdict: string;
-  reasons: string[];
-  details: string[];
-  children: ActionNode[];
-}
-
-export interface AgentNode {
-  agentId: string;
-  agentName: string;
-  delegatedBy: string;
-  scopesGranted: string[];
-  actions: number;
-  verified: number;
-  failed: number;
-  firstTs: string;
-  lastTs: string;
-  actionTree: ActionNode[];
-  delegates: AgentNode[];
-}
-
-export interface TaskTree {
-  taskId: string;
-  purpose: string;
-  rootHuman: string;
-  requestedAt: string;
-  total: number;
-  verified: number;
-  failed: number;
-  agentCount: number;
-  actionsByAgent: Record<string, number>;
-  failuresByReason: Record<string, number>;
-  agents: AgentNode[];
-  unattributed: AgentNode[];
-}
-
-export interface ChainLink {
-  position: number;
-  linkHash: string;
-  jti: string;
-  issuer: string;
-  issuerKind: string;
-  subject: string;
-  scopes: string[];
-  issuedAt: string;
-  notBefore: string;
-  expiresAt: string;
-  trustDomain: string;
-  kid: string;
-  alg: string;
-  status: 'verified' | 'invalid' | 'unrecorded';
-  expiredAtAction: boolean;
-}
-
-export interface ActionChain {
-  taskId: string;
-  spanId: string;
-  traceId: string;
-  ts: string;
-  agentId: string;
-  verdict: string;
-  reasons: Array<{ code: string; detail: string }>;
-  chainPath: string[];
-  links: ChainLink[];
-}
-
-export interface GraphNode {
-  id: string;
-  name: string;
-  kind: 'human' | 'agent';
-  actions: number;
-  failed: number;
-}
-
-export interface GraphEdge {
-  from: string;
-  to: string;
-  links: number;
-  invalidLinks: number;
-  actions: number;
-  failedActions: number;
-  tasks: number;
-  invalid: boolean;
-  unexpected: boolean;
-  marks: string[];
-}
-
 export interface EdgeTask {
   task_id: string;
   links: number;
   invalid: number;
   actions: number;
   failed: number;
-}
-
-export interface ScopeBucket {
-  start: string;
-  actions: number;
-  failed: number;
-  granted: string[];
-  used: Array<{ scope: string; uses: number; covered: boolean }>;
-  unused: string[];
-  ungranted: string[];
 }
 
 export interface Delegation {

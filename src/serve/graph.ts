@@ -6,43 +6,9 @@
 import type { ActionChainRow, ActionEdgeRow, LinkEdgeRow, LinkRow, ScopeBucketRow, ScopeUseRow } from '../store/graph-queries.js';
 import { agentNameFromId } from '../verify/spiffe.js';
 import { ScopeMatcher } from '../verify/scope.js';
+import type { ActionChain, ChainLink, DelegationGraph, EdgeMark, GraphEdge, GraphNode, ScopeBucket } from './api-types.js';
 
-export interface GraphNode {
-  id: string;
-  name: string;
-  kind: 'human' | 'agent';
-  /** Actions this agent performed in the range (0 for humans). */
-  actions: number;
-  failed: number;
-}
-
-/** Why an edge is marked: codes an analyst (and the console) switches on. */
-export type EdgeMark = 'link.invalid' | 'action.flagged' | 'edge.unexpected' | 'edge.new';
-
-export interface GraphEdge {
-  from: string;
-  to: string;
-  /** Links recorded from `from` to `to`, and how many of them failed verification. */
-  links: number;
-  invalidLinks: number;
-  /** Actions of `to` under a chain naming `from` as the hop before it, and how many were flagged. */
-  actions: number;
-  failedActions: number;
-  /** Distinct tasks (the larger of the links' and the actions' counts: they may be different tasks). */
-  tasks: number;
-  invalid: boolean;
-  /**
-   * Actions crossed it but no link grants it (an agent acting on a chain
-   * delegated to another), or detection raised a first-seen-edge alert on it.
-   */
-  unexpected: boolean;
-  marks: EdgeMark[];
-}
-
-export interface DelegationGraph {
-  nodes: GraphNode[];
-  edges: GraphEdge[];
-}
+export type { ActionChain, ChainLink, DelegationGraph, EdgeMark, GraphEdge, GraphNode, ScopeBucket } from './api-types.js';
 
 const edgeKey = (from: string, to: string) => `${from}\u0000${to}`;
 
@@ -102,20 +68,6 @@ export function buildGraph(linkEdges: LinkEdgeRow[], actionEdges: ActionEdgeRow[
   return { nodes: [...nodes.values()].sort((x, y) => (x.id < y.id ? -1 : 1)), edges: out };
 }
 
-/** One bucket of an agent's history: what its chains granted, what it used, and the difference. */
-export interface ScopeBucket {
-  start: string;
-  actions: number;
-  failed: number;
-  granted: string[];
-  /** Each scope used, with whether a granted scope covers it (directly, by pattern, or through the policy's implications). */
-  used: Array<{ scope: string; uses: number; covered: boolean }>;
-  /** Granted scopes that cover none of the scopes used in this bucket. */
-  unused: string[];
-  /** Used scopes no granted scope covers. */
-  ungranted: string[];
-}
-
 /**
  * Buckets with granted against used scope. Coverage is the verifier's own
  * (`ScopeMatcher` with the policy's implications), so a scope reached through
@@ -137,39 +89,6 @@ export function scopeHistory(buckets: ScopeBucketRow[], uses: ScopeUseRow[], sco
       ungranted: used.filter((u) => !u.covered).map((u) => u.scope),
     };
   });
-}
-
-/** A link of one action's chain as the console shows it. */
-export interface ChainLink {
-  position: number;
-  linkHash: string;
-  jti: string;
-  issuer: string;
-  issuerKind: string;
-  subject: string;
-  scopes: string[];
-  issuedAt: string;
-  notBefore: string;
-  expiresAt: string;
-  trustDomain: string;
-  kid: string;
-  alg: string;
-  /** verified: signature and structure checked; invalid: a structural reason points at it or a link before it; unrecorded: the store has no row for it. */
-  status: 'verified' | 'invalid' | 'unrecorded';
-  /** Whether the link had expired when the action started. */
-  expiredAtAction: boolean;
-}
-
-export interface ActionChain {
-  taskId: string;
-  spanId: string;
-  traceId: string;
-  ts: string;
-  agentId: string;
-  verdict: string;
-  reasons: Array<{ code: string; detail: string }>;
-  chainPath: string[];
-  links: ChainLink[];
 }
 
 /** Orders the recorded links as the chain lists them and gives each its status. */

@@ -1,55 +1,8 @@
 import type { ActionView } from '../store/queries.js';
 import { agentNameFromId } from '../verify/spiffe.js';
+import type { ActionNode, AgentNode, TaskTree } from './api-types.js';
 
-/** One action, nested under the action (span) that caused it within the same agent. */
-export interface ActionNode {
-  traceId: string;
-  spanId: string;
-  name: string;
-  operation: string;
-  tool: string;
-  ts: string;
-  resource: string;
-  scopesUsed: string[];
-  verdict: string;
-  reasons: string[];
-  details: string[];
-  children: ActionNode[];
-}
-
-/** One agent in the delegation tree, with its own actions and the agents it delegated to. */
-export interface AgentNode {
-  agentId: string;
-  agentName: string;
-  delegatedBy: string;
-  scopesGranted: string[];
-  actions: number;
-  verified: number;
-  failed: number;
-  firstTs: string;
-  lastTs: string;
-  /** Top-level actions of this agent; their children hang below. */
-  actionTree: ActionNode[];
-  delegates: AgentNode[];
-}
-
-export interface TaskTree {
-  taskId: string;
-  purpose: string;
-  rootHuman: string;
-  /** When the human authorized the task (the root link's iat), ISO time; '' when no chain verified far enough. */
-  requestedAt: string;
-  total: number;
-  verified: number;
-  failed: number;
-  agentCount: number;
-  actionsByAgent: Record<string, number>;
-  failuresByReason: Record<string, number>;
-  /** Agents directly authorized by the human, with everything below them. */
-  agents: AgentNode[];
-  /** Actions whose chain names no path (missing or undecodable chain), grouped by the agent that reported them. */
-  unattributed: AgentNode[];
-}
+export type { ActionNode, AgentNode, TaskTree } from './api-types.js';
 
 function newAgent(agentId: string, agentName: string, delegatedBy: string): AgentNode {
   return { agentId, agentName: agentName || agentNameFromId(agentId), delegatedBy, scopesGranted: [], actions: 0, verified: 0, failed: 0, firstTs: '', lastTs: '', actionTree: [], delegates: [] };
