@@ -1,20 +1,7 @@
 /** The API's answers as the console reads them (documented in src/serve/openapi.ts). */
 
 // The shapes the server builds, from the module it builds them with: they cannot drift apart.
-export type { ActionChain, ActionNode, AgentNode, ChainLink, DelegationGraph, EdgeMark, GraphEdge, GraphNode, ScopeBucket, TaskTree } from '../../src/serve/api-types.js';
-
-export interface TaskSummary {
-  task_id: string;
-  purpose: string;
-  root_human: string;
-  requested_at: string;
-  first_action: string;
-  last_action: string;
-  actions: number;
-  agents: number;
-  failed: number;
-  trust_domains: string[];
-}
+export type { ActionChain, ActionNode, AgentNode, ChainLink, DelegationGraph, EdgeMark, GraphEdge, GraphNode, ScopeBucket, TaskSummary, TaskTree } from '../../src/model/views.js';
 
 export interface EdgeTask {
   task_id: string;

@@ -6,9 +6,9 @@
 import type { ActionChainRow, ActionEdgeRow, LinkEdgeRow, LinkRow, ScopeBucketRow, ScopeUseRow } from '../store/graph-queries.js';
 import { agentNameFromId } from '../verify/spiffe.js';
 import { ScopeMatcher } from '../verify/scope.js';
-import type { ActionChain, ChainLink, DelegationGraph, EdgeMark, GraphEdge, GraphNode, ScopeBucket } from './api-types.js';
+import type { ActionChain, ChainLink, DelegationGraph, EdgeMark, GraphEdge, GraphNode, ScopeBucket } from '../model/views.js';
 
-export type { ActionChain, ChainLink, DelegationGraph, EdgeMark, GraphEdge, GraphNode, ScopeBucket } from './api-types.js';
+export type { ActionChain, ChainLink, DelegationGraph, EdgeMark, GraphEdge, GraphNode, ScopeBucket } from '../model/views.js';
 
 const edgeKey = (from: string, to: string) => `${from}\u0000${to}`;
 

@@ -1,8 +1,8 @@
 import type { ActionView } from '../store/queries.js';
 import { agentNameFromId } from '../verify/spiffe.js';
-import type { ActionNode, AgentNode, TaskTree } from './api-types.js';
+import type { ActionNode, AgentNode, TaskTree } from '../model/views.js';
 
-export type { ActionNode, AgentNode, TaskTree } from './api-types.js';
+export type { ActionNode, AgentNode, TaskTree } from '../model/views.js';
 
 function newAgent(agentId: string, agentName: string, delegatedBy: string): AgentNode {
   return { agentId, agentName: agentName || agentNameFromId(agentId), delegatedBy, scopesGranted: [], actions: 0, verified: 0, failed: 0, firstTs: '', lastTs: '', actionTree: [], delegates: [] };

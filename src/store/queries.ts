@@ -7,6 +7,9 @@ import {
   type CandidateFilter, type CandidateLookup, type CandidateRow, type CountRow, type RecountRow, type Statement,
 } from './task-summary-query.js';
 import { orderWindowStatement, windowFloor, type OrderRow } from './task-search-index.js';
+import type { TaskSummary } from '../model/views.js';
+
+export type { TaskSummary } from '../model/views.js';
 
 export { InvalidCursor } from './task-summary-cursor.js';
 
@@ -61,22 +64,6 @@ export interface ActionPosition { ts: string; spanId: string }
 /** Position in an agent's delegations: (issued_at, link_hash) of the last link seen, newest first. */
 export interface DelegationPosition { issuedAt: string; linkHash: string }
 
-export interface TaskSummary {
-  task_id: string;
-  /** The purpose, human and issue time of the task's earliest verified chain; '' when none verified. */
-  purpose: string;
-  root_human: string;
-  requested_at: string;
-  first_action: string;
-  last_action: string;
-  /** Distinct spans (re-deliveries and re-verdicts count once), within the trust domains asked for. */
-  actions: number;
-  agents: number;
-  /** Spans whose newest verdict is failed. */
-  failed: number;
-  /** Trust domains of the task's agents ('' for agents without a SPIFFE ID), within those asked for. */
-  trust_domains: string[];
-}
 
 /**
  * A page of tasks, newest request first (requested_at DESC, task_id ASC; a task

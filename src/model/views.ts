@@ -1,9 +1,27 @@
 /**
- * The shapes the analyst API answers with, shared by the server (which builds
- * them: tree.ts, graph.ts) and the console (which reads them: console/src),
+ * Views: the shapes the analyst API answers with, shared by the server (which builds
+ * them: serve/tree.ts, serve/graph.ts, store/queries.ts) and the console (which reads them: console/src),
  * so the two cannot drift. Types only, no imports: the console's build takes
- * this file as it is. Documented for callers in openapi.ts.
+ * this file as it is. Documented for callers in serve/openapi.ts.
  */
+
+/** One row of the task list (store/queries.ts builds it). */
+export interface TaskSummary {
+  task_id: string;
+  /** The purpose, human and issue time of the task's earliest verified chain; '' when none verified. */
+  purpose: string;
+  root_human: string;
+  requested_at: string;
+  first_action: string;
+  last_action: string;
+  /** Distinct spans (re-deliveries and re-verdicts count once), within the trust domains asked for. */
+  actions: number;
+  agents: number;
+  /** Spans whose newest verdict is failed. */
+  failed: number;
+  /** Trust domains of the task's agents ('' for agents without a SPIFFE ID), within those asked for. */
+  trust_domains: string[];
+}
 
 /** One action, nested under the action (span) that caused it within the same agent. */
 export interface ActionNode {
