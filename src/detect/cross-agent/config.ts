@@ -28,8 +28,7 @@
  * ```
  */
 import type { Severity } from '../alert.js';
-import { boolField, intField, objectAt, severityField, type Fields } from '../config-fields.js';
-import { numberField, stringsField, unknownFields } from '../section-values.js';
+import { boolField, intField, numberField, objectAt, severityField, stringsField, unknownFields, type Fields } from '../config-fields.js';
 
 export interface ResourceRuleConfig {
   enabled: boolean;

@@ -4,8 +4,7 @@
  */
 import type { Severity } from '../alert.js';
 import { parseAgentTyping, type AgentTyping } from '../paths/agent-type.js';
-import { boolField, intField, objectAt, severityField } from '../config-fields.js';
-import { secondsField, unknownFields } from '../paths/config-values.js';
+import { boolField, intField, objectAt, secondsField, severityField, unknownFields } from '../config-fields.js';
 import { DAY_MS } from '../paths/config.js';
 
 export interface DepthConfig {

@@ -4,8 +4,7 @@
  */
 import type { Severity } from '../alert.js';
 import { parseAgentTyping, type AgentTyping } from './agent-type.js';
-import { boolField, intField, objectAt, severityField, type Fields } from '../config-fields.js';
-import { optionalStringField, secondsField, unknownFields } from './config-values.js';
+import { boolField, intField, objectAt, optionalStringField, secondsField, severityField, unknownFields, type Fields } from '../config-fields.js';
 
 export interface PathsConfig {
   enabled: boolean;

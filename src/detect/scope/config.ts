@@ -14,8 +14,7 @@
  *   implications: {}          # scope → implied scopes, when the verifier's are not passed in
  * ```
  */
-import { boolField, intField, objectAt, type Fields } from '../config-fields.js';
-import { numberField, stringsField, unknownFields } from '../section-values.js';
+import { boolField, intField, numberField, objectAt, stringsField, unknownFields, type Fields } from '../config-fields.js';
 import type { ImplicationMap } from '../../verify/scope.js';
 import { SCOPE_LEVELS, type ScopeLevel } from './subjects.js';
 
