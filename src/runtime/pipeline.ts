@@ -229,15 +229,16 @@ async function startDetection(detection: DetectionConfig, ctx: DetectorContext, 
     for (const r of rows) m.signals.inc({ detector, kind: r.kind });
   };
   const built = buildDetectors(detection);
+  // Started together, at one instant: their baselines describe the same store, and
+  // detectors learning from the same window share its read (paths, depth).
+  const startedAt = Date.now();
+  const started = await Promise.allSettled(built.streaming.map(async (d) => d.start?.(ctx, startedAt)));
   const streaming: StreamingDetector[] = [];
-  for (const d of built.streaming) {
-    try {
-      await d.start?.(ctx, Date.now());
-      streaming.push(d);
-    } catch (error) {
-      onError({ detector: d.name, phase: 'start', error });
-    }
-  }
+  started.forEach((r, i) => {
+    const d = built.streaming[i]!;
+    if (r.status === 'fulfilled') streaming.push(d);
+    else onError({ detector: d.name, phase: 'start', error: r.reason });
+  });
   logger.info({ enabled: detection.enabled, source: detection.source, streaming: streaming.map((d) => d.name), windowed: built.windowed.map((d) => d.name) }, 'detection');
   const stage = streaming.length === 0 ? undefined : new DetectStage(streaming, {
     onError,

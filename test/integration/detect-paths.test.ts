@@ -7,6 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { pino } from 'pino';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -215,6 +216,14 @@ test('the baseline read: verified chains only, within the window, newest first, 
     const cut = await readChainHistory(store.reader, store.config.database, now - 30 * DAY, 2);
     assert.equal(cut.chains.length, 2);
     assert.equal(cut.truncated, true);
+    // Detectors starting together with one window share one read; a later start reads again.
+    const { sharedChainHistory } = await import('../../src/detect/paths/chain-history.js');
+    const ctx = { client: store.reader, database: db, logger: pino({ level: 'silent' }) };
+    const first = sharedChainHistory(ctx, now - 30 * DAY, 10);
+    assert.equal(sharedChainHistory(ctx, now - 30 * DAY, 10), first, 'the same window: one read');
+    assert.notEqual(sharedChainHistory(ctx, now - 30 * DAY, 2), first, 'another limit: its own read');
+    assert.deepEqual(await first, h);
+    assert.notEqual(sharedChainHistory(ctx, now - 30 * DAY, 10), first, 'nothing is kept once the read settled');
   } finally {
     await p1.writerClient.command({ query: `DROP DATABASE IF EXISTS ${db}` });
   }

@@ -13,7 +13,7 @@ import type { ActionRow } from '../../correlate/rows.js';
 import type { AlertSignal } from '../alert.js';
 import type { DetectionInput, DetectorContext, DetectorOutput, StreamingDetector } from '../detector.js';
 import { pathShape, viewChain, type ChainView } from '../paths/chain-view.js';
-import { readChainHistory, type ChainHistory } from '../paths/chain-history.js';
+import { sharedChainHistory, type ChainHistory } from '../paths/chain-history.js';
 import { FreshChains } from '../paths/fresh-chains.js';
 import { TenantClock } from '../paths/learning.js';
 import { actionContext, LinkIndex } from '../paths/signal-context.js';
@@ -35,7 +35,7 @@ export class DepthDetector implements StreamingDetector {
 
   async start(ctx: DetectorContext, nowMs: number): Promise<void> {
     const lookback = Math.max(this.config.forgetAfterMs, this.config.learningMs);
-    const history = await readChainHistory(ctx.client, ctx.database, nowMs - lookback, this.config.baselineLimit);
+    const history = await sharedChainHistory(ctx, nowMs - lookback, this.config.baselineLimit);
     this.learnHistory(history);
     ctx.logger.info({ detector: this.name, chains: history.chains.length, rootTypes: this.model.size, truncated: history.truncated }, 'depth baseline loaded from the store');
   }

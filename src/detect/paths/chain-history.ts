@@ -6,6 +6,7 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { assertIdentifier } from '../../store/client.js';
+import type { DetectorContext } from '../detector.js';
 
 /** One distinct chain path with the first and last time a verified action used it. */
 export interface ChainSighting {
@@ -61,4 +62,27 @@ export async function readChainHistory(client: ClickHouseClient, database: strin
     tenants: tenants.slice(0, limit).map((t) => ({ tenant: t.tenant, firstMs: Number(t.first_ms), lastMs: Number(t.last_ms) })),
     truncated: rows.length > limit,
   };
+}
+
+/** Reads in flight, per context and window: detectors starting together share one. */
+const inFlight = new WeakMap<DetectorContext, Map<string, Promise<ChainHistory>>>();
+
+/**
+ * The history for a detector's start. The paths and depth detectors learn
+ * from the same window by default: started together (as the runtime starts
+ * them, at one instant), they share one read instead of running the same
+ * aggregate twice. Nothing is kept once the read settles.
+ */
+export function sharedChainHistory(ctx: DetectorContext, sinceMs: number, limit: number): Promise<ChainHistory> {
+  let reads = inFlight.get(ctx);
+  if (reads === undefined) inFlight.set(ctx, (reads = new Map()));
+  const key = `${sinceMs}/${limit}`;
+  let read = reads.get(key);
+  if (read === undefined) {
+    const own = reads;
+    read = readChainHistory(ctx.client, ctx.database, sinceMs, limit);
+    own.set(key, read);
+    read.then(() => own.delete(key), () => own.delete(key));
+  }
+  return read;
 }

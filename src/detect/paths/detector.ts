@@ -20,7 +20,7 @@ import type { DetectionInput, DetectorContext, DetectorOutput, StreamingDetector
 import { crossingAllowed, edgeAllowed, EMPTY_ALLOWLIST, pathAllowed, type Allowlist, type EdgeEnd } from './allowlist.js';
 import { loadAllowlist } from './allowlist-file.js';
 import { pathShape, viewChain, type ChainView } from './chain-view.js';
-import { readChainHistory, type ChainHistory } from './chain-history.js';
+import { sharedChainHistory, type ChainHistory } from './chain-history.js';
 import { FreshChains } from './fresh-chains.js';
 import type { PathKind, PathsConfig } from './config.js';
 import { FirstSeenMemory, memoryKey, TenantClock } from './learning.js';
@@ -64,7 +64,7 @@ export class PathsDetector implements StreamingDetector {
       for (const p of problems) ctx.logger.error({ detector: this.name }, `allowlist: ${p}; what it meant to allow still alerts`);
     }
     const lookback = Math.max(this.config.forgetAfterMs, this.config.learningMs);
-    const history = await readChainHistory(ctx.client, ctx.database, nowMs - lookback, this.config.baselineLimit);
+    const history = await sharedChainHistory(ctx, nowMs - lookback, this.config.baselineLimit);
     this.learnHistory(history);
     ctx.logger.info(
       { detector: this.name, chains: history.chains.length, tenants: history.tenants.length, truncated: history.truncated, values: this.memory.size },
